@@ -1,0 +1,5 @@
+"""``python -m logmonitor`` is the ``logmonitor`` command."""
+
+from logmonitor.cli import main
+
+main()

@@ -1,0 +1,58 @@
+"""The one Faust application; every other worker-side module imports ``app`` from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from logmonitor.settings import KafkaSecurity, Settings
+from logmonitor.topic_admin import ensure_topics
+
+__all__ = ["LogMonitorApp", "app", "settings"]
+
+settings = Settings.from_env()
+
+
+def _broker_credentials(security: KafkaSecurity) -> Any:
+    """Faust's credentials object for the configured TLS/SASL settings (None for plaintext)."""
+    options = security.aiokafka_options()
+    if security.protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=security.sasl_username,
+            password=security.sasl_password,
+            mechanism=security.sasl_mechanism or "PLAIN",
+            ssl_context=options.get("ssl_context"),
+        )
+    if security.protocol == "SSL":
+        return faust.SSLCredentials(options["ssl_context"])
+    return None
+
+
+class LogMonitorApp(faust.App):  # type: ignore[misc]
+    """A Faust app that creates the project's topics before its consumers subscribe."""
+
+    async def on_first_start(self) -> None:
+        """Create missing topics (partitions, retention), then start as Faust does."""
+        await ensure_topics(settings)
+        await super().on_first_start()
+
+
+app = LogMonitorApp(
+    settings.app_id,
+    broker=settings.broker_url,
+    broker_credentials=_broker_credentials(settings.security),
+    store=settings.store,
+    datadir=settings.data_dir,
+    topic_partitions=settings.partitions,
+    topic_replication_factor=settings.replication_factor,
+    topic_disable_leader=True,
+    consumer_auto_offset_reset="earliest",
+    web_port=settings.web_port,
+    web_bind=settings.web_host,
+    web_host=settings.web_host,
+    web_enabled=True,
+    web_tables_enabled=False,
+    autodiscover=True,
+    origin="logmonitor",
+)

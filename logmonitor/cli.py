@@ -1,0 +1,43 @@
+"""``logmonitor`` and ``python -m logmonitor``: Faust's CLI with the project's commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+__all__ = ["main"]
+
+_NEEDS_BROKER = {"worker", "retention"}
+
+
+def _exit_with(message: str) -> None:
+    click.echo(f"logmonitor: {message}", err=True)
+    sys.exit(2)
+
+
+def main() -> None:
+    """Run a command: ``worker`` (Faust's), ``kafka``, ``retention``, ``demo`` and the rest."""
+    from logmonitor.settings import ConfigError
+
+    try:
+        from logmonitor.app import app, settings
+    except ConfigError as error:
+        _exit_with(str(error))
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    if command in _NEEDS_BROKER:
+        from logmonitor.broker_probe import wait_for_metadata
+
+        if not wait_for_metadata(settings.bootstrap_servers, timeout=10.0, security=settings.security):
+            _exit_with(
+                f"no Kafka broker answers at {settings.bootstrap_servers}. Start one with "
+                "`logmonitor kafka start` (or `make run`), or point KAFKA_BOOTSTRAP_SERVERS at a cluster."
+            )
+    from faust.cli.faust import cli
+
+    from logmonitor.commands.kafka import kafka
+    from logmonitor.commands.retention import retention
+
+    cli.add_command(kafka)
+    cli.add_command(retention)
+    app.main()

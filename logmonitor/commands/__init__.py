@@ -1,0 +1,1 @@
+"""The project's own CLI commands, beside Faust's (``logmonitor worker``, ``logmonitor agents``)."""

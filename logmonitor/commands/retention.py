@@ -1,0 +1,41 @@
+"""``logmonitor retention show|set``: the topics' retention on the cluster."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from logmonitor.settings import ConfigError, Settings, parse_duration
+from logmonitor.topic_admin import read_retention, set_retention
+
+__all__ = ["retention"]
+
+
+@click.group()
+def retention() -> None:
+    """Show or change how long Kafka keeps the project's topics."""
+
+
+@retention.command()
+def show() -> None:
+    """Print each topic's retention."""
+    current = asyncio.run(read_retention(Settings.from_env()))
+    for topic, kept in sorted(current.items()):
+        click.echo(f"{topic}\t{kept}")
+
+
+@retention.command(name="set")
+@click.argument("topic")
+@click.argument("duration")
+def set_(topic: str, duration: str) -> None:
+    """Set TOPIC's retention to DURATION (e.g. 3d, 24h, 90m)."""
+    settings = Settings.from_env()
+    if topic not in settings.topic_retention():
+        raise click.BadParameter(f"use one of {', '.join(settings.topic_retention())}", param_hint="TOPIC")
+    try:
+        kept = parse_duration(duration, name="DURATION")
+    except ConfigError as error:
+        raise click.BadParameter(str(error), param_hint="DURATION") from None
+    asyncio.run(set_retention(settings, topic, kept))
+    click.echo(f"{topic}\t{kept}")

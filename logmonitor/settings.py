@@ -1,0 +1,194 @@
+"""The worker's configuration, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+__all__ = ["ConfigError", "KafkaSecurity", "Settings", "parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value logmonitor cannot use."""
+
+
+def parse_duration(text: str, *, name: str = "duration") -> timedelta:
+    """Parse ``"500ms"``, ``"90s"``, ``"15m"``, ``"24h"``, ``"3d"``, ``"1w"`` or plain seconds.
+
+    Args:
+        text: the value to parse.
+        name: the setting's name, used in the error message.
+
+    Returns:
+        The duration.
+
+    Raises:
+        ConfigError: the text is not a positive duration.
+    """
+    match = _DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(f"{name}={text!r} is not a duration such as 90s, 15m, 24h or 3d")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"])
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """TLS/SASL settings passed through to every Kafka client (worker and handler).
+
+    Reads ``KAFKA_SECURITY_PROTOCOL`` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL),
+    ``KAFKA_SASL_MECHANISM``, ``KAFKA_SASL_USERNAME``, ``KAFKA_SASL_PASSWORD``,
+    ``KAFKA_SSL_CAFILE``, ``KAFKA_SSL_CERTFILE`` and ``KAFKA_SSL_KEYFILE``.
+    """
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> KafkaSecurity:
+        """Read the security settings from ``env`` (default: the process environment)."""
+        env = os.environ if env is None else env
+        protocol = env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+        if protocol not in {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}:
+            raise ConfigError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol!r}: use PLAINTEXT, SSL, SASL_PLAINTEXT "
+                "or SASL_SSL"
+            )
+        return cls(
+            protocol=protocol,
+            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM") or None,
+            sasl_username=env.get("KAFKA_SASL_USERNAME") or None,
+            sasl_password=env.get("KAFKA_SASL_PASSWORD") or None,
+            ssl_cafile=env.get("KAFKA_SSL_CAFILE") or None,
+            ssl_certfile=env.get("KAFKA_SSL_CERTFILE") or None,
+            ssl_keyfile=env.get("KAFKA_SSL_KEYFILE") or None,
+        )
+
+    def aiokafka_options(self) -> dict[str, object]:
+        """Keyword arguments for aiokafka clients (producer, consumer, admin)."""
+        options: dict[str, object] = {"security_protocol": self.protocol}
+        if self.protocol in {"SSL", "SASL_SSL"}:
+            from aiokafka.helpers import create_ssl_context
+
+            options["ssl_context"] = create_ssl_context(
+                cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile
+            )
+        if self.protocol.startswith("SASL"):
+            options["sasl_mechanism"] = self.sasl_mechanism or "PLAIN"
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = self.sasl_password
+        return options
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    return parse_duration(env.get(name) or default, name=name)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the worker reads from the environment, validated once.
+
+    Environment variables (defaults in brackets):
+
+    - ``KAFKA_BOOTSTRAP_SERVERS`` [localhost:9092]; TLS/SASL see :class:`KafkaSecurity`
+    - ``LOG_MONITOR_SERVER_PORT`` [5004], ``LOG_MONITOR_SERVER_HOST`` [127.0.0.1]
+    - ``LOGMONITOR_APP_ID`` [logmonitor]: consumer group and changelog prefix
+    - ``LOGMONITOR_TOPIC_LOGS`` [application-logs], ``LOGMONITOR_TOPIC_ERRORS``
+      [application-logs-errors], ``LOGMONITOR_TOPIC_DLQ`` [application-logs-dlq],
+      ``LOGMONITOR_TOPIC_ALERTS`` [application-logs-alerts]
+    - ``LOGMONITOR_PARTITIONS`` [8], ``LOGMONITOR_REPLICATION_FACTOR`` [1]
+    - ``LOGMONITOR_LOGS_RETENTION`` [3d], ``LOGMONITOR_ERRORS_RETENTION`` [30d],
+      ``LOGMONITOR_DLQ_RETENTION`` [7d]: topic retention
+    - ``LOGMONITOR_WINDOW_RETENTION`` [24h]: how long windowed counts are kept
+    - ``LOGMONITOR_STORE`` [memory://] or ``rocksdb://``; ``LOGMONITOR_DATA_DIR`` [./logmonitor-data]
+    - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
+    """
+
+    bootstrap_servers: str = "localhost:9092"
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)
+    web_port: int = 5004
+    web_host: str = "127.0.0.1"
+    app_id: str = "logmonitor"
+    logs_topic: str = "application-logs"
+    errors_topic: str = "application-logs-errors"
+    dlq_topic: str = "application-logs-dlq"
+    alerts_topic: str = "application-logs-alerts"
+    partitions: int = 8
+    replication_factor: int = 1
+    logs_retention: timedelta = timedelta(days=3)
+    errors_retention: timedelta = timedelta(days=30)
+    dlq_retention: timedelta = timedelta(days=7)
+    window_retention: timedelta = timedelta(hours=24)
+    store: str = "memory://"
+    data_dir: str = "logmonitor-data"
+    auth_token: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the settings from ``env`` (default: the process environment).
+
+        Raises:
+            ConfigError: a variable holds an unusable value; the message names it.
+        """
+        env = os.environ if env is None else env
+        store = env.get("LOGMONITOR_STORE") or cls.store
+        if store.split("://")[0] not in {"memory", "rocksdb"}:
+            raise ConfigError(f"LOGMONITOR_STORE={store!r}: use memory:// or rocksdb://")
+        return cls(
+            bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or cls.bootstrap_servers,
+            security=KafkaSecurity.from_env(env),
+            web_port=_int(env, "LOG_MONITOR_SERVER_PORT", cls.web_port),
+            web_host=env.get("LOG_MONITOR_SERVER_HOST") or cls.web_host,
+            app_id=env.get("LOGMONITOR_APP_ID") or cls.app_id,
+            logs_topic=env.get("LOGMONITOR_TOPIC_LOGS") or cls.logs_topic,
+            errors_topic=env.get("LOGMONITOR_TOPIC_ERRORS") or cls.errors_topic,
+            dlq_topic=env.get("LOGMONITOR_TOPIC_DLQ") or cls.dlq_topic,
+            alerts_topic=env.get("LOGMONITOR_TOPIC_ALERTS") or cls.alerts_topic,
+            partitions=_int(env, "LOGMONITOR_PARTITIONS", cls.partitions),
+            replication_factor=_int(env, "LOGMONITOR_REPLICATION_FACTOR", cls.replication_factor),
+            logs_retention=_duration(env, "LOGMONITOR_LOGS_RETENTION", "3d"),
+            errors_retention=_duration(env, "LOGMONITOR_ERRORS_RETENTION", "30d"),
+            dlq_retention=_duration(env, "LOGMONITOR_DLQ_RETENTION", "7d"),
+            window_retention=_duration(env, "LOGMONITOR_WINDOW_RETENTION", "24h"),
+            store=store,
+            data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
+            auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
+        )
+
+    @property
+    def broker_url(self) -> str:
+        """The bootstrap servers as Faust's ``kafka://host:port;host:port`` URL."""
+        hosts = [h.strip() for h in self.bootstrap_servers.split(",") if h.strip()]
+        return ";".join(f"kafka://{host}" for host in hosts)
+
+    def topic_retention(self) -> dict[str, timedelta]:
+        """Each topic the project owns, with its retention."""
+        return {
+            self.logs_topic: self.logs_retention,
+            self.errors_topic: self.errors_retention,
+            self.dlq_topic: self.dlq_retention,
+            self.alerts_topic: self.errors_retention,
+        }

@@ -1,0 +1,1 @@
+"""HTTP views served by the worker's Faust web server."""
