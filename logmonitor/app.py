@@ -16,20 +16,19 @@ settings = Settings.from_env()
 
 def _broker_credentials(security: KafkaSecurity) -> Any:
     """Faust's credentials object for the configured TLS/SASL settings (None for plaintext)."""
-    options = security.aiokafka_options()
     if security.protocol.startswith("SASL"):
         return faust.SASLCredentials(
             username=security.sasl_username,
             password=security.sasl_password,
             mechanism=security.sasl_mechanism or "PLAIN",
-            ssl_context=options.get("ssl_context"),
+            ssl_context=security.ssl_context(),
         )
     if security.protocol == "SSL":
-        return faust.SSLCredentials(options["ssl_context"])
+        return faust.SSLCredentials(security.ssl_context())
     return None
 
 
-class LogMonitorApp(faust.App):  # type: ignore[misc]
+class LogMonitorApp(faust.App):
     """A Faust app that creates the project's topics before its consumers subscribe."""
 
     async def on_first_start(self) -> None:

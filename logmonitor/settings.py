@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -74,15 +75,21 @@ class KafkaSecurity:
             ssl_keyfile=env.get("KAFKA_SSL_KEYFILE") or None,
         )
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context for SSL and SASL_SSL, else None."""
+        if self.protocol not in {"SSL", "SASL_SSL"}:
+            return None
+        context = ssl.create_default_context(cafile=self.ssl_cafile)
+        if self.ssl_certfile:
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        return context
+
     def aiokafka_options(self) -> dict[str, object]:
         """Keyword arguments for aiokafka clients (producer, consumer, admin)."""
         options: dict[str, object] = {"security_protocol": self.protocol}
-        if self.protocol in {"SSL", "SASL_SSL"}:
-            from aiokafka.helpers import create_ssl_context
-
-            options["ssl_context"] = create_ssl_context(
-                cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile
-            )
+        context = self.ssl_context()
+        if context is not None:
+            options["ssl_context"] = context
         if self.protocol.startswith("SASL"):
             options["sasl_mechanism"] = self.sasl_mechanism or "PLAIN"
             options["sasl_plain_username"] = self.sasl_username

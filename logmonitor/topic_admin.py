@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -49,10 +50,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
         existing = set(await admin.list_topics())
         missing = [spec for spec in specs if spec.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another worker created them first
         present = [spec.name for spec in specs if spec.name in existing]
         for description in await admin.describe_topics(present) if present else []:
             count = len(description["partitions"])

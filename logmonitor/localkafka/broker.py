@@ -233,7 +233,7 @@ class LocalKafka:
     def _spawn(self, java: str, libs: Path) -> subprocess.Popen[bytes]:
         command = self._java_command(java, libs, "kafka.Kafka", str(self._config_file))
         with self._console_file.open("ab") as console:
-            process = subprocess.Popen(  # noqa: S603 - our own java command
+            process = subprocess.Popen(
                 command, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=self.data_dir,
             )

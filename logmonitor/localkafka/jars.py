@@ -39,7 +39,10 @@ def java_executable() -> str:
     if major == 1 and match and match.group(2):
         major = int(match.group(2))
     if major < 17:
-        raise LocalKafkaError(f"the local Kafka needs Java 17+, found {java} (version {major or 'unknown'}): install a JDK 17+, {_ALTERNATIVES}")
+        raise LocalKafkaError(
+            f"the local Kafka needs Java 17+, found {java} (version {major or 'unknown'}): "
+            f"install a JDK 17+, {_ALTERNATIVES}"
+        )
     return java
 
 
@@ -62,7 +65,9 @@ def ensure_classpath(cache_dir: Path, version: str = KAFKA_VERSION) -> Path:
         return libs
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise LocalKafkaError(f"the local Kafka's jars are not cached and Maven (mvn) is not on PATH: install Maven, {_ALTERNATIVES}")
+        raise LocalKafkaError(
+            f"the local Kafka's jars are not cached and Maven (mvn) is not on PATH: install Maven, {_ALTERNATIVES}"
+        )
     # copy-dependencies never deletes stale jars: start from an empty directory.
     shutil.rmtree(libs, ignore_errors=True)
     libs.mkdir(parents=True)

@@ -12,7 +12,7 @@ __all__ = ["HealthView"]
 
 
 @app.page("/api/v1/health")
-class HealthView(faust.web.View):  # type: ignore[misc]
+class HealthView(faust.web.View):
     """Readiness for load balancers and orchestrators; never requires authentication."""
 
     async def get(self, request: Request) -> Response:

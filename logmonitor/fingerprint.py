@@ -1,0 +1,56 @@
+"""Stable error fingerprints: one bug is one group, two bugs are two (DESIGN section 4)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+__all__ = ["fingerprint", "group_title", "mask_message"]
+
+_MASKS = (
+    (re.compile(r"'[^']*'|\"[^\"]*\""), "#str"),
+    (re.compile(r"\[[^\]]*\]|\([^)]*\)|\{[^}]*\}|<[^>]*>"), "#val"),
+    (re.compile(r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"), "#uuid"),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "#hex"),
+    (re.compile(r"\d+(?:\.\d+)?"), "#n"),
+)
+_FRAME = re.compile(r'File "([^"]+)", line \d+, in (\S+)')
+_LIBRARY_PATH = re.compile(r"(site-packages|dist-packages|/lib/python\d|<frozen )")
+
+
+def mask_message(message: str) -> str:
+    """Replace the variable parts of a message (numbers, ids, quoted and bracketed values)."""
+    masked = message[:2000]
+    for pattern, token in _MASKS:
+        masked = pattern.sub(token, masked)
+    return masked
+
+
+def _top_application_frame(stacktrace: str | None) -> str:
+    """The innermost stack frame in application code (not the standard library or site-packages)."""
+    frames = _FRAME.findall(stacktrace or "")
+    for path, function in reversed(frames):
+        if not _LIBRARY_PATH.search(path):
+            return f"{path.rsplit('/', 1)[-1]}:{function}"
+    return f"{frames[-1][0].rsplit('/', 1)[-1]}:{frames[-1][1]}" if frames else ""
+
+
+def fingerprint(record: dict[str, Any]) -> str:
+    """A stable hex hash of service, exception type, top application frame and masked message."""
+    exception = record.get("exception") or {}
+    parts = (
+        record["service"],
+        exception.get("type") or "",
+        _top_application_frame(exception.get("stacktrace")),
+        mask_message(record["message"]),
+    )
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=10).hexdigest()
+
+
+def group_title(record: dict[str, Any]) -> str:
+    """A short human title for the group: ``ExceptionType: message`` or the message."""
+    exception = record.get("exception") or {}
+    head = (record["message"] or exception.get("message") or "").splitlines()[0:1]
+    text = head[0] if head else ""
+    return f"{exception['type']}: {text}"[:200] if exception.get("type") else text[:200]

@@ -1,0 +1,1 @@
+"""Changelog-backed tables; every cell records the source offsets it has applied (see cells.py)."""

@@ -1,0 +1,35 @@
+"""Idempotent table cells: each value carries the source offset it last applied, per partition.
+
+A cell is only ever updated while processing a record of one source partition, in offset
+order. Storing ``{partition: offset}`` inside the cell makes each changelog write
+self-describing, so records re-delivered after a crash (at-least-once) are recognised and
+skipped: counts stay exact without Kafka transactions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Cell", "applied", "mark_applied", "source_partitions"]
+
+Cell = dict[str, Any]
+_WATERMARK = "_wm"
+
+
+def applied(cell: Cell | None, partition: int, offset: int) -> bool:
+    """Whether the record at ``partition``/``offset`` has already been applied to ``cell``."""
+    if not cell:
+        return False
+    last: int = cell.get(_WATERMARK, {}).get(str(partition), -1)
+    return offset <= last
+
+
+def mark_applied(cell: Cell, partition: int, offset: int) -> Cell:
+    """Record that ``cell`` now includes the record at ``partition``/``offset``; returns the cell."""
+    cell[_WATERMARK] = {**cell.get(_WATERMARK, {}), str(partition): offset}
+    return cell
+
+
+def source_partitions(cell: Cell) -> set[int]:
+    """The source partitions whose records this cell holds."""
+    return {int(p) for p in cell.get(_WATERMARK, {})}

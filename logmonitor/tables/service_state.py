@@ -1,0 +1,39 @@
+"""Per-service profile and the recent-errors ring, in one table so their writes stay ordered.
+
+Keys: ``p\\x1f<service>`` → profile (first/last seen, hosts, totals by level, errors seen);
+``r\\x1f<service>\\x1f<slot>`` → one recent error. The ring slot is written before the
+profile that counts it; both land in the same changelog partition, in that order, so a
+profile that survived a crash implies its ring slot did too.
+"""
+
+from __future__ import annotations
+
+from logmonitor.app import app, settings
+
+__all__ = ["RING_SIZE", "profile_key", "ring_key", "service_state", "split_key"]
+
+RING_SIZE = 1000
+_SEP = "\x1f"
+
+service_state = app.Table(
+    "service-state",
+    default=dict,
+    partitions=settings.partitions,
+    help="Service profiles and the ring of their last errors.",
+)
+
+
+def profile_key(service: str) -> str:
+    """The key of a service's profile."""
+    return f"p{_SEP}{service}"
+
+
+def ring_key(service: str, slot: int) -> str:
+    """The key of one slot of a service's recent-errors ring."""
+    return f"r{_SEP}{service}{_SEP}{slot}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``(kind, service)`` of a key; kind is ``p`` (profile) or ``r`` (ring slot)."""
+    kind, service = key.split(_SEP)[:2]
+    return kind, service
