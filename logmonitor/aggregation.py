@@ -62,7 +62,8 @@ def _update_profile(record: dict[str, Any], partition: int, offset: int) -> None
     if level in ERROR_LEVELS:
         # The ring slot goes first: same changelog partition, so it is durable before the profile.
         slot = profile["errors_seen"] % RING_SIZE
-        service_state[ring_key(service, slot)] = {**record, "seq": profile["errors_seen"]}
+        ring_entry = {**record, "seq": profile["errors_seen"]}
+        service_state[ring_key(service, slot)] = mark_applied(ring_entry, partition, offset)
         profile["errors_seen"] += 1
     profile["totals"] = {**profile["totals"], level: profile["totals"].get(level, 0) + 1}
     profile["first_seen"] = min(profile["first_seen"], record["timestamp"])

@@ -1,0 +1,158 @@
+"""The read layer: answers from this worker's table state, as mergeable partial results.
+
+Each worker holds only the partitions assigned to it (plus standby copies, which are
+skipped so nothing is counted twice). Every function here returns a *partial* answer
+covering ``partitions``; the ``merge_*`` functions combine the partials of all workers
+into the global answer. With one worker the local partial is the answer.
+
+Windowed tables raise outside stream iteration unless read through the underlying
+table (faust), so windows are read from ``log_counts.table.data``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from logmonitor.records import ERROR_LEVELS, LEVELS
+from logmonitor.tables.cells import Cell, source_partitions
+from logmonitor.tables.error_groups import error_groups
+from logmonitor.tables.invalid_counts import invalid_counts
+from logmonitor.tables.log_counts import log_counts
+from logmonitor.tables.service_state import service_state, split_key
+
+__all__ = [
+    "ErrorQuery",
+    "Partitions",
+    "error_total",
+    "groups",
+    "invalid_total",
+    "merge_counts",
+    "merge_newest",
+    "profiles",
+    "recent_errors",
+    "window_counts",
+]
+
+Partitions = set[int] | None
+"""The source partitions to answer for; None means every partition held locally."""
+
+
+def _ours(cell: Cell, partitions: Partitions) -> bool:
+    return partitions is None or bool(source_partitions(cell) & partitions)
+
+
+@dataclass(frozen=True)
+class ErrorQuery:
+    """Filters for recent errors: all optional; ``q`` is a case-insensitive substring."""
+
+    service: str | None = None
+    level: str | None = None
+    since: str | None = None
+    until: str | None = None
+    q: str | None = None
+    limit: int = 100
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        """Whether ``record`` passes every filter that is set."""
+        if self.service is not None and record["service"] != self.service:
+            return False
+        if self.level is not None and record["level"] != self.level:
+            return False
+        if self.since is not None and record["timestamp"] < self.since:
+            return False
+        if self.until is not None and record["timestamp"] > self.until:
+            return False
+        if self.q:
+            needle = self.q.lower()
+            exception = record.get("exception") or {}
+            haystack = (record["message"], record.get("logger") or "", exception.get("type") or "",
+                        exception.get("message") or "")
+            return any(needle in text.lower() for text in haystack)
+        return True
+
+
+def _public(cell: Cell) -> dict[str, Any]:
+    return {k: v for k, v in cell.items() if not k.startswith("_")}
+
+
+def _state_cells(kind: str, partitions: Partitions) -> Iterator[tuple[str, Cell]]:
+    for key, cell in service_state.items():
+        if cell and split_key(key)[0] == kind and _ours(cell, partitions):
+            yield key, cell
+
+
+def profiles(partitions: Partitions = None) -> dict[str, dict[str, Any]]:
+    """Service profiles: name, first/last seen, hosts, totals by level, errors seen."""
+    return {cell["name"]: _public(cell) for _key, cell in _state_cells("p", partitions)}
+
+
+def recent_errors(query: ErrorQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
+    """The newest ``query.limit`` errors from the rings that match ``query``, newest first."""
+    matching = (
+        _public(cell) for _key, cell in _state_cells("r", partitions)
+        if (query.service is None or cell["service"] == query.service) and query.matches(cell)
+    )
+    return heapq.nlargest(query.limit, matching, key=_newest_first)
+
+
+def _newest_first(record: dict[str, Any]) -> tuple[str, int]:
+    return record["timestamp"], record.get("seq", 0)
+
+
+def merge_newest(partials: Iterable[list[dict[str, Any]]], limit: int, key: str = "timestamp") -> list[dict[str, Any]]:
+    """Merge workers' newest-first lists into one newest-first list of at most ``limit``."""
+    merged = [item for partial in partials for item in partial]
+    return heapq.nlargest(limit, merged, key=lambda item: (item.get(key) or "", item.get("seq", 0)))
+
+
+def groups(service: str | None = None, limit: int = 100, partitions: Partitions = None) -> list[dict[str, Any]]:
+    """Error groups, most recently seen first."""
+    found = (
+        _public(cell) for cell in error_groups.values()
+        if cell and _ours(cell, partitions) and (service is None or cell["service"] == service)
+    )
+    return heapq.nlargest(limit, found, key=lambda group: group["last_seen"])
+
+
+def window_counts(
+    since: float,
+    until: float,
+    *,
+    service: str | None = None,
+    partitions: Partitions = None,
+) -> dict[str, dict[str, dict[int, int]]]:
+    """Per-minute counts in ``[since, until)``: ``{service: {level: {window_start: n}}}``."""
+    counts: dict[str, dict[str, dict[int, int]]] = {}
+    for (name, (start, _end)), cell in list(log_counts.table.data.items()):
+        if not since <= start < until or (service is not None and name != service) or not _ours(cell, partitions):
+            continue
+        for level in LEVELS:
+            if cell.get(level):
+                by_start = counts.setdefault(name, {}).setdefault(level, {})
+                by_start[int(start)] = by_start.get(int(start), 0) + cell[level]
+    return counts
+
+
+def merge_counts(partials: Iterable[dict[str, dict[str, dict[int, int]]]]) -> dict[str, dict[str, dict[int, int]]]:
+    """Add up workers' :func:`window_counts` partials."""
+    merged: dict[str, dict[str, dict[int, int]]] = {}
+    for partial in partials:
+        for name, levels in partial.items():
+            for level, by_start in levels.items():
+                target = merged.setdefault(name, {}).setdefault(level, {})
+                for start, n in by_start.items():
+                    target[int(start)] = target.get(int(start), 0) + n
+    return merged
+
+
+def invalid_total(partitions: Partitions = None) -> int:
+    """How many invalid records went to the dead-letter topic, all time."""
+    return sum(cell.get("n", 0) for cell in invalid_counts.values() if cell and _ours(cell, partitions))
+
+
+def error_total(counts: dict[str, dict[str, int]]) -> int:
+    """How many ERROR and CRITICAL records a ``{service: {level: n}}`` mapping holds."""
+    return sum(n for levels in counts.values() for level, n in levels.items() if level in ERROR_LEVELS)

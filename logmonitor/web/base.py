@@ -1,0 +1,120 @@
+"""The base of every API view: JSON errors as ``{"error", "detail"}``, validated parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+import faust
+from faust.web import Request, Response
+from faust.web.exceptions import WebError
+
+from logmonitor.records import LEVELS, iso_timestamp
+
+__all__ = [
+    "ApiError", "ApiView", "BadParameter", "NotFound", "parse_time", "query_int", "query_level", "query_time",
+    "text_param",
+]
+
+
+class ApiError(WebError):
+    """An error answered as ``{"error": <code>, "detail": <text>}`` with a 4xx status."""
+
+    code = 400
+    error = "bad_request"
+
+
+class BadParameter(ApiError):
+    """A query parameter or body field has an unusable value."""
+
+    error = "bad_parameter"
+
+
+class NotFound(ApiError):
+    """The addressed thing does not exist."""
+
+    code = 404
+    error = "not_found"
+
+
+class ApiView(faust.web.View):
+    """A view whose errors are JSON bodies and never stack traces."""
+
+    async def on_request_error(self, request: Request, exc: WebError) -> Response:
+        """Answer ``{"error", "detail"}`` with the error's status."""
+        code = getattr(exc, "error", None) or type(exc).__name__.lower()
+        return self.json({"error": code, "detail": exc.detail}, status=exc.code or 400)
+
+
+def query_int(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within ``low..high``.
+
+    Raises:
+        BadParameter: not an integer, or out of range.
+    """
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(f"{name} must be an integer, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadParameter(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def query_level(query: Mapping[str, str], name: str = "level") -> str | None:
+    """A level parameter (case-insensitive) or None.
+
+    Raises:
+        BadParameter: not one of the five levels.
+    """
+    raw = query.get(name)
+    if not raw:
+        return None
+    if raw.upper() not in LEVELS:
+        raise BadParameter(f"{name} must be one of {', '.join(LEVELS)}, got {raw[:40]!r}")
+    return raw.upper()
+
+
+def parse_time(raw: str, name: str) -> float:
+    """Epoch seconds from ISO 8601 (``Z`` or offset; naive means UTC) or epoch seconds/milliseconds.
+
+    Raises:
+        BadParameter: not a time.
+    """
+    try:
+        number = float(raw)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise BadParameter(f"{name} must be ISO 8601 or epoch seconds, got {raw[:40]!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    if number != number or number in (float("inf"), float("-inf")) or number < 0:
+        raise BadParameter(f"{name} must be a finite, non-negative time, got {raw[:40]!r}")
+    return number / 1000 if number > 1e11 else number
+
+
+def query_time(query: Mapping[str, str], name: str) -> str | None:
+    """An optional time parameter, as the ISO form records carry (for string comparison)."""
+    raw = query.get(name)
+    if not raw:
+        return None
+    epoch = parse_time(raw, name)
+    if epoch > 253402300799:
+        raise BadParameter(f"{name} is too far in the future")
+    return iso_timestamp(epoch)
+
+
+def text_param(query: Mapping[str, str], name: str, limit: int = 256) -> str | None:
+    """An optional free-text parameter of at most ``limit`` characters."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    if len(raw) > limit:
+        raise BadParameter(f"{name} is longer than {limit} characters")
+    return raw

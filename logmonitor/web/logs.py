@@ -1,0 +1,134 @@
+"""The REST API under ``/api/v1/logs``: errors, stats, services, groups — from table state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from faust.web import Request, Response
+
+from logmonitor.app import app
+from logmonitor.queries import error_total, merge_counts, merge_newest
+from logmonitor.records import ERROR_LEVELS, LEVELS, iso_timestamp
+from logmonitor.tables.log_counts import WINDOW_SECONDS
+from logmonitor.web.base import ApiView, NotFound, query_int, text_param
+from logmonitor.web.cluster import gather, owned_partitions
+from logmonitor.web.partials import PARTIALS, error_query
+
+__all__ = ["ErrorsView", "GroupsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]
+
+
+async def _summary(request: Request) -> tuple[dict[str, Any], int]:
+    """All workers' service profiles and the invalid-record total."""
+    partials = await gather("summary", {}, request.headers)
+    profiles = {name: p for partial in partials for name, p in partial["profiles"].items()}
+    return profiles, sum(partial["invalid_records"] for partial in partials)
+
+
+async def _last_hour(request: Request, now: float) -> dict[str, dict[str, dict[int, int]]]:
+    query = {"since": str(now - 3600 - WINDOW_SECONDS), "until": str(now + WINDOW_SECONDS)}
+    return merge_counts(await gather("counts", query, request.headers))
+
+
+def _errors_since(counts: Mapping[str, Mapping[str, Mapping[int, int]]], since: float) -> int:
+    return sum(
+        n for levels in counts.values() for level, by_start in levels.items() if level in ERROR_LEVELS
+        for start, n in by_start.items() if start >= since
+    )
+
+
+@app.page("/api/v1/logs/errors")
+class ErrorsView(ApiView):
+    """Recent errors of every service."""
+
+    async def get(self, request: Request) -> Response:
+        """``?limit=&service=&level=&since=&until=&q=`` → ``{"errors": [...], "count": n}``, newest first."""
+        query = error_query(request.query)
+        partials = await gather("errors", request.query, request.headers)
+        errors = merge_newest(partials, query.limit)
+        return self.json({"errors": errors, "count": len(errors)})
+
+
+@app.page("/api/v1/logs/errors/{service}")
+class ServiceErrorsView(ApiView):
+    """Recent errors of one service."""
+
+    async def get(self, request: Request, service: str) -> Response:
+        """``?limit=50&level=&since=&until=&q=``; 404 for a service never seen."""
+        profiles, _invalid = await _summary(request)
+        if service not in profiles:
+            raise NotFound(f"no records of service {service[:100]!r} have been seen")
+        query = error_query(request.query, service=service, default_limit=50)
+        params = {**request.query, "service": service, "limit": str(query.limit)}
+        errors = merge_newest(await gather("errors", params, request.headers), query.limit)
+        return self.json({"errors": errors, "count": len(errors)})
+
+
+@app.page("/api/v1/logs/stats")
+class StatsView(ApiView):
+    """Totals (all time) and recent error figures (windowed tables)."""
+
+    async def get(self, request: Request) -> Response:
+        """Totals by service and level, errors in the last minute and hour, invalid records."""
+        now = time.time()
+        profiles, invalid = await _summary(request)
+        by_service = {name: dict(profile["totals"]) for name, profile in sorted(profiles.items())}
+        by_level = {level: sum(t.get(level, 0) for t in by_service.values()) for level in LEVELS}
+        recent = await _last_hour(request, now)
+        last_hour = _errors_since(recent, now - 3600)
+        return self.json({
+            "total_logs": sum(by_level.values()),
+            "total_errors": error_total(by_service),
+            "by_service": by_service,
+            "by_level": by_level,
+            "errors_last_minute": _errors_since(recent, (now // WINDOW_SECONDS - 1) * WINDOW_SECONDS),
+            "errors_last_hour": last_hour,
+            "error_rate_per_minute": round(last_hour / 60, 3),
+            "invalid_records": invalid,
+            "generated_at": iso_timestamp(now),
+        })
+
+
+@app.page("/api/v1/logs/services")
+class ServicesView(ApiView):
+    """Every service ever seen."""
+
+    async def get(self, request: Request) -> Response:
+        """Name, first/last seen, hosts, totals by level, errors and error rate per minute (last hour)."""
+        now = time.time()
+        profiles, _invalid = await _summary(request)
+        recent = await _last_hour(request, now)
+        services = []
+        for name, profile in sorted(profiles.items()):
+            last_hour = _errors_since({name: recent.get(name, {})}, now - 3600)
+            services.append({
+                "name": name, "first_seen": profile["first_seen"], "last_seen": profile["last_seen"],
+                "hosts": profile["hosts"], "totals": profile["totals"],
+                "errors": error_total({name: profile["totals"]}),
+                "error_rate_per_minute": round(last_hour / 60, 3),
+            })
+        return self.json({"services": services})
+
+
+@app.page("/api/v1/logs/groups")
+class GroupsView(ApiView):
+    """Error groups (one per bug), most recently seen first."""
+
+    async def get(self, request: Request) -> Response:
+        """``?service=&limit=100`` → ``{"groups": [...], "count": n}``."""
+        limit = query_int(request.query, "limit", 100, 1, 1000)
+        text_param(request.query, "service")
+        groups = merge_newest(await gather("groups", request.query, request.headers), limit, key="last_seen")
+        return self.json({"groups": groups, "count": len(groups)})
+
+
+@app.page("/api/v1/internal/partial/{kind}")
+class PartialView(ApiView):
+    """One worker's partial answer, for the fan-out of its peers (see cluster.py)."""
+
+    async def get(self, request: Request, kind: str) -> Response:
+        """The partial of ``kind`` for the partitions this worker owns."""
+        if kind not in PARTIALS:
+            raise NotFound(f"unknown partial {kind[:40]!r}")
+        return self.json(PARTIALS[kind](request.query, owned_partitions()))
