@@ -1,0 +1,126 @@
+"""The router against a real worker and broker: routing, dead letters, tables, normalisation."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import orjson
+
+from logmonitor.records import iso_timestamp
+from tests.fixtures.traffic import keyed, log_record, produce, read_topic
+
+
+def wait_for(worker: Any, path: str, done: Any, timeout: float = 60.0, **params: Any) -> Any:
+    """Poll ``path`` until ``done(answer)`` holds; return the last answer."""
+    deadline = time.monotonic() + timeout
+    answer = worker.get_json(path, **params)
+    while not done(answer) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        answer = worker.get_json(path, **params)
+    return answer
+
+
+INVALID = {
+    "not_json": b"{this is not json",
+    "not_object": b"[1, 2, 3]",
+    "bad_service": orjson.dumps({"level": "ERROR", "message": "who am I"}),
+    "bad_level": orjson.dumps({"level": "FOO", "service": "booking", "message": "m"}),
+    "oversized": orjson.dumps({"level": "INFO", "service": "booking", "message": "x" * (2 * 1024 * 1024)}),
+    "not_utf8": b'{"level": "INFO", "service": "\xff\xfe", "message": "m"}',
+    "future_timestamp": orjson.dumps({"level": "INFO", "service": "b", "message": "m",
+                                      "timestamp": "2999-01-01T00:00:00Z"}),
+    "stale_timestamp": orjson.dumps({"level": "INFO", "service": "b", "message": "m",
+                                     "timestamp": "1999-01-01T00:00:00Z"}),
+    "bad_line": orjson.dumps({"level": "INFO", "service": "b", "message": "m", "line": "forty-two"}),
+}
+
+
+async def test_each_invalid_kind_lands_in_the_dlq_with_its_reason(start_worker: Any) -> None:
+    worker = start_worker()
+    worker.wait_healthy()
+    env = worker.env
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    await produce(bootstrap, env["LOGMONITOR_TOPIC_LOGS"],
+                  [(kind.encode(), raw) for kind, raw in INVALID.items()]
+                  + keyed([log_record("booking", "INFO", "still alive")]))
+    dead = await read_topic(bootstrap, env["LOGMONITOR_TOPIC_DLQ"], len(INVALID))
+    letters = {record.key.decode(): orjson.loads(record.value) for record in dead}
+    assert set(letters) == set(INVALID)
+    for kind, letter in letters.items():
+        assert letter["reason"].startswith(kind), letter["reason"]
+        assert letter["source"]["topic"] == env["LOGMONITOR_TOPIC_LOGS"]
+        raw = letter["raw"].encode() if letter["raw_encoding"] == "utf-8" else base64.b64decode(letter["raw"])
+        assert raw == INVALID[kind]
+    stats = wait_for(worker, "/api/v1/logs/stats", lambda s: s["total_logs"] == 1)
+    assert stats["invalid_records"] == len(INVALID)
+    assert "Restarting" not in worker.log_text() and "crash" not in worker.log_text().lower()
+
+
+async def test_errors_are_forwarded_normalised_with_a_fingerprint(start_worker: Any) -> None:
+    worker = start_worker()
+    worker.wait_healthy()
+    env = worker.env
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    records = [log_record("payment", level, f"charge {i} failed") for i, level in
+               enumerate(["INFO", "ERROR", "WARNING", "CRITICAL", "DEBUG", "ERROR"])]
+    await produce(bootstrap, env["LOGMONITOR_TOPIC_LOGS"], keyed(records))
+    forwarded = await read_topic(bootstrap, env["LOGMONITOR_TOPIC_ERRORS"], 3)
+    values = [orjson.loads(record.value) for record in forwarded]
+    assert sorted(v["id"] for v in values) == sorted(r["id"] for r in records if r["level"] in ("ERROR", "CRITICAL"))
+    assert {record.key for record in forwarded} == {b"payment"}
+    assert len({v["fingerprint"] for v in values}) == 1, "one bug (numbers masked) is one group"
+
+
+async def test_ecs_and_otel_records_are_counted_like_native_ones(start_worker: Any) -> None:
+    worker = start_worker()
+    worker.wait_healthy()
+    env = worker.env
+    now = time.time()
+    ecs = {"@timestamp": iso_timestamp(now), "log": {"level": "ERROR"}, "service": {"name": "java-svc"},
+           "message": "NullPointerException in handler", "error": {"type": "NPE", "stack_trace": "at X.y"}}
+    otel = {"timeUnixNano": str(int(now * 1e9)), "severityText": "WARN", "body": {"stringValue": "slow"},
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "go-svc"}}]}}
+    await produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"],
+                  [(b"java-svc", orjson.dumps(ecs)), (b"go-svc", orjson.dumps(otel))])
+    stats = wait_for(worker, "/api/v1/logs/stats", lambda s: s["total_logs"] == 2)
+    assert stats["by_service"] == {"go-svc": {"WARNING": 1}, "java-svc": {"ERROR": 1}}
+    errors = worker.get_json("/api/v1/logs/errors/java-svc")["errors"]
+    assert errors[0]["exception"]["type"] == "NPE" and errors[0]["message"] == "NullPointerException in handler"
+
+
+async def test_tables_count_services_levels_groups_and_windows(start_worker: Any) -> None:
+    worker = start_worker()
+    worker.wait_healthy()
+    env = worker.env
+    records = [log_record("booking", "INFO", "ok") for _ in range(30)]
+    records += [log_record("booking", "ERROR", f"Seat {i} taken", exception={"type": "Conflict"}) for i in range(5)]
+    records += [log_record("payment", "CRITICAL", "Card 4 declined") for _ in range(2)]
+    await produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"], keyed(records))
+    stats = wait_for(worker, "/api/v1/logs/stats", lambda s: s["total_logs"] == 37)
+    assert stats["by_level"]["INFO"] == 30 and stats["total_errors"] == 7
+    assert stats["errors_last_hour"] == 7 and stats["errors_last_minute"] == 7
+    groups = worker.get_json("/api/v1/logs/groups")["groups"]
+    assert sorted((g["service"], g["count"]) for g in groups) == [("booking", 5), ("payment", 2)]
+    services = {s["name"]: s for s in worker.get_json("/api/v1/logs/services")["services"]}
+    assert services["booking"]["totals"] == {"INFO": 30, "ERROR": 5}
+    assert services["booking"]["hosts"] == ["booking-1"]
+    recent = worker.get_json("/api/v1/logs/errors", service="booking", limit=3)
+    assert recent["count"] == 3
+    assert [e["message"] for e in recent["errors"]] == ["Seat 4 taken", "Seat 3 taken", "Seat 2 taken"]
+    assert worker.get_json("/api/v1/logs/errors", q="DECLINED")["count"] == 2
+
+
+async def test_counts_survive_a_restart_without_double_counting(start_worker: Any) -> None:
+    worker = start_worker()
+    worker.wait_healthy()
+    env = worker.env
+    await produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"],
+                  keyed([log_record("notification", "ERROR", "smtp down") for _ in range(50)]))
+    wait_for(worker, "/api/v1/logs/stats", lambda s: s["total_logs"] == 50)
+    worker.restart()
+    worker.wait_healthy()
+    stats = worker.get_json("/api/v1/logs/stats")
+    assert stats["total_logs"] == 50 and stats["errors_last_hour"] == 50
+    assert len({e["id"] for e in worker.get_json("/api/v1/logs/errors", limit=1000)["errors"]}) == 50

@@ -1,0 +1,105 @@
+"""parse_record: the normalised record, and every kind of invalid record with its reason."""
+
+import time
+
+import orjson
+import pytest
+
+from logmonitor.records import MAX_RECORD_BYTES, InvalidRecord, iso_timestamp, parse_record
+
+NOW = 1_795_500_000.0
+
+
+def native(**fields: object) -> bytes:
+    record = {"timestamp": iso_timestamp(NOW), "level": "ERROR", "service": "booking", "message": "boom"}
+    record.update(fields)
+    return orjson.dumps(record)
+
+
+def reason(raw: bytes) -> str:
+    with pytest.raises(InvalidRecord) as caught:
+        parse_record(raw, fallback_id="p-0", now=NOW)
+    return caught.value.reason.split(":")[0]
+
+
+def test_native_record_keeps_every_field() -> None:
+    raw = native(
+        id="abc", host="h1", logger="app.db", module="db", function="connect", line=42, process=7, thread=9,
+        request_id="r1", trace_id="t1", span_id="s1", user_id="u1", extra={"order": 5},
+        exception={"type": "ValueError", "message": "bad", "stacktrace": "Traceback ..."},
+    )
+    record = parse_record(raw, fallback_id="p-0", now=NOW)
+    assert record["id"] == "abc"
+    assert record["timestamp"] == iso_timestamp(NOW) and record["epoch"] == NOW
+    assert (record["level"], record["service"], record["host"]) == ("ERROR", "booking", "h1")
+    assert (record["module"], record["function"], record["line"], record["thread"]) == ("db", "connect", 42, 9)
+    assert (record["request_id"], record["trace_id"], record["span_id"], record["user_id"]) == ("r1", "t1", "s1", "u1")
+    assert record["extra"] == {"order": 5}
+    assert record["exception"] == {"type": "ValueError", "message": "bad", "stacktrace": "Traceback ..."}
+
+
+def test_missing_id_falls_back_to_the_source_position() -> None:
+    assert parse_record(native(), fallback_id="logs-3-17", now=NOW)["id"] == "logs-3-17"
+
+
+def test_level_aliases_are_normalised() -> None:
+    assert parse_record(native(level="warn"), fallback_id="x", now=NOW)["level"] == "WARNING"
+    assert parse_record(native(level="fatal"), fallback_id="x", now=NOW)["level"] == "CRITICAL"
+
+
+def test_ecs_record_is_normalised() -> None:
+    raw = orjson.dumps({
+        "@timestamp": iso_timestamp(NOW), "log": {"level": "error", "logger": "com.shop.Pay"},
+        "service": {"name": "payment-java"}, "host": {"name": "pay-1"}, "message": "charge failed",
+        "error": {"type": "java.io.IOException", "message": "reset", "stack_trace": "at Pay.charge"},
+        "trace": {"id": "t-9"},
+    })
+    record = parse_record(raw, fallback_id="x", now=NOW)
+    assert (record["service"], record["level"], record["host"], record["logger"]) == (
+        "payment-java", "ERROR", "pay-1", "com.shop.Pay")
+    assert record["exception"] == {"type": "java.io.IOException", "message": "reset", "stacktrace": "at Pay.charge"}
+    assert record["trace_id"] == "t-9"
+
+
+def test_otel_record_is_normalised() -> None:
+    raw = orjson.dumps({
+        "timeUnixNano": str(int(NOW * 1e9)), "severityNumber": 21, "body": {"stringValue": "out of memory"},
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "checkout-go"}}]},
+        "traceId": "abc", "spanId": "def",
+        "attributes": [{"key": "exception.type", "value": {"stringValue": "OOM"}}],
+    })
+    record = parse_record(raw, fallback_id="x", now=NOW)
+    assert (record["service"], record["level"], record["message"]) == ("checkout-go", "CRITICAL", "out of memory")
+    assert (record["trace_id"], record["span_id"], record["epoch"]) == ("abc", "def", NOW)
+    assert record["exception"]["type"] == "OOM"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"", "empty"),
+        (b"not json", "not_json"),
+        (b"[1, 2]", "not_object"),
+        (b"\xff\xfe\x00garbage", "not_utf8"),
+        (orjson.dumps({"level": "ERROR", "message": "m"}), "bad_service"),
+        (native(level="FOO"), "bad_level"),
+        (native(level=3), "bad_level"),
+        (native(message=None), "bad_message"),
+        (native(message=["a"]), "bad_message"),
+        (native(service=""), "bad_service"),
+        (native(timestamp="2999-01-01T00:00:00Z"), "future_timestamp"),
+        (native(timestamp="1970-01-02T00:00:00Z"), "stale_timestamp"),
+        (native(timestamp="yesterday"), "bad_timestamp"),
+        (native(line="42"), "bad_line"),
+        (native(extra=[1]), "bad_extra"),
+        (native(exception="boom"), "bad_exception"),
+        (native(message="x" * (MAX_RECORD_BYTES + 1)), "oversized"),
+    ],
+)
+def test_invalid_records_are_rejected_with_a_reason(raw: bytes, expected: str) -> None:
+    assert reason(raw) == expected
+
+
+def test_iso_timestamp_has_milliseconds_and_z() -> None:
+    assert iso_timestamp(0.5) == "1970-01-01T00:00:00.500Z"
+    assert iso_timestamp(time.time()).endswith("Z")
