@@ -36,6 +36,12 @@ class LogMonitorApp(faust.App):
         await ensure_topics(settings)
         await super().on_first_start()
 
+    def on_webserver_init(self, web: Any) -> None:
+        """Put authentication, CORS and security headers in front of every route."""
+        from logmonitor.web.middleware import middlewares
+
+        web.web_app.middlewares.extend(middlewares(settings))
+
 
 app = LogMonitorApp(
     settings.app_id,
@@ -52,6 +58,10 @@ app = LogMonitorApp(
     web_host=settings.web_host,
     web_enabled=True,
     web_tables_enabled=False,
+    web_router_enabled=False,
+    web_graph_enabled=False,
+    web_stats_enabled=False,
+    web_metrics_enabled=False,
     autodiscover=True,
     origin="logmonitor",
 )

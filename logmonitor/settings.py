@@ -132,6 +132,7 @@ class Settings:
     - ``LOGMONITOR_WINDOW_RETENTION`` [24h]: how long windowed counts are kept
     - ``LOGMONITOR_STORE`` [memory://] or ``rocksdb://``; ``LOGMONITOR_DATA_DIR`` [./logmonitor-data]
     - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
+    - ``LOGMONITOR_CORS_ORIGINS`` [unset]: comma-separated origins allowed by CORS (``*`` for any)
     """
 
     bootstrap_servers: str = "localhost:9092"
@@ -152,6 +153,7 @@ class Settings:
     store: str = "memory://"
     data_dir: str = "logmonitor-data"
     auth_token: str | None = None
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -183,6 +185,7 @@ class Settings:
             store=store,
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
+            cors_origins=tuple(o.strip() for o in env.get("LOGMONITOR_CORS_ORIGINS", "").split(",") if o.strip()),
         )
 
     @property

@@ -11,6 +11,7 @@ import orjson
 from logmonitor.aggregation import already_applied, apply_invalid, apply_record
 from logmonitor.app import app
 from logmonitor.fingerprint import fingerprint, group_title
+from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
 from logmonitor.records import ERROR_LEVELS, InvalidRecord, iso_timestamp, parse_record
 from logmonitor.topics import dlq_topic, errors_topic, logs_topic
 
@@ -41,13 +42,16 @@ async def _route_one(event: Any) -> None:
             key=event.key, value=dead_letter(event.value, invalid.reason, message.topic, partition, offset)
         )
         apply_invalid(partition, offset)
+        INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
         return
     if record["level"] in ERROR_LEVELS:
         record["fingerprint"] = fingerprint(record)
         record["title"] = group_title(record)
         if not already_applied(record["service"], partition, offset):
             await errors_topic.send(key=record["service"].encode(), value=orjson.dumps(record))
+            ERRORS_FORWARDED.inc()
     apply_record(record, partition, offset)
+    RECORDS_ROUTED.labels(record["service"], record["level"]).inc()
 
 
 @app.agent(logs_topic, concurrency=1)

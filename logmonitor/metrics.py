@@ -1,0 +1,20 @@
+"""Prometheus metrics of the pipeline, in a registry of our own (served at ``/metrics``)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+__all__ = ["ERRORS_FORWARDED", "INVALID_RECORDS", "RECORDS_ROUTED", "REGISTRY"]
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+RECORDS_ROUTED = Counter(
+    "logmonitor_records_routed", "Valid log records processed by this worker's router.",
+    ["service", "level"], registry=REGISTRY,
+)
+ERRORS_FORWARDED = Counter(
+    "logmonitor_errors_forwarded", "ERROR and CRITICAL records forwarded to the errors topic.", registry=REGISTRY,
+)
+INVALID_RECORDS = Counter(
+    "logmonitor_invalid_records", "Records sent to the dead-letter topic, by reason.", ["reason"], registry=REGISTRY,
+)

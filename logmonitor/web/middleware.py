@@ -1,0 +1,111 @@
+"""What stands in front of every route: authentication, CORS and security headers (DESIGN section 6)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from logmonitor.settings import Settings
+
+__all__ = ["middlewares", "token_matches"]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+_OPEN_PATHS = frozenset({"/api/v1/health"})
+_CORS_HEADERS = "accept, content-type, authorization"
+
+
+def _json_error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=orjson.dumps({"error": error, "detail": detail}),
+                        content_type="application/json", headers=headers)
+
+
+def token_matches(header: str | None, token: str) -> bool:
+    """Whether an Authorization header carries ``token`` (Bearer, or Basic with it as password).
+
+    The comparison is constant-time; the Basic user name is ignored (Grafana sends one).
+    """
+    if not header:
+        return False
+    scheme, _, credentials = header.partition(" ")
+    supplied = ""
+    if scheme.lower() == "bearer":
+        supplied = credentials.strip()
+    elif scheme.lower() == "basic":
+        try:
+            supplied = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+    return hmac.compare_digest(supplied.encode(), token.encode())
+
+
+def _auth(token: str) -> Middleware:
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in _OPEN_PATHS or request.method == "OPTIONS":
+            return await handler(request)
+        if not token_matches(request.headers.get("Authorization"), token):
+            return _json_error(401, "unauthorized", "send Authorization: Bearer <token> or basic auth",
+                               {"WWW-Authenticate": 'Basic realm="logmonitor", charset="UTF-8"'})
+        return await handler(request)
+
+    return authenticate
+
+
+def _cors(origins: tuple[str, ...]) -> Middleware:
+    @web.middleware
+    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        allowed = origin is not None and ("*" in origins or origin in origins)
+        if request.method == "OPTIONS" and allowed and "Access-Control-Request-Method" in request.headers:
+            response: web.StreamResponse = web.Response(status=204)
+        else:
+            response = await handler(request)
+        if allowed and origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = _CORS_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+            response.headers["Vary"] = "Origin"
+        return response
+
+    return cors
+
+
+@web.middleware
+async def _no_stack_traces(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        logger.exception("unhandled error serving %s %s", request.method, request.path)
+        return _json_error(500, "internal", "the server failed to answer; the worker log has the details")
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def middlewares(settings: Settings) -> list[Middleware]:
+    """The middlewares the settings ask for, outermost first."""
+    chain: list[Middleware] = []
+    if settings.cors_origins:
+        chain.append(_cors(settings.cors_origins))
+    if settings.auth_token:
+        chain.append(_auth(settings.auth_token))
+    chain += [_security_headers, _no_stack_traces]
+    return chain
