@@ -7,7 +7,7 @@ from typing import Any
 import faust
 
 from logmonitor.settings import KafkaSecurity, Settings
-from logmonitor.topic_admin import ensure_topics
+from logmonitor.topic_admin import MAX_MESSAGE_BYTES, ensure_topics
 
 __all__ = ["LogMonitorApp", "app", "settings"]
 
@@ -53,6 +53,7 @@ app = LogMonitorApp(
     topic_replication_factor=settings.replication_factor,
     topic_disable_leader=True,
     consumer_auto_offset_reset="earliest",
+    producer_max_request_size=MAX_MESSAGE_BYTES * 2,
     web_port=settings.web_port,
     web_bind=settings.web_host,
     web_host=settings.web_host,

@@ -98,14 +98,16 @@ def recent_errors(query: ErrorQuery, partitions: Partitions = None) -> list[dict
     return heapq.nlargest(query.limit, matching, key=_newest_first)
 
 
-def _newest_first(record: dict[str, Any]) -> tuple[str, int]:
-    return record["timestamp"], record.get("seq", 0)
+def _newest_first(record: dict[str, Any]) -> tuple[str, int, str]:
+    """Sort key: time, then per-service sequence, then id, so every worker orders ties alike."""
+    return record["timestamp"], record.get("seq", 0), record.get("id", "")
 
 
 def merge_newest(partials: Iterable[list[dict[str, Any]]], limit: int, key: str = "timestamp") -> list[dict[str, Any]]:
     """Merge workers' newest-first lists into one newest-first list of at most ``limit``."""
     merged = [item for partial in partials for item in partial]
-    return heapq.nlargest(limit, merged, key=lambda item: (item.get(key) or "", item.get("seq", 0)))
+    return heapq.nlargest(limit, merged, key=lambda item: (item.get(key) or "", item.get("seq", 0),
+                                                           item.get("id") or item.get("fingerprint") or ""))
 
 
 def groups(service: str | None = None, limit: int = 100, partitions: Partitions = None) -> list[dict[str, Any]]:
@@ -114,7 +116,7 @@ def groups(service: str | None = None, limit: int = 100, partitions: Partitions 
         _public(cell) for cell in error_groups.values()
         if cell and _ours(cell, partitions) and (service is None or cell["service"] == service)
     )
-    return heapq.nlargest(limit, found, key=lambda group: group["last_seen"])
+    return heapq.nlargest(limit, found, key=lambda group: (group["last_seen"], 0, group["fingerprint"]))
 
 
 def window_counts(

@@ -11,7 +11,11 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from logmonitor.settings import ConfigError, Settings
 
-__all__ = ["ensure_topics", "read_retention", "set_retention", "topic_specs"]
+__all__ = ["MAX_MESSAGE_BYTES", "ensure_topics", "read_retention", "set_retention", "topic_specs"]
+
+# Oversized records (over 1 MiB) must reach the router to be dead-lettered with a reason,
+# not be refused by the broker where nobody sees them; the DLQ carries them whole.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
 def topic_specs(settings: Settings) -> list[NewTopic]:
@@ -21,7 +25,10 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
             name,
             settings.partitions,
             settings.replication_factor,
-            topic_configs={"retention.ms": str(int(retention.total_seconds() * 1000))},
+            topic_configs={
+                "retention.ms": str(int(retention.total_seconds() * 1000)),
+                "max.message.bytes": str(MAX_MESSAGE_BYTES),
+            },
         )
         for name, retention in settings.topic_retention().items()
     ]

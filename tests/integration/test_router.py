@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import orjson
+import pytest
 
 from logmonitor.records import iso_timestamp
 from tests.fixtures.traffic import keyed, log_record, produce, read_topic
@@ -112,8 +113,9 @@ async def test_tables_count_services_levels_groups_and_windows(start_worker: Any
     assert worker.get_json("/api/v1/logs/errors", q="DECLINED")["count"] == 2
 
 
-async def test_counts_survive_a_restart_without_double_counting(start_worker: Any) -> None:
-    worker = start_worker()
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+async def test_counts_survive_a_restart_without_double_counting(start_worker: Any, store: str) -> None:
+    worker = start_worker(LOGMONITOR_STORE=store)
     worker.wait_healthy()
     env = worker.env
     await produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"],
