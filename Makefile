@@ -11,7 +11,7 @@ $(STAMP): setup.cfg pyproject.toml
 		{ echo "logmonitor needs Python 3.10+ (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,rocksdb]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[server,rocksdb,test,bench]'
 	@touch $@
 
 install: $(STAMP)
@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/logmonitor up
 
 lint: $(STAMP)
-	$(BIN)/ruff check logmonitor tests bench
+	$(BIN)/ruff check logmonitor tests $(wildcard bench)
 	$(BIN)/mypy
 
 test: lint

@@ -21,6 +21,10 @@ def main() -> None:
     from logmonitor.settings import ConfigError
 
     try:
+        import faust  # noqa: F401
+    except ImportError:
+        _exit_with("the worker and its commands need the server extra: pip install 'logmonitor[server]'")
+    try:
         from logmonitor.app import app, settings
     except ConfigError as error:
         _exit_with(str(error))
@@ -35,9 +39,11 @@ def main() -> None:
             )
     from faust.cli.faust import cli
 
+    from logmonitor.commands.demo import demo
     from logmonitor.commands.kafka import kafka
     from logmonitor.commands.retention import retention
+    from logmonitor.commands.up import up
 
-    cli.add_command(kafka)
-    cli.add_command(retention)
+    for extra_command in (demo, kafka, retention, up):
+        cli.add_command(extra_command)
     app.main()

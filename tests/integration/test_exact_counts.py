@@ -9,6 +9,8 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from tests.fixtures.traffic import LEVEL_CYCLE, keyed, log_record, produce
 
 TOTAL = 200_000
@@ -36,6 +38,7 @@ async def kill_three_times(worker: Any, rng: random.Random) -> int:
     return kills
 
 
+@pytest.mark.timeout(900)
 async def test_kill_minus_nine_three_times_keeps_every_count_exact(start_worker: Any) -> None:
     worker = start_worker()
     worker.wait_healthy()
@@ -49,9 +52,11 @@ async def test_kill_minus_nine_three_times_keeps_every_count_exact(start_worker:
 
     deadline = time.monotonic() + 400
     stats = worker.get_json("/api/v1/logs/stats")
+    started = time.monotonic()
     while stats["total_logs"] < TOTAL and time.monotonic() < deadline:
         await asyncio.sleep(1.0)
         stats = worker.get_json("/api/v1/logs/stats")
+        print(f"{time.monotonic() - started:6.1f}s after the third restart: {stats['total_logs']} counted")
 
     assert stats["total_logs"] == TOTAL
     assert {(s, lvl): n for s, levels in stats["by_service"].items() for lvl, n in levels.items()} == dict(expected)

@@ -1,0 +1,113 @@
+"""Turns a ``logging.LogRecord`` into the wire record of DESIGN section 2 (JSON bytes)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from logmonitor.handler.context import CONTEXT_FIELDS
+from logmonitor.handler.redaction import Redactor
+
+__all__ = ["Captured", "RecordEncoder", "level_name"]
+
+MAX_TEXT = 64 * 1024
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def level_name(levelno: int) -> str:
+    """The DESIGN level for any numeric level (custom levels round down)."""
+    if levelno >= logging.CRITICAL:
+        return "CRITICAL"
+    if levelno >= logging.ERROR:
+        return "ERROR"
+    if levelno >= logging.WARNING:
+        return "WARNING"
+    return "INFO" if levelno >= logging.INFO else "DEBUG"
+
+
+@dataclass(slots=True)
+class Captured:
+    """What ``emit()`` takes on the caller's thread; the rest is done on the sender thread."""
+
+    record: logging.LogRecord
+    message: str
+    context: tuple[str | None, ...]
+
+
+def _truncate(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    return f"{text[:MAX_TEXT]}... [truncated {len(text) - MAX_TEXT} characters]"
+
+
+def _iso(created: float) -> str:
+    seconds = int(created)
+    millis = int((created - seconds) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` if orjson can encode it as-is, else its ``repr``."""
+    try:
+        orjson.dumps(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+class RecordEncoder:
+    """Builds, redacts and serializes records for one service."""
+
+    def __init__(self, service: str, host: str, redactor: Redactor) -> None:
+        self.service = service
+        self.host = host
+        self.redactor = redactor
+
+    def encode(self, captured: Captured) -> bytes:
+        """The record's JSON value for ``application-logs``."""
+        record = captured.record
+        redact = self.redactor
+        extra: dict[str, Any] = {}
+        context = dict(zip(CONTEXT_FIELDS, captured.context, strict=True))
+        for key, value in record.__dict__.items():
+            if key in _STANDARD_ATTRIBUTES:
+                continue
+            if key in context:
+                context[key] = None if value is None else str(value)
+            else:
+                extra[key] = _json_safe(value)
+        document = {
+            "id": os.urandom(16).hex(),
+            "timestamp": _iso(record.created),
+            "level": level_name(record.levelno),
+            "service": self.service,
+            "host": self.host,
+            "logger": record.name,
+            "message": _truncate(redact.text(captured.message)),
+            "module": record.module,
+            "function": record.funcName,
+            "line": record.lineno,
+            "process": record.process,
+            "thread": record.threadName,
+            **context,
+            "exception": self._exception(record),
+            "extra": redact.value(extra),
+        }
+        return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
+
+    def _exception(self, record: logging.LogRecord) -> dict[str, str] | None:
+        if not record.exc_info or record.exc_info[0] is None:
+            return None
+        kind, error, tb = record.exc_info
+        stacktrace = "".join(traceback.format_exception(kind, error, tb))
+        return {
+            "type": kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}",
+            "message": _truncate(self.redactor.text(str(error))),
+            "stacktrace": _truncate(self.redactor.text(stacktrace)),
+        }

@@ -1,0 +1,150 @@
+"""``KafkaLogHandler``: a ``logging`` handler that ships records to Kafka without ever blocking."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import weakref
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from logmonitor.handler.context import current_context
+from logmonitor.handler.encoding import Captured, RecordEncoder
+from logmonitor.handler.producer_config import producer_config
+from logmonitor.handler.redaction import Redactor
+from logmonitor.handler.sender import Sender, SenderConfig
+from logmonitor.handler.spool import DiskSpool
+
+__all__ = ["KafkaLogHandler"]
+
+_LIVE_HANDLERS: weakref.WeakSet[KafkaLogHandler] = weakref.WeakSet()
+_ABANDONED_AFTER_FORK: list[object] = []  # the parent's librdkafka objects must not be destroyed in a child
+_OWN_LOGGERS = ("logmonitor.handler",)
+QUEUE_LIMIT = 100_000  # records waiting for the sender thread; beyond it emit() drops rather than block
+
+
+def _default_spool_dir(service: str) -> Path:
+    base = os.environ.get("LOGMONITOR_SPOOL_DIR") or Path.home() / ".cache" / "logmonitor" / "spool"
+    return Path(base) / service
+
+
+class KafkaLogHandler(logging.Handler):
+    """Sends each record as the JSON of DESIGN section 2 to ``application-logs``, keyed by service.
+
+    ``emit()`` only appends to an in-memory queue; a background thread redacts, serializes
+    and produces (idempotent, acks=all, compressed batches). While Kafka is away records
+    wait in memory (up to ``memory_records``), then in a disk spool (up to ``spool_bytes``)
+    that is delivered in order when Kafka returns, also by the next process after a restart.
+
+    Args:
+        bootstrap_servers: Kafka brokers [``$KAFKA_BOOTSTRAP_SERVERS`` or ``localhost:9092``].
+        service: the service name and Kafka key [``$SERVICE_NAME`` or the program name].
+        host: the host name [``$HOSTNAME`` or ``socket.gethostname()``].
+        topic: [``$LOGMONITOR_TOPIC_LOGS`` or ``application-logs``].
+        redact: True (default), False, or a configured ``Redactor``.
+        memory_records: records the producer may hold in memory before new ones go to disk
+            (0: every record passes through the spool first).
+        spool_dir: where the spool lives [``$LOGMONITOR_SPOOL_DIR/<service>`` or
+            ``~/.cache/logmonitor/spool/<service>``].
+        spool_bytes: the disk bound [``$LOGMONITOR_SPOOL_BYTES`` or 256 MiB].
+        close_timeout: seconds ``close()`` waits for delivery before spooling the rest.
+        producer_options: extra librdkafka settings (override the defaults).
+        level: the handler's level.
+    """
+
+    def __init__(self, bootstrap_servers: str | None = None, service: str | None = None, host: str | None = None,
+                 topic: str | None = None, *, redact: bool | Redactor = True, memory_records: int = 100_000,
+                 spool_dir: str | Path | None = None, spool_bytes: int | None = None,
+                 close_timeout: float = 5.0, producer_options: dict[str, Any] | None = None,
+                 level: int | str = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.service = service or os.environ.get("SERVICE_NAME") or Path(sys.argv[0] or "python").stem
+        self.host = host or os.environ.get("HOSTNAME") or socket.gethostname()
+        self.topic = topic or os.environ.get("LOGMONITOR_TOPIC_LOGS") or "application-logs"
+        self.bootstrap_servers = bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "localhost:9092"
+        self.redactor = redact if isinstance(redact, Redactor) else Redactor(enabled=redact)
+        self.memory_records = memory_records
+        self.spool_dir = Path(spool_dir) if spool_dir else _default_spool_dir(self.service)
+        self.spool_bytes = spool_bytes or int(os.environ.get("LOGMONITOR_SPOOL_BYTES", 256 * 1024 * 1024))
+        self.close_timeout = close_timeout
+        self._producer_options = producer_options or {}
+        self.dropped_in_memory = 0
+        self._start()
+        _LIVE_HANDLERS.add(self)
+
+    def _start(self) -> None:
+        """(Re)create the queue and the sender thread for the current process."""
+        self._pid = os.getpid()
+        self._queue: deque[Captured] = deque()
+        self._closed = False
+        self._sender = Sender(
+            SenderConfig(
+                topic=self.topic,
+                producer=producer_config(self.bootstrap_servers, self._producer_options),
+                memory_records=self.memory_records,
+            ),
+            self._queue,
+            RecordEncoder(self.service, self.host, self.redactor),
+            lambda: DiskSpool(self.spool_dir, self.spool_bytes),
+        )
+        self._sender.start()
+
+    @property
+    def delivered(self) -> int:
+        """Records Kafka has acknowledged so far (this process)."""
+        return self._sender.delivered
+
+    @property
+    def spooled(self) -> int:
+        """Records waiting in the disk spool right now."""
+        spool = self._sender.spool
+        return spool.count if spool is not None else 0
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        """Records dropped because both bounds were reached, per level."""
+        spool = self._sender.spool
+        counts = dict(spool.dropped) if spool is not None else {}
+        if self.dropped_in_memory:
+            counts["memory"] = self.dropped_in_memory
+        return counts
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue ``record``; never blocks on Kafka and never raises."""
+        try:
+            if self._closed or record.name.startswith(_OWN_LOGGERS):
+                return
+            if len(self._queue) >= QUEUE_LIMIT:
+                self.dropped_in_memory += 1  # the sender is stuck even on disk; do not block the caller
+                return
+            self._queue.append(Captured(record, record.getMessage(), current_context()))
+        except Exception:
+            self.handleError(record)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait up to ``timeout`` seconds until every queued record has been handed to Kafka or the spool."""
+        self._sender.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Deliver within ``close_timeout``; what is not delivered by then stays in the spool."""
+        if not self._closed and self._pid == os.getpid():
+            self._closed = True
+            self._sender.stop(self.close_timeout)
+        _LIVE_HANDLERS.discard(self)
+        super().close()
+
+    def _after_fork_in_child(self) -> None:
+        _ABANDONED_AFTER_FORK.append(self._sender)
+        self._sender.release_after_fork()
+        self._start()
+
+
+def _restart_handlers_in_child() -> None:
+    for handler in list(_LIVE_HANDLERS):
+        handler._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_restart_handlers_in_child)
