@@ -7,7 +7,7 @@ from typing import Any
 import faust
 
 from logmonitor.settings import KafkaSecurity, Settings
-from logmonitor.topic_admin import MAX_MESSAGE_BYTES, ensure_topics
+from logmonitor.topic_admin import MAX_MESSAGE_BYTES, changelog_specs, ensure_topics
 
 __all__ = ["LogMonitorApp", "app", "settings"]
 
@@ -32,8 +32,10 @@ class LogMonitorApp(faust.App):
     """A Faust app that creates the project's topics before its consumers subscribe."""
 
     async def on_first_start(self) -> None:
-        """Create missing topics (partitions, retention), then start as Faust does."""
-        await ensure_topics(settings)
+        """Create missing topics (partitions, retention) and table changelogs, then start as Faust does."""
+        import logmonitor.aggregation  # noqa: F401  (defines every table; autodiscovery comes later)
+
+        await ensure_topics(settings, changelog_specs(self.tables.values(), settings))
         await super().on_first_start()
 
     def on_webserver_init(self, web: Any) -> None:

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from logmonitor.settings import Settings
 
-__all__ = ["middlewares", "token_matches"]
+__all__ = ["CONTENT_SECURITY_POLICY", "middlewares", "token_matches"]
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,11 @@ Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 _OPEN_PATHS = frozenset({"/api/v1/health"})
 _CORS_HEADERS = "accept, content-type, authorization"
+# Log text is attacker-controlled: no inline script or style, nothing from elsewhere, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def _json_error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -97,6 +102,8 @@ async def _security_headers(request: web.Request, handler: Handler) -> web.Strea
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")
     return response
 
 

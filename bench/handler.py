@@ -1,0 +1,174 @@
+"""P1: the cost of one ``logger.error()`` call with KafkaLogHandler, against its baselines, in one run.
+
+Baselines measured in the same run: stdlib ``logging.FileHandler`` writing the same JSON (built
+by the same encoder, on the caller's thread) and the PyPI handler ``kafka-logging-handler``
+(kafka-python, flushes on the caller's thread). Each with Kafka up and, for the Kafka handlers,
+with Kafka down. Also records/s delivered to the broker.
+
+    .venv/bin/python bench/handler.py [--calls 20000]
+
+Starts its own broker on free loopback ports (or uses $KAFKA_BOOTSTRAP_SERVERS), stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from logmonitor.handler import KafkaLogHandler
+from logmonitor.handler.context import current_context
+from logmonitor.handler.encoding import Captured, RecordEncoder
+from logmonitor.handler.redaction import Redactor
+from logmonitor.localkafka import LocalKafka
+
+PEER_DOWN_CALL_LIMIT = 400
+PEER_DOWN_SECONDS = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SameJsonFormatter(logging.Formatter):
+    """The baseline: the very JSON KafkaLogHandler sends, built on the caller's thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = RecordEncoder("bench", "bench-host", Redactor())
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.encoder.encode(Captured(record, record.getMessage(), current_context())).decode()
+
+
+def per_call_costs(handler: logging.Handler, calls: int, time_limit: float = 120.0) -> list[float]:
+    """Microseconds per ``logger.error()`` call, one figure per call."""
+    log = logging.getLogger(f"bench.{id(handler)}")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    log.addHandler(handler)
+    costs: list[float] = []
+    deadline = time.monotonic() + time_limit
+    try:
+        for i in range(calls):
+            started = time.perf_counter_ns()
+            log.error("payment %d failed for order %s", i, "o-123", extra={"amount": 12.5})
+            costs.append((time.perf_counter_ns() - started) / 1000)
+            if time.monotonic() > deadline:
+                break
+    finally:
+        log.removeHandler(handler)
+    return costs
+
+
+def summary(costs: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and max of ``costs``."""
+    ordered = sorted(costs)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1], ordered[-1]
+
+
+@contextmanager
+def broker() -> Iterator[tuple[str, LocalKafka | None]]:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external, None
+        return
+    with tempfile.TemporaryDirectory() as data:
+        local = LocalKafka(Path(data), port=free_port(), controller_port=free_port())
+        local.start()
+        try:
+            yield local.bootstrap_servers, local
+        finally:
+            local.stop()
+
+
+async def create_topic(bootstrap: str, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 4, 1)])
+    finally:
+        await admin.close()
+
+
+def peer_handler(bootstrap: str, topic: str) -> logging.Handler:
+    from kafka_logger.handlers import KafkaLoggingHandler
+
+    return KafkaLoggingHandler(
+        bootstrap, topic, security_protocol="PLAINTEXT", flush_buffer_size=100,
+        kafka_producer_args={"max_block_ms": 5000, "request_timeout_ms": 5000},
+    )
+
+
+def delivered_per_second(bootstrap: str, topic: str, spool: Path, records: int) -> float:
+    handler = KafkaLogHandler(bootstrap, service="bench", topic=topic, spool_dir=spool)
+    log = logging.getLogger("bench.throughput")
+    log.propagate = False
+    log.addHandler(handler)
+    started = time.perf_counter()
+    for i in range(records):
+        log.error("payment %d failed", i)
+    handler.flush(120)
+    elapsed = time.perf_counter() - started
+    delivered = handler.delivered
+    log.removeHandler(handler)
+    handler.close()
+    return delivered / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--throughput-records", type=int, default=200_000)
+    args = parser.parse_args()
+    rows: list[tuple[str, list[float]]] = []
+    work = Path(tempfile.mkdtemp(prefix="bench-handler-"))
+    run: Callable[[str, logging.Handler, int], None] = lambda name, handler, calls: rows.append(  # noqa: E731
+        (name, per_call_costs(handler, calls)))
+
+    file_handler = logging.FileHandler(work / "same.json.log")
+    file_handler.setFormatter(SameJsonFormatter())
+    run("FileHandler, same JSON (baseline)", file_handler, args.calls)
+    file_handler.close()
+
+    with broker() as (bootstrap, local):
+        asyncio.run(create_topic(bootstrap, "bench-logs"))
+        ours = KafkaLogHandler(bootstrap, service="bench", topic="bench-logs", spool_dir=work / "spool-up")
+        run("KafkaLogHandler, Kafka up", ours, args.calls)
+        peer = peer_handler(bootstrap, "bench-logs")
+        run("kafka-logging-handler, Kafka up", peer, args.calls)
+        rate = delivered_per_second(bootstrap, "bench-logs", work / "spool-rate", args.throughput_records)
+        if local is not None:
+            local.stop()
+            run("KafkaLogHandler, Kafka down", ours, args.calls)
+            rows.append(("kafka-logging-handler, Kafka down",
+                         per_call_costs(peer, PEER_DOWN_CALL_LIMIT, time_limit=PEER_DOWN_SECONDS)))
+            peer.enabled = False  # its exit hook would block on the stopped broker again
+        ours.close()
+
+    base = statistics.median(rows[0][1])
+    print(f"\nP1, {args.calls} calls each (Python {sys.version.split()[0]}, {os.cpu_count()} cores)\n")
+    print("| handler | calls | p50 µs | p99 µs | max µs | p50 / baseline |")
+    print("|---|---|---|---|---|---|")
+    for name, costs in rows:
+        p50, p99, worst = summary(costs)
+        print(f"| {name} | {len(costs)} | {p50:.1f} | {p99:.1f} | {worst:.0f} | {p50 / base:.2f}× |")
+    print(f"\nKafkaLogHandler delivered {rate:,.0f} records/s to the broker "
+          f"({args.throughput_records} records, emit to last acknowledgement)")
+
+
+if __name__ == "__main__":
+    main()

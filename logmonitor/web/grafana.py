@@ -1,0 +1,149 @@
+"""The Grafana JSON datasource at ``/api/v1/grafana`` (classic SimpleJSON and simPod JSON).
+
+Every answer is built from all workers' table state (the cluster fan-out), so Grafana may
+point at any worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from faust.web import Request, Response
+
+from logmonitor import grafana
+from logmonitor.app import app
+from logmonitor.queries import merge_counts, merge_newest
+from logmonitor.web.base import ApiView, BadParameter
+from logmonitor.web.cluster import gather
+
+__all__ = ["GrafanaRootView", "GrafanaRouteView", "GrafanaSlashView", "GrafanaView"]
+
+_ROOT = "/api/v1/grafana"
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        return grafana.parse_body(await request.read())
+    except grafana.GrafanaRequestError as error:
+        raise BadParameter(str(error)) from None
+
+
+async def _services(request: Request) -> list[str]:
+    partials = await gather("summary", {}, request.headers)
+    return sorted({name for partial in partials for name in partial["profiles"]})
+
+
+async def _events(request: Request, since: float, until: float, kinds: str = "") -> list[dict[str, Any]]:
+    window = {"since": str(since), "until": str(until)}
+    criticals = merge_newest(await gather("errors", {**window, "level": "CRITICAL", "limit": "1000"},
+                                          request.headers), 1000)
+    groups = [group for partial in await gather("groups", {"limit": "1000"}, request.headers) for group in partial]
+    return grafana.annotation_events(criticals, groups, since, until, kinds)
+
+
+def _object(body: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _parsed(call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except grafana.GrafanaRequestError as error:
+        raise BadParameter(str(error)) from None
+
+
+class GrafanaView(ApiView):
+    """Dispatches ``POST /api/v1/grafana/<route>`` to the protocol's routes."""
+
+    async def get(self, request: Request) -> Response:
+        """The connection test Grafana runs when the datasource is saved."""
+        return self.json({"status": "ok", "datasource": "logmonitor"})
+
+    async def post(self, request: Request, route: str = "") -> Response:
+        """Answer one datasource route; unknown routes are 404."""
+        handler = _ROUTES.get(route)
+        if handler is None:
+            return self.json({"error": "not_found", "detail": f"no Grafana route {route!r}"}, status=404)
+        return self.json(await handler(request, await _body(request)))
+
+
+async def _search(request: Request, body: Mapping[str, Any]) -> Any:
+    return [name for name in grafana.TARGETS if name != "annotations"]
+
+
+async def _metrics(request: Request, body: Mapping[str, Any]) -> Any:
+    return grafana.metric_names()
+
+
+async def _payload_options(request: Request, body: Mapping[str, Any]) -> Any:
+    name = body.get("name")
+    if name == "service":
+        return [{"label": service, "value": service} for service in await _services(request)]
+    if name == "level":
+        return [{"label": level, "value": level} for level in grafana.level_options()]
+    if name == "format":
+        return [{"label": "time series", "value": "series"}, {"label": "table", "value": "table"}]
+    return []
+
+
+async def _query(request: Request, body: Mapping[str, Any]) -> Any:
+    query = _parsed(grafana.parse_query, body)
+    if not query.targets:
+        return []
+    window = {"since": str(query.bucket_starts.start), "until": str(query.until + 1)}
+    counts = merge_counts(await gather("counts", window, request.headers))
+    wants_events = any(target.name == "annotations" for target in query.targets)
+    events = await _events(request, query.since, query.until) if wants_events else []
+    return grafana.results(query, counts, events)
+
+
+async def _annotations(request: Request, body: Mapping[str, Any]) -> Any:
+    since, until = _parsed(grafana.time_range, body)
+    annotation = _object(body, "annotation")
+    kinds = annotation.get("query")
+    kinds = kinds if isinstance(kinds, str) else ""
+    return [{"annotation": annotation, **event} for event in await _events(request, since, until, kinds)]
+
+
+async def _tag_keys(request: Request, body: Mapping[str, Any]) -> Any:
+    return [{"type": "string", "text": "service"}, {"type": "string", "text": "level"}]
+
+
+async def _tag_values(request: Request, body: Mapping[str, Any]) -> Any:
+    key = body.get("key")
+    if key == "service":
+        return [{"text": service} for service in await _services(request)]
+    if key == "level":
+        return [{"text": level} for level in grafana.level_options()]
+    return []
+
+
+async def _variable(request: Request, body: Mapping[str, Any]) -> Any:
+    payload = _object(body, "payload")
+    if payload.get("target") == "level":
+        return [{"__text": level, "__value": level} for level in grafana.level_options()]
+    return [{"__text": service, "__value": service} for service in await _services(request)]
+
+
+_ROUTES = {
+    "search": _search, "metrics": _metrics, "metric-payload-options": _payload_options, "query": _query,
+    "annotations": _annotations, "tag-keys": _tag_keys, "tag-values": _tag_values, "variable": _variable,
+}
+
+
+
+@app.page(_ROOT)
+class GrafanaRootView(GrafanaView):
+    """``/api/v1/grafana`` (simPod tests the URL as configured)."""
+
+
+@app.page(_ROOT + "/")
+class GrafanaSlashView(GrafanaView):
+    """``/api/v1/grafana/`` (SimpleJSON tests ``url + '/'``)."""
+
+
+@app.page(_ROOT + "/{route}")
+class GrafanaRouteView(GrafanaView):
+    """``POST /api/v1/grafana/<route>``."""

@@ -1,0 +1,265 @@
+// logmonitor dashboard. Log text is attacker-controlled: it is only ever set as textContent,
+// never parsed as HTML (no innerHTML anywhere), and the page's CSP forbids inline script.
+"use strict";
+
+const FEED_LIMIT = 100;
+const POLL_MS = 5000;
+const COLORS = ["#1f5fbf", "#b3261e", "#2e7d32", "#8e44ad", "#c25e00", "#00796b", "#5d4037", "#455a64"];
+const SVG = "http://www.w3.org/2000/svg";
+
+const state = { errors: [], live: false, source: null, pollTimer: null, services: [] };
+
+function $(id) { return document.getElementById(id); }
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.json();
+}
+
+function filters() {
+  return { service: $("filter-service").value, level: $("filter-level").value, q: $("filter-text").value.trim() };
+}
+
+function matches(error, f) {
+  if (f.service && error.service !== f.service) return false;
+  if (f.level && error.level !== f.level) return false;
+  if (f.q && !String(error.message || "").toLowerCase().includes(f.q.toLowerCase())) return false;
+  return true;
+}
+
+function shortTime(iso) { return String(iso || "").replace("T", " ").replace("Z", ""); }
+
+function setStatus(text, ok) {
+  const node = $("connection");
+  node.textContent = text;
+  node.className = ok ? "status ok" : "status warn";
+}
+
+// --- totals, levels, services ---------------------------------------------------------------
+
+function renderStats(stats) {
+  $("total-logs").textContent = stats.total_logs.toLocaleString();
+  $("total-errors").textContent = stats.total_errors.toLocaleString();
+  $("errors-hour").textContent = stats.errors_last_hour.toLocaleString();
+  $("error-rate").textContent = Number(stats.error_rate_per_minute).toFixed(1);
+  $("invalid-records").textContent = stats.invalid_records.toLocaleString();
+  const services = Object.keys(stats.by_service).sort();
+  $("service-count").textContent = services.length;
+  renderServiceOptions(services);
+  const levels = $("levels");
+  const max = Math.max(1, ...Object.values(stats.by_level));
+  levels.replaceChildren();
+  for (const level of ["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]) {
+    const n = stats.by_level[level] || 0;
+    const row = el("tr");
+    row.append(el("th", level));
+    const cell = el("td");
+    const bar = el("span", null, `bar level-${level.toLowerCase()}`);
+    bar.style.width = `${Math.round((n / max) * 100)}%`;
+    cell.append(bar);
+    row.append(cell, el("td", n.toLocaleString(), "num"));
+    levels.append(row);
+  }
+}
+
+function renderServiceOptions(services) {
+  if (services.join("\u001f") === state.services.join("\u001f")) return;
+  state.services = services;
+  const select = $("filter-service");
+  const chosen = select.value;
+  select.replaceChildren(el("option", "all"));
+  select.firstChild.value = "";
+  for (const name of services) {
+    const option = el("option", name);
+    option.value = name;
+    select.append(option);
+  }
+  select.value = services.includes(chosen) ? chosen : "";
+}
+
+// --- chart ------------------------------------------------------------------------------------
+
+function svg(tag, attributes) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  return node;
+}
+
+function renderChart(series) {
+  const chart = $("chart");
+  const legend = $("legend");
+  chart.replaceChildren();
+  legend.replaceChildren();
+  const width = 640, height = 220, left = 36, bottom = 20, top = 8;
+  const lines = [];
+  for (const [service, levels] of Object.entries(series.series)) {
+    const points = new Map();
+    for (const level of ["ERROR", "CRITICAL"]) {
+      for (const [ms, n] of levels[level] || []) points.set(ms, (points.get(ms) || 0) + n);
+    }
+    if (points.size) lines.push([service, [...points.entries()].sort((a, b) => a[0] - b[0])]);
+  }
+  const max = Math.max(1, ...lines.flatMap(([, points]) => points.map(([, n]) => n)));
+  const count = Math.max(2, ...lines.map(([, points]) => points.length));
+  const x = (i) => left + (i * (width - left - 4)) / (count - 1);
+  const y = (n) => top + (1 - n / max) * (height - top - bottom);
+  chart.append(svg("line", { x1: left, y1: y(0), x2: width - 4, y2: y(0), class: "axis" }));
+  const label = svg("text", { x: 2, y: top + 10, class: "tick" });
+  label.textContent = String(max);
+  const zero = svg("text", { x: 2, y: y(0), class: "tick" });
+  zero.textContent = "0";
+  chart.append(label, zero);
+  lines.forEach(([service, points], index) => {
+    const color = COLORS[index % COLORS.length];
+    const path = points.map(([, n], i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(n).toFixed(1)}`).join(" ");
+    const line = svg("path", { d: path, fill: "none", stroke: color, "stroke-width": 2 });
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = service;
+    line.append(title);
+    chart.append(line);
+    const item = el("li", service);
+    const swatch = el("span", null, "swatch");
+    swatch.style.backgroundColor = color;
+    item.prepend(swatch);
+    legend.append(item);
+  });
+  if (!lines.length) legend.append(el("li", "no errors in the last hour", "muted"));
+}
+
+// --- error feed and detail ------------------------------------------------------------------
+
+function renderFeed() {
+  const body = $("feed");
+  const f = filters();
+  const shown = state.errors.filter((error) => matches(error, f)).slice(0, FEED_LIMIT);
+  body.replaceChildren(...shown.map(feedRow));
+  $("feed-empty").hidden = shown.length > 0;
+}
+
+function feedRow(error) {
+  const row = el("tr", null, "clickable");
+  row.tabIndex = 0;
+  row.dataset.id = error.id;
+  row.setAttribute("role", "button");
+  row.setAttribute("aria-label", `${error.level} in ${error.service}: ${error.message}`);
+  row.append(el("td", shortTime(error.timestamp), "time"), el("td", error.service),
+    el("td", error.level, `level level-${String(error.level).toLowerCase()}`), el("td", error.message, "message"));
+  row.addEventListener("click", () => showDetail(error));
+  row.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); showDetail(error); }
+  });
+  return row;
+}
+
+function showDetail(error) {
+  $("detail-title").textContent = `${error.level} in ${error.service}`;
+  const fields = $("detail-fields");
+  fields.replaceChildren();
+  const location = [error.module, error.function, error.line].filter((part) => part !== null && part !== undefined);
+  const entries = [["Time", error.timestamp], ["Message", error.message], ["Host", error.host],
+    ["Logger", error.logger], ["Where", location.join(":")], ["Request", error.request_id],
+    ["Trace", error.trace_id], ["Span", error.span_id], ["User", error.user_id],
+    ["Fingerprint", error.fingerprint], ["Id", error.id]];
+  for (const [name, value] of entries) {
+    if (value === null || value === undefined || value === "") continue;
+    fields.append(el("dt", name), el("dd", value));
+  }
+  const exception = error.exception;
+  $("detail-stack").textContent = exception
+    ? (exception.stacktrace || `${exception.type}: ${exception.message}`) : "(none)";
+  $("detail-extra").textContent = JSON.stringify(error.extra || {}, null, 2);
+  const dialog = $("detail");
+  if (!dialog.open) dialog.showModal();
+  $("detail-close").focus();
+}
+
+function addError(error) {
+  if (state.errors.some((known) => known.id === error.id)) return;
+  state.errors.unshift(error);
+  state.errors.length = Math.min(state.errors.length, 1000);
+  renderFeed();
+}
+
+async function loadErrors() {
+  const f = filters();
+  const params = new URLSearchParams({ limit: String(FEED_LIMIT) });
+  for (const key of ["service", "level", "q"]) if (f[key]) params.set(key, f[key]);
+  const answer = await getJson(`/api/v1/logs/errors?${params}`);
+  const fresh = new Map(answer.errors.map((error) => [error.id, error]));
+  for (const error of state.errors) if (!fresh.has(error.id)) fresh.set(error.id, error);
+  state.errors = [...fresh.values()].sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1)).slice(0, 1000);
+  renderFeed();
+}
+
+// --- groups -----------------------------------------------------------------------------------
+
+function renderGroups(groups) {
+  const body = $("groups");
+  body.replaceChildren(...groups.map((group) => {
+    const row = el("tr");
+    row.append(el("td", group.title, "message"), el("td", group.service), el("td", group.count, "num"),
+      el("td", shortTime(group.first_seen), "time"), el("td", shortTime(group.last_seen), "time"));
+    return row;
+  }));
+}
+
+// --- refresh loop, live stream, polling fallback --------------------------------------------
+
+async function refresh() {
+  try {
+    const [stats, series, groups] = await Promise.all([
+      getJson("/api/v1/logs/stats"), getJson("/api/v1/logs/series?minutes=60"),
+      getJson("/api/v1/logs/groups?limit=20")]);
+    renderStats(stats);
+    renderChart(series);
+    renderGroups(groups.groups);
+    if (!state.live) {
+      await loadErrors();
+      setStatus("polling every 5 s", false);
+    }
+  } catch (error) {
+    setStatus(`cannot reach the worker (${error.message}); retrying`, false);
+  }
+}
+
+function connectStream() {
+  if (!window.EventSource) return;
+  const source = new EventSource("/api/v1/logs/stream");
+  state.source = source;
+  source.addEventListener("open", () => { state.live = true; setStatus("live", true); loadErrors().catch(() => {}); });
+  // New errors arrive as `event: error` messages; the browser's own connection errors share
+  // the name but carry no data.
+  source.addEventListener("error", (event) => {
+    if (event.data) {
+      try { addError(JSON.parse(event.data)); } catch (_) { /* a malformed event is skipped */ }
+      return;
+    }
+    state.live = false;
+    setStatus("live stream lost; polling every 5 s", false);
+  });
+}
+
+function start() {
+  $("filters").addEventListener("submit", (event) => event.preventDefault());
+  for (const id of ["filter-service", "filter-level"]) $(id).addEventListener("change", () => loadErrors().catch(() => {}));
+  let typing = null;
+  $("filter-text").addEventListener("input", () => {
+    renderFeed();
+    clearTimeout(typing);
+    typing = setTimeout(() => loadErrors().catch(() => {}), 300);
+  });
+  $("detail-close").addEventListener("click", () => $("detail").close());
+  connectStream();
+  refresh();
+  state.pollTimer = setInterval(refresh, POLL_MS);
+}
+
+document.addEventListener("DOMContentLoaded", start);
