@@ -165,7 +165,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, costs in rows:
         p50, p99, worst = summary(costs)
-        print(f"| {name} | {len(costs)} | {p50:.1f} | {p99:.1f} | {worst:.0f} | {p50 / base:.2f}× |")
+        print(f"| {name} | {len(costs)} | {p50:.1f} | {p99:.1f} | {worst:.0f} | {p50 / base:.2f}x |")
     print(f"\nKafkaLogHandler delivered {rate:,.0f} records/s to the broker "
           f"({args.throughput_records} records, emit to last acknowledgement)")
 
