@@ -98,7 +98,7 @@ function renderChart(series) {
   const legend = $("legend");
   chart.replaceChildren();
   legend.replaceChildren();
-  const width = 640, height = 220, left = 36, bottom = 20, top = 8;
+  const width = 640, height = 150, left = 36, bottom = 12, top = 8;
   const lines = [];
   for (const [service, levels] of Object.entries(series.series)) {
     const points = new Map();
@@ -223,7 +223,7 @@ async function refresh() {
     renderGroups(groups.groups);
     if (!state.live) {
       await loadErrors();
-      setStatus("polling every 5 s", false);
+      if (!state.live) setStatus("polling every 5 s", false);
     }
   } catch (error) {
     setStatus(`cannot reach the worker (${error.message}); retrying`, false);
