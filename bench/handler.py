@@ -5,7 +5,7 @@ by the same encoder, on the caller's thread) and the PyPI handler ``kafka-loggin
 (kafka-python, flushes on the caller's thread). Each with Kafka up and, for the Kafka handlers,
 with Kafka down. Also records/s delivered to the broker.
 
-    .venv/bin/python bench/handler.py [--calls 20000]
+    .venv/bin/python -m bench.handler [--calls 20000]
 
 Starts its own broker on free loopback ports (or uses $KAFKA_BOOTSTRAP_SERVERS), stops it.
 """
@@ -16,31 +16,21 @@ import argparse
 import asyncio
 import logging
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
+from bench.common import broker, create_topics
 from logmonitor.handler import KafkaLogHandler
 from logmonitor.handler.context import current_context
 from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.redaction import Redactor
-from logmonitor.localkafka import LocalKafka
 
 PEER_DOWN_CALL_LIMIT = 400
 PEER_DOWN_SECONDS = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class SameJsonFormatter(logging.Formatter):
@@ -78,30 +68,6 @@ def summary(costs: list[float]) -> tuple[float, float, float]:
     """p50, p99 and max of ``costs``."""
     ordered = sorted(costs)
     return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1], ordered[-1]
-
-
-@contextmanager
-def broker() -> Iterator[tuple[str, LocalKafka | None]]:
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield external, None
-        return
-    with tempfile.TemporaryDirectory() as data:
-        local = LocalKafka(Path(data), port=free_port(), controller_port=free_port())
-        local.start()
-        try:
-            yield local.bootstrap_servers, local
-        finally:
-            local.stop()
-
-
-async def create_topic(bootstrap: str, topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 4, 1)])
-    finally:
-        await admin.close()
 
 
 def peer_handler(bootstrap: str, topic: str) -> logging.Handler:
@@ -145,7 +111,7 @@ def main() -> None:
     file_handler.close()
 
     with broker() as (bootstrap, local):
-        asyncio.run(create_topic(bootstrap, "bench-logs"))
+        asyncio.run(create_topics(bootstrap, 4, "bench-logs"))
         ours = KafkaLogHandler(bootstrap, service="bench", topic="bench-logs", spool_dir=work / "spool-up")
         run("KafkaLogHandler, Kafka up", ours, args.calls)
         peer = peer_handler(bootstrap, "bench-logs")

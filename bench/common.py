@@ -1,0 +1,173 @@
+"""What every benchmark needs: a real broker on loopback, topics, pre-loaded records, a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from logmonitor.localkafka import LocalKafka
+from logmonitor.records import iso_timestamp
+
+SERVICES = ("usermanagement", "booking", "notification", "payment", "search", "inventory", "auth", "mail")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def broker(heap: str = "1g") -> Iterator[tuple[str, LocalKafka | None]]:
+    """``$KAFKA_BOOTSTRAP_SERVERS``, or a fresh local broker on free ports, stopped at the end."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external, None
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as data:
+        local = LocalKafka(Path(data), port=free_port(), controller_port=free_port(), heap=heap)
+        local.start()
+        try:
+            yield local.bootstrap_servers, local
+        finally:
+            local.stop()
+
+
+async def create_topics(bootstrap: str, partitions: int, *names: str) -> None:
+    """Create ``names`` with ``partitions`` partitions each."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1) for name in names])
+    finally:
+        await admin.close()
+
+
+def records(count: int, error_share: float = 0.05, seed: int = 1) -> Iterator[tuple[bytes, bytes]]:
+    """``(key, value)`` pairs of realistic records, ``error_share`` of them ERROR."""
+    rng = random.Random(seed)
+    now = time.time()
+    for i in range(count):
+        service = SERVICES[i % len(SERVICES)]
+        error = rng.random() < error_share
+        value = {
+            "id": uuid.UUID(int=rng.getrandbits(128)).hex, "timestamp": iso_timestamp(now - (count - i) * 0.001),
+            "level": "ERROR" if error else rng.choice(("INFO", "INFO", "INFO", "DEBUG", "WARNING")),
+            "service": service, "host": f"{service}-{i % 3}", "logger": f"{service}.api",
+            "message": f"request {i} failed: upstream timeout after {rng.randrange(100, 900)} ms" if error
+            else f"request {i} served in {rng.randrange(1, 90)} ms",
+            "module": "api", "function": "handle", "line": 42, "process": 1000 + i % 7, "thread": "MainThread",
+            "request_id": uuid.UUID(int=rng.getrandbits(128)).hex[:16], "extra": {"route": "/api/items"},
+        }
+        yield service.encode(), orjson.dumps(value)
+
+
+async def preload(bootstrap: str, topic: str, count: int) -> int:
+    """Produce ``count`` records to ``topic`` as fast as the broker takes them."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024,
+                                compression_type="lz4")
+    await producer.start()
+    try:
+        pending = []
+        for key, value in records(count):
+            pending.append(await producer.send(topic, value, key=key))
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return count
+
+
+class Worker:
+    """A ``logmonitor worker`` subprocess with its own app id, topics and port."""
+
+    def __init__(self, bootstrap: str, app_id: str, data_dir: Path, partitions: int, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_file = data_dir / "worker.log"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LOGMONITOR_APP_ID": app_id,
+            "LOGMONITOR_TOPIC_LOGS": f"{app_id}-logs", "LOGMONITOR_TOPIC_ERRORS": f"{app_id}-errors",
+            "LOGMONITOR_TOPIC_DLQ": f"{app_id}-dlq", "LOGMONITOR_TOPIC_ALERTS": f"{app_id}-alerts",
+            "LOGMONITOR_PARTITIONS": str(partitions), "LOG_MONITOR_SERVER_PORT": str(self.port),
+            "LOGMONITOR_DATA_DIR": str(data_dir / "state"), **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def logs_topic(self) -> str:
+        return self.env["LOGMONITOR_TOPIC_LOGS"]
+
+    def start(self) -> float:
+        """Start the worker; the monotonic time it was started."""
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "logmonitor", "worker", "-l", "warning"],
+                                            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        return time.monotonic()
+
+    def get(self, path: str) -> Any:
+        """GET ``path`` as JSON; None while the worker does not answer 200."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+                return orjson.loads(response.read())
+        except (urllib.error.URLError, OSError):
+            return None
+
+    def wait_healthy(self, timeout: float = 600) -> float:
+        """Wait for health 200; the monotonic time it came."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited; see {self.log_file}")
+            if self.get("/api/v1/health") is not None:
+                return time.monotonic()
+            time.sleep(0.05)
+        raise RuntimeError(f"the worker was not healthy within {timeout} s; see {self.log_file}")
+
+    def wait_counted(self, total: int, timeout: float = 1800) -> float:
+        """Wait until ``/stats`` counts ``total`` records; the monotonic time it did."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            stats = self.get("/api/v1/logs/stats")
+            if stats is not None and stats["total_logs"] >= total:
+                return time.monotonic()
+            time.sleep(0.2)
+        raise RuntimeError(f"not all {total} records were counted within {timeout} s")
+
+    def stop(self) -> None:
+        """SIGTERM and wait (SIGKILL after 60 s)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def rss_mib(self) -> float:
+        """The worker's resident memory."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/status").read_text().split("VmRSS:")[1].split()
+        return int(fields[0]) / 1024

@@ -1,0 +1,108 @@
+"""P2 (router throughput against a plain aiokafka loop) and P5 (restart time with history), one run.
+
+    .venv/bin/python -m bench.pipeline [--records 200000] [--history 1000000] [--partitions 8]
+
+P2: the same pre-loaded topic is read by (a) a plain aiokafka consume-parse-produce loop that
+forwards the errors, and (b) one logmonitor worker (parse, normalise, tables, forward errors);
+records/s of each and the ratio. P5: a worker with ``--history`` records of table state is
+restarted, on ``memory://`` and on ``rocksdb://``; seconds from process start to health 200.
+Starts its own broker on free loopback ports (or uses $KAFKA_BOOTSTRAP_SERVERS), stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.common import Worker, broker, create_topics, preload
+
+
+async def plain_loop(bootstrap: str, source: str, sink: str, total: int) -> float:
+    """Records/s of a consume-parse-produce loop that forwards ERROR records to ``sink``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, compression_type="lz4")
+    await consumer.start()
+    await producer.start()
+    try:
+        partitions = [TopicPartition(source, p) for p in sorted(consumer.partitions_for_topic(source) or [])]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        seen = 0
+        started = time.perf_counter()
+        while seen < total:
+            pending = []
+            for batch in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+                for message in batch:
+                    record = orjson.loads(message.value)
+                    if record.get("level") in ("ERROR", "CRITICAL"):
+                        pending.append(await producer.send(sink, message.value, key=message.key))
+                seen += len(batch)
+            if pending:
+                await asyncio.gather(*pending)
+        await producer.flush()
+        return total / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def router_rate(bootstrap: str, work: Path, app_id: str, partitions: int, total: int, store: str) -> tuple[
+        float, Worker]:
+    """Records/s of one logmonitor worker over a pre-loaded topic (health 200 to all counted)."""
+    worker = Worker(bootstrap, app_id, work / app_id, partitions, LOGMONITOR_STORE=store)
+    asyncio.run(create_topics(bootstrap, partitions, worker.logs_topic))
+    asyncio.run(preload(bootstrap, worker.logs_topic, total))
+    worker.start()
+    ready = worker.wait_healthy()
+    done = worker.wait_counted(total)
+    return total / (done - ready), worker
+
+
+def restart_seconds(worker: Worker) -> float:
+    """Stop the worker gracefully, start it again; seconds from start to health 200."""
+    worker.stop()
+    started = worker.start()
+    return worker.wait_healthy() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=200_000, help="P2 records")
+    parser.add_argument("--history", type=int, default=1_000_000, help="P5 records of history (0: skip P5)")
+    parser.add_argument("--partitions", type=int, default=8)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    lines = []
+    with broker() as (bootstrap, _local):
+        asyncio.run(create_topics(bootstrap, args.partitions, "plain-source", "plain-errors"))
+        asyncio.run(preload(bootstrap, "plain-source", args.records))
+        plain = asyncio.run(plain_loop(bootstrap, "plain-source", "plain-errors", args.records))
+        ours, worker = router_rate(bootstrap, work, "p2", args.partitions, args.records, "memory://")
+        worker.stop()
+        lines.append(f"P2, {args.records:,} records, {args.partitions} partitions, 5% errors, one worker:")
+        lines.append(f"  plain aiokafka consume-parse-produce loop: {plain:,.0f} records/s")
+        lines.append(f"  logmonitor router (parse, normalise, 4 tables, forward errors): {ours:,.0f} records/s")
+        lines.append(f"  ratio: {ours / plain:.2f}x (target >= 0.5x)")
+        if args.history:
+            lines.append(f"P5, worker restart with {args.history:,} records of history:")
+            for store in ("memory://", "rocksdb://"):
+                rate, worker = router_rate(bootstrap, work, f"p5-{store[:-3]}", args.partitions, args.history, store)
+                rss = worker.rss_mib()
+                seconds = restart_seconds(worker)
+                worker.stop()
+                lines.append(f"  {store:<11} restart to health 200: {seconds:.1f} s "
+                             f"(ingest {rate:,.0f} records/s, RSS before restart {rss:.0f} MiB)")
+    print(f"\n(2 cores: {os.cpu_count()} CPUs; worker logs in {work})")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
