@@ -122,7 +122,7 @@ class Worker:
     def start(self) -> float:
         """Start the worker; the monotonic time it was started."""
         with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "logmonitor", "worker", "-l", "warning"],
+            self.process = subprocess.Popen([sys.executable, "-m", "logmonitor", "worker", "-l", "warn"],
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
         return time.monotonic()

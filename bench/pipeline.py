@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench.common import Worker, broker, create_topics, preload
 
 
-async def plain_loop(bootstrap: str, source: str, sink: str, total: int) -> float:
+async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: str, total: int) -> float:
     """Records/s of a consume-parse-produce loop that forwards ERROR records to ``sink``."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024)
@@ -32,7 +32,7 @@ async def plain_loop(bootstrap: str, source: str, sink: str, total: int) -> floa
     await consumer.start()
     await producer.start()
     try:
-        partitions = [TopicPartition(source, p) for p in sorted(consumer.partitions_for_topic(source) or [])]
+        partitions = [TopicPartition(source, p) for p in range(partition_count)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         seen = 0
@@ -84,7 +84,7 @@ def main() -> None:
     with broker() as (bootstrap, _local):
         asyncio.run(create_topics(bootstrap, args.partitions, "plain-source", "plain-errors"))
         asyncio.run(preload(bootstrap, "plain-source", args.records))
-        plain = asyncio.run(plain_loop(bootstrap, "plain-source", "plain-errors", args.records))
+        plain = asyncio.run(plain_loop(bootstrap, "plain-source", args.partitions, "plain-errors", args.records))
         ours, worker = router_rate(bootstrap, work, "p2", args.partitions, args.records, "memory://")
         worker.stop()
         lines.append(f"P2, {args.records:,} records, {args.partitions} partitions, 5% errors, one worker:")

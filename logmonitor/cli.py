@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -14,6 +15,20 @@ _NEEDS_BROKER = {"worker", "retention"}
 def _exit_with(message: str) -> None:
     click.echo(f"logmonitor: {message}", err=True)
     sys.exit(2)
+
+
+def _prepare_topics(app: Any, settings: Any) -> None:
+    """Create (or check) the topics before Faust starts, so a mismatch is one line, not a traceback."""
+    import asyncio
+
+    import logmonitor.aggregation  # noqa: F401  (defines every table)
+    from logmonitor.settings import ConfigError
+    from logmonitor.topic_admin import changelog_specs, ensure_topics
+
+    try:
+        asyncio.run(ensure_topics(settings, changelog_specs(app.tables.values(), settings)))
+    except ConfigError as error:
+        _exit_with(str(error))
 
 
 def main() -> None:
@@ -37,6 +52,8 @@ def main() -> None:
                 f"no Kafka broker answers at {settings.bootstrap_servers}. Start one with "
                 "`logmonitor kafka start` (or `make run`), or point KAFKA_BOOTSTRAP_SERVERS at a cluster."
             )
+    if command == "worker":
+        _prepare_topics(app, settings)
     from faust.cli.faust import cli
 
     from logmonitor.commands.demo import demo
