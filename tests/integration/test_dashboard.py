@@ -77,7 +77,8 @@ def test_it_shows_the_counts_from_the_api(page: Any, worker: Any) -> None:
     stats = worker.get_json("/api/v1/logs/stats")
     WebDriverWait(page, 10).until(lambda d: digits(d.find_element(By.ID, "total-logs").text) == stats["total_logs"])
     assert digits(page.find_element(By.ID, "total-errors").text) == stats["total_errors"]
-    script = "return [...document.querySelectorAll('#levels tr')].map(r => [r.cells[0].textContent, r.cells[2].textContent])"
+    script = ("return [...document.querySelectorAll('#levels tr')]"
+              ".map(r => [r.cells[0].textContent, r.cells[2].textContent])")
     levels = dict(page.execute_script(script))
     levels = {level: digits(text) for level, text in levels.items()}
     assert levels["CRITICAL"] == stats["by_level"]["CRITICAL"] and levels["ERROR"] == stats["by_level"]["ERROR"]
