@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -25,6 +25,13 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# Long measurements (minutes); not part of the suite. Figures go to docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.handler
+	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.api
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -35,6 +35,8 @@ class LogMonitorApp(faust.App):
         """Create missing topics (partitions, retention) and table changelogs, then start as Faust does."""
         import logmonitor.aggregation  # noqa: F401  (defines every table; autodiscovery comes later)
 
+        self.producer.buffer.max_messages = 5000
+
         await ensure_topics(settings, changelog_specs(self.tables.values(), settings))
         await super().on_first_start()
 
@@ -56,6 +58,9 @@ app = LogMonitorApp(
     topic_disable_leader=True,
     consumer_auto_offset_reset="earliest",
     producer_max_request_size=MAX_MESSAGE_BYTES * 2,
+    producer_max_batch_size=1024 * 1024,
+    producer_linger_ms=5,
+    producer_compression_type="lz4",
     web_port=settings.web_port,
     web_bind=settings.web_host,
     web_host=settings.web_host,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from logmonitor.app import app, settings
 
-__all__ = ["RING_SIZE", "profile_key", "ring_key", "service_state", "split_key"]
+__all__ = ["RING_SIZE", "is_profile_key", "profile_key", "ring_key", "service_state", "split_key"]
 
 RING_SIZE = 1000
 _SEP = "\x1f"
@@ -26,6 +26,11 @@ service_state = app.Table(
 def profile_key(service: str) -> str:
     """The key of a service's profile."""
     return f"p{_SEP}{service}"
+
+
+def is_profile_key(key: str) -> bool:
+    """Whether ``key`` is a profile's key (not a ring slot's)."""
+    return key.startswith(f"p{_SEP}")
 
 
 def ring_key(service: str, slot: int) -> str:

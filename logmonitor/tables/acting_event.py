@@ -1,0 +1,27 @@
+"""Write tables on behalf of a given event (Faust routes table writes by the current event)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from faust.streams import _current_event
+
+__all__ = ["acting_for"]
+
+
+@contextmanager
+def acting_for(event: Any) -> Iterator[None]:
+    """Make ``event`` the current event inside the block.
+
+    Faust sends a table write's changelog record to the current event's partition (and the
+    rocksdb store picks its database by it). A batch from ``take_events`` leaves the *last*
+    buffered event current, so writes for another partition's records must say whose they are.
+    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
