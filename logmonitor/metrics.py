@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
-__all__ = ["ERRORS_FORWARDED", "INVALID_RECORDS", "RECORDS_ROUTED", "REGISTRY"]
+__all__ = ["ERRORS_FORWARDED", "INVALID_RECORDS", "RECORDS_ROUTED", "REGISTRY", "WINDOWS_EXPIRED", "WINDOWS_HELD"]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -17,4 +17,11 @@ ERRORS_FORWARDED = Counter(
 )
 INVALID_RECORDS = Counter(
     "logmonitor_invalid_records", "Records sent to the dead-letter topic, by reason.", ["reason"], registry=REGISTRY,
+)
+WINDOWS_EXPIRED = Counter(
+    "logmonitor_windows_expired", "Per-minute count windows dropped for being older than the retention.",
+    registry=REGISTRY,
+)
+WINDOWS_HELD = Gauge(
+    "logmonitor_windows_held", "Per-minute count windows this worker holds after the last sweep.", registry=REGISTRY,
 )

@@ -20,6 +20,7 @@ from logmonitor.records import ERROR_LEVELS, LEVELS
 from logmonitor.tables.cells import Cell, source_partitions
 from logmonitor.tables.error_groups import error_groups
 from logmonitor.tables.invalid_counts import invalid_counts
+from logmonitor.tables.expiry import retention_cutoff
 from logmonitor.tables.log_counts import log_counts
 from logmonitor.tables.service_state import service_state, split_key
 
@@ -126,10 +127,13 @@ def window_counts(
     service: str | None = None,
     partitions: Partitions = None,
 ) -> dict[str, dict[str, dict[int, int]]]:
-    """Per-minute counts in ``[since, until)``: ``{service: {level: {window_start: n}}}``."""
+    """Per-minute counts in ``[since, until)``: ``{service: {level: {window_start: n}}}``.
+
+    Windows past the retention are left out even before the sweep (tables/expiry.py) drops them.
+    """
     counts: dict[str, dict[str, dict[int, int]]] = {}
-    for (name, (start, _end)), cell in list(log_counts.table.data.items()):
-        if not since <= start < until or (service is not None and name != service) or not _ours(cell, partitions):
+    for (name, (start, end)), cell in list(log_counts.table.data.items()):
+        if end < retention_cutoff() or not since <= start < until or (service is not None and name != service) or not _ours(cell, partitions):
             continue
         for level in LEVELS:
             if cell.get(level):

@@ -6,6 +6,7 @@ Everything here is pure and never raises anything but :class:`InvalidRecord`, wh
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -42,6 +43,9 @@ class InvalidRecord(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+_CANONICAL_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def iso_timestamp(epoch: float) -> str:
@@ -229,9 +233,11 @@ def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = Non
         "exception": _exception(doc.get("exception")),
         "extra": extra,
     }
-    epoch = _epoch(doc.get("timestamp", now), now)
+    raw_timestamp = doc.get("timestamp", now)
+    epoch = _epoch(raw_timestamp, now)
     record["epoch"] = epoch
-    record["timestamp"] = iso_timestamp(epoch)
+    canonical = isinstance(raw_timestamp, str) and _CANONICAL_TIMESTAMP.match(raw_timestamp)
+    record["timestamp"] = raw_timestamp if canonical else iso_timestamp(epoch)
     for field in _OPTIONAL_TEXT:
         record[field] = _text(doc.get(field), field, limit=1024)
     for field in _OPTIONAL_INT:

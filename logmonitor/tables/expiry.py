@@ -11,18 +11,26 @@ from __future__ import annotations
 import time
 
 from logmonitor.app import app, settings
+from logmonitor.metrics import WINDOWS_EXPIRED, WINDOWS_HELD
 from logmonitor.tables.log_counts import log_counts
 
-__all__ = ["drop_expired_windows"]
+__all__ = ["drop_expired_windows", "retention_cutoff"]
+
+
+def retention_cutoff(now: float | None = None) -> float:
+    """Windows that ended before this epoch are past the retention."""
+    return (time.time() if now is None else now) - settings.window_retention.total_seconds()
 
 
 def drop_expired_windows(now: float | None = None) -> int:
     """Remove the windows that ended before ``now - retention``; return how many."""
-    cutoff = (time.time() if now is None else now) - settings.window_retention.total_seconds()
+    cutoff = retention_cutoff(now)
     data = log_counts.table.data
     expired = [key for key in list(data.keys()) if key[1][1] < cutoff]
     for key in expired:
         data.pop(key, None)
+    WINDOWS_EXPIRED.inc(len(expired))
+    WINDOWS_HELD.set(len(data))
     return len(expired)
 
 
