@@ -19,9 +19,9 @@ from typing import Any
 from logmonitor.records import ERROR_LEVELS, LEVELS
 from logmonitor.tables.cells import Cell, source_partitions
 from logmonitor.tables.error_groups import error_groups
-from logmonitor.tables.invalid_counts import invalid_counts
 from logmonitor.tables.expiry import retention_cutoff
-from logmonitor.tables.log_counts import log_counts
+from logmonitor.tables.invalid_counts import invalid_counts
+from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
 from logmonitor.tables.service_state import service_state, split_key
 
 __all__ = [
@@ -132,8 +132,9 @@ def window_counts(
     Windows past the retention are left out even before the sweep (tables/expiry.py) drops them.
     """
     counts: dict[str, dict[str, dict[int, int]]] = {}
-    for (name, (start, end)), cell in list(log_counts.table.data.items()):
-        if end < retention_cutoff() or not since <= start < until or (service is not None and name != service) or not _ours(cell, partitions):
+    since = max(since, retention_cutoff() - WINDOW_SECONDS)
+    for (name, (start, _end)), cell in list(log_counts.table.data.items()):
+        if not since <= start < until or (service is not None and name != service) or not _ours(cell, partitions):
             continue
         for level in LEVELS:
             if cell.get(level):
