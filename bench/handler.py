@@ -29,7 +29,7 @@ from logmonitor.handler.context import current_context
 from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.redaction import Redactor
 
-PEER_DOWN_CALL_LIMIT = 400
+PEER_DOWN_CALL_LIMIT = 300
 PEER_DOWN_SECONDS = 60.0
 
 
@@ -75,7 +75,7 @@ def peer_handler(bootstrap: str, topic: str) -> logging.Handler:
 
     return KafkaLoggingHandler(
         bootstrap, topic, security_protocol="PLAINTEXT", flush_buffer_size=100,
-        kafka_producer_args={"max_block_ms": 5000, "request_timeout_ms": 5000},
+        kafka_producer_args={"max_block_ms": 5000, "request_timeout_ms": 5000, "delivery_timeout_ms": 10000},
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -121,7 +122,9 @@ class Settings:
     Environment variables (defaults in brackets):
 
     - ``KAFKA_BOOTSTRAP_SERVERS`` [localhost:9092]; TLS/SASL see :class:`KafkaSecurity`
-    - ``LOG_MONITOR_SERVER_PORT`` [5004], ``LOG_MONITOR_SERVER_HOST`` [127.0.0.1]
+    - ``LOG_MONITOR_SERVER_PORT`` [5004], ``LOG_MONITOR_SERVER_HOST`` [127.0.0.1]: where the web server listens
+    - ``LOG_MONITOR_ADVERTISED_HOST`` [the listen host; the host name when that is 0.0.0.0]: how the
+      other workers of the app reach this one
     - ``LOGMONITOR_APP_ID`` [logmonitor]: consumer group and changelog prefix
     - ``LOGMONITOR_TOPIC_LOGS`` [application-logs], ``LOGMONITOR_TOPIC_ERRORS``
       [application-logs-errors], ``LOGMONITOR_TOPIC_DLQ`` [application-logs-dlq],
@@ -139,6 +142,7 @@ class Settings:
     security: KafkaSecurity = field(default_factory=KafkaSecurity)
     web_port: int = 5004
     web_host: str = "127.0.0.1"
+    advertised_host: str = "127.0.0.1"
     app_id: str = "logmonitor"
     logs_topic: str = "application-logs"
     errors_topic: str = "application-logs-errors"
@@ -164,13 +168,16 @@ class Settings:
         """
         env = os.environ if env is None else env
         store = env.get("LOGMONITOR_STORE") or cls.store
+        web_host = env.get("LOG_MONITOR_SERVER_HOST") or cls.web_host
         if store.split("://")[0] not in {"memory", "rocksdb"}:
             raise ConfigError(f"LOGMONITOR_STORE={store!r}: use memory:// or rocksdb://")
         return cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or cls.bootstrap_servers,
             security=KafkaSecurity.from_env(env),
             web_port=_int(env, "LOG_MONITOR_SERVER_PORT", cls.web_port),
-            web_host=env.get("LOG_MONITOR_SERVER_HOST") or cls.web_host,
+            web_host=web_host,
+            advertised_host=env.get("LOG_MONITOR_ADVERTISED_HOST") or (
+                socket.gethostname() if web_host in ("0.0.0.0", "::") else web_host),
             app_id=env.get("LOGMONITOR_APP_ID") or cls.app_id,
             logs_topic=env.get("LOGMONITOR_TOPIC_LOGS") or cls.logs_topic,
             errors_topic=env.get("LOGMONITOR_TOPIC_ERRORS") or cls.errors_topic,

@@ -1,0 +1,53 @@
+"""docker/: the compose file parses, references files that exist, and agrees with settings.py.
+
+There is no Docker engine here; what can be checked without one is checked.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from logmonitor.settings import Settings
+
+DOCKER = Path(__file__).resolve().parents[2] / "docker"
+SETTINGS_SOURCE = (Path(__file__).resolve().parents[2] / "logmonitor" / "settings.py").read_text()
+HANDLER_VARIABLES = {"LOGMONITOR_SPOOL_DIR", "LOGMONITOR_SPOOL_BYTES", "SERVICE_NAME", "HOSTNAME"}
+
+
+def compose() -> dict:
+    return yaml.safe_load((DOCKER / "docker-compose.yml").read_text())
+
+
+def test_services_and_the_files_they_reference() -> None:
+    services = compose()["services"]
+    assert {"kafka", "logmonitor", "logmonitor-2", "demo", "grafana"} <= set(services)
+    for name in ("logmonitor", "logmonitor-2", "demo"):
+        build = services[name]["build"]
+        assert (DOCKER / build["context"] / build["dockerfile"]).is_file()
+    for volume in services["grafana"]["volumes"]:
+        assert (DOCKER / volume.split(":")[0]).is_dir(), volume
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["grafana"]["environment"]["GF_INSTALL_PLUGINS"] == "simpod-json-datasource"
+
+
+def test_ports_and_environment_agree_with_the_settings() -> None:
+    services = compose()["services"]
+    assert services["logmonitor"]["ports"] == ["5004:5004"], "the dashboard on 5004 as in the original design"
+    for name in ("logmonitor", "logmonitor-2", "demo"):
+        for variable in services[name]["environment"]:
+            assert variable in SETTINGS_SOURCE or variable in HANDLER_VARIABLES, f"{name}: {variable} is read nowhere"
+    worker = Settings.from_env({k: str(v) for k, v in services["logmonitor"]["environment"].items()})
+    assert worker.web_port == 5004 and worker.bootstrap_servers == "kafka:9092"
+    assert worker.advertised_host == "logmonitor" and worker.store == "rocksdb://"
+    peers = {services[n]["environment"]["LOG_MONITOR_ADVERTISED_HOST"] for n in ("logmonitor", "logmonitor-2")}
+    assert peers == {"logmonitor", "logmonitor-2"}, "each worker advertises its own service name"
+
+
+def test_the_image_runs_as_a_user_and_checks_health() -> None:
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert re.search(r"^USER logmonitor$", dockerfile, re.M)
+    assert "HEALTHCHECK" in dockerfile and "/api/v1/health" in dockerfile
+    assert "EXPOSE 5004" in dockerfile
