@@ -12,6 +12,7 @@ from logmonitor.app import app
 from logmonitor.queries import error_total, merge_counts, merge_newest
 from logmonitor.records import ERROR_LEVELS, LEVELS, iso_timestamp
 from logmonitor.tables.log_counts import WINDOW_SECONDS
+from logmonitor.web.answer_cache import AnswerCache
 from logmonitor.web.base import ApiView, NotFound, query_int, text_param
 from logmonitor.web.cluster import gather, owned_partitions
 from logmonitor.web.partials import PARTIALS, error_query
@@ -65,29 +66,36 @@ class ServiceErrorsView(ApiView):
         return self.json({"errors": errors, "count": len(errors)})
 
 
+_STATS = AnswerCache(ttl=1.0)
+
+
+async def _stats(request: Request) -> dict[str, Any]:
+    now = time.time()
+    profiles, invalid = await _summary(request)
+    by_service = {name: dict(profile["totals"]) for name, profile in sorted(profiles.items())}
+    by_level = {level: sum(t.get(level, 0) for t in by_service.values()) for level in LEVELS}
+    recent = await _last_hour(request, now)
+    last_hour = _errors_since(recent, now - 3600)
+    return {
+        "total_logs": sum(by_level.values()),
+        "total_errors": error_total(by_service),
+        "by_service": by_service,
+        "by_level": by_level,
+        "errors_last_minute": _errors_since(recent, (now // WINDOW_SECONDS - 1) * WINDOW_SECONDS),
+        "errors_last_hour": last_hour,
+        "error_rate_per_minute": round(last_hour / 60, 3),
+        "invalid_records": invalid,
+        "generated_at": iso_timestamp(now),
+    }
+
+
 @app.page("/api/v1/logs/stats")
 class StatsView(ApiView):
     """Totals (all time) and recent error figures (windowed tables)."""
 
     async def get(self, request: Request) -> Response:
-        """Totals by service and level, errors in the last minute and hour, invalid records."""
-        now = time.time()
-        profiles, invalid = await _summary(request)
-        by_service = {name: dict(profile["totals"]) for name, profile in sorted(profiles.items())}
-        by_level = {level: sum(t.get(level, 0) for t in by_service.values()) for level in LEVELS}
-        recent = await _last_hour(request, now)
-        last_hour = _errors_since(recent, now - 3600)
-        return self.json({
-            "total_logs": sum(by_level.values()),
-            "total_errors": error_total(by_service),
-            "by_service": by_service,
-            "by_level": by_level,
-            "errors_last_minute": _errors_since(recent, (now // WINDOW_SECONDS - 1) * WINDOW_SECONDS),
-            "errors_last_hour": last_hour,
-            "error_rate_per_minute": round(last_hour / 60, 3),
-            "invalid_records": invalid,
-            "generated_at": iso_timestamp(now),
-        })
+        """Totals by service and level, errors in the last minute and hour, invalid records (at most 1 s old)."""
+        return self.json(await _STATS.get("stats", lambda: _stats(request)))
 
 
 @app.page("/api/v1/logs/services")
