@@ -26,8 +26,8 @@ from aiokafka import AIOKafkaProducer
 from bench.common import Worker, broker, create_topics, records
 
 
-async def ingest(bootstrap: str, topic: str, rate: float, stop: threading.Event) -> int:
-    """Produce ``rate`` records/s until ``stop``; returns how many."""
+async def ingest(bootstrap: str, topic: str, rate: float, stop: threading.Event, progress: dict[str, int]) -> int:
+    """Produce ``rate`` records/s until ``stop``; ``progress["sent"]`` follows along; returns how many."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, compression_type="lz4")
     await producer.start()
     sent = 0
@@ -40,6 +40,7 @@ async def ingest(bootstrap: str, topic: str, rate: float, stop: threading.Event)
                 key, value = next(source)
                 await producer.send(topic, value, key=key)
                 sent += 1
+            progress["sent"] = sent
             await asyncio.sleep(0.005)
         await producer.flush()
     finally:
@@ -54,13 +55,18 @@ def grafana_body() -> dict[str, Any]:
             "maxDataPoints": 1000, "targets": [{"refId": "A", "target": "error_by_service", "payload": {}}]}
 
 
-async def hammer(url: str, method: str, body: Any, seconds: float, connections: int) -> tuple[float, float, float]:
-    """Requests/s, p50 ms and p99 ms with ``connections`` concurrent clients."""
+async def hammer(url: str, method: str, body: Any, seconds: float, connections: int,
+                 rate: float) -> tuple[float, float, float]:
+    """Requests/s, p50 ms and p99 ms with ``connections`` clients offering ``rate`` req/s (0: as fast as they can)."""
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
 
-    async def client(session: aiohttp.ClientSession) -> None:
+    async def client(session: aiohttp.ClientSession, index: int) -> None:
+        began, sent = time.monotonic(), 0
         while time.monotonic() < deadline:
+            if rate:
+                await asyncio.sleep(max(0.0, began + (sent * connections + index) / rate - time.monotonic()))
+                sent += 1
             started = time.perf_counter()
             async with session.request(method, url, json=body) as response:
                 await response.read()
@@ -70,7 +76,7 @@ async def hammer(url: str, method: str, body: Any, seconds: float, connections: 
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as session:
         began = time.monotonic()
-        await asyncio.gather(*(client(session) for _ in range(connections)))
+        await asyncio.gather(*(client(session, index) for index in range(connections)))
         elapsed = time.monotonic() - began
     latencies.sort()
     return len(latencies) / elapsed, statistics.median(latencies), latencies[int(len(latencies) * 0.99) - 1]
@@ -81,6 +87,7 @@ def main() -> None:
     parser.add_argument("--ingest", type=float, default=5000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=1000, help="offered req/s per endpoint (0: unthrottled)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
     with broker() as (bootstrap, _local):
@@ -90,8 +97,9 @@ def main() -> None:
         worker.wait_healthy()
         stop = threading.Event()
         counted: list[int] = []
+        progress = {"sent": 0}
         feeder = threading.Thread(target=lambda: counted.append(
-            asyncio.run(ingest(bootstrap, worker.logs_topic, args.ingest, stop))))
+            asyncio.run(ingest(bootstrap, worker.logs_topic, args.ingest, stop, progress))))
         feeder.start()
         try:
             time.sleep(5)
@@ -101,21 +109,25 @@ def main() -> None:
                 ("GET /api/v1/logs/stats", "GET", "/api/v1/logs/stats", None),
                 ("POST /api/v1/grafana/query", "POST", "/api/v1/grafana/query", grafana_body()),
             ):
-                rows.append((name, *asyncio.run(hammer(worker.url + path, method, body, args.seconds,
-                                                       args.connections))))
+                figures = asyncio.run(hammer(worker.url + path, method, body, args.seconds, args.connections,
+                                             args.rate))
+                time.sleep(1.1)  # /stats answers are up to 1 s old
+                lag = progress["sent"] - worker.get("/api/v1/logs/stats")["total_logs"]
+                rows.append((name, *figures, lag))
         finally:
             stop.set()
             feeder.join()
             stats = worker.get("/api/v1/logs/stats")
             worker.stop()
     base = rows[0][1]
+    offered = f"{args.rate:,.0f} req/s offered" if args.rate else "unthrottled"
     print(f"\nP4 while ingesting {args.ingest:,.0f} logs/s ({counted[0]:,} produced, "
-          f"{stats['total_logs'] if stats else '?':,} counted), {args.connections} connections, "
-          f"{args.seconds:.0f} s each:")
-    print("| endpoint | req/s | p50 ms | p99 ms | req/s vs baseline |")
-    print("|---|---|---|---|---|")
-    for name, rate, p50, p99 in rows:
-        print(f"| {name} | {rate:,.0f} | {p50:.1f} | {p99:.1f} | {rate / base:.2f}x |")
+          f"{stats['total_logs'] if stats else '?':,} counted at the end), {args.connections} connections, "
+          f"{offered}, {args.seconds:.0f} s each:")
+    print("| endpoint | req/s | p50 ms | p99 ms | req/s vs baseline | ingest lag after (records) |")
+    print("|---|---|---|---|---|---|")
+    for name, rate, p50, p99, lag in rows:
+        print(f"| {name} | {rate:,.0f} | {p50:.1f} | {p99:.1f} | {rate / base:.2f}x | {lag:,} |")
 
 
 if __name__ == "__main__":
