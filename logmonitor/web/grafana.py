@@ -57,8 +57,11 @@ def _parsed(call: Any, *args: Any) -> Any:
 class GrafanaView(ApiView):
     """Dispatches ``POST /api/v1/grafana/<route>`` to the protocol's routes."""
 
-    async def get(self, request: Request) -> Response:
-        """The connection test Grafana runs when the datasource is saved."""
+    async def get(self, request: Request, route: str = "") -> Response:
+        """The connection test Grafana runs when the datasource is saved; the routes want POST."""
+        if route:
+            return self.json({"error": "method_not_allowed", "detail": f"use POST for {_ROOT}/{route[:50]}"},
+                             status=405, headers={"Allow": "POST"})
         return self.json({"status": "ok", "datasource": "logmonitor"})
 
     async def post(self, request: Request, route: str = "") -> Response:

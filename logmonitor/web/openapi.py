@@ -33,6 +33,20 @@ def _get(summary: str, params: list[dict[str, Any]], *, media: str = "applicatio
     return {"get": {"summary": summary, "parameters": params, "responses": responses}}
 
 
+def _grafana(route: str, summary: str) -> tuple[str, dict[str, Any]]:
+    body = {"required": False, "content": {"application/json": {"schema": _OBJECT}}}
+    answer = {"description": summary, "content": {"application/json": {"schema": {}}}}
+    return f"/api/v1/grafana/{route}", {"post": {"summary": f"Grafana JSON datasource: {summary}",
+                                                  "requestBody": body, "responses": {"200": answer, "400": _ERROR}}}
+
+
+_GRAFANA = dict(_grafana(route, summary) for route, summary in (
+    ("search", "target names (SimpleJSON)"), ("metrics", "target names with payload options (simPod)"),
+    ("metric-payload-options", "values for a payload option"), ("query", "time series, tables, annotation frames"),
+    ("annotations", "CRITICAL errors and new error groups (SimpleJSON)"), ("tag-keys", "ad-hoc filter keys"),
+    ("tag-values", "ad-hoc filter values"), ("variable", "template variable values"),
+))
+
 _ERROR_FILTERS = [
     _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
     _param("level", _LEVEL), _param("since", _TIME), _param("until", _TIME), _param("q", _TEXT),
@@ -69,6 +83,9 @@ OPENAPI: dict[str, Any] = {
                     "content": {"application/json": {"schema": _OBJECT}}}}}},
         "/metrics": _get("Prometheus metrics", [], media="text/plain"),
         "/api/v1/openapi.json": _get("This document", []),
+        "/": _get("The live dashboard", [], media="text/html"),
+        "/api/v1/grafana": _get("Grafana's connection test", []),
+        **_GRAFANA,
     },
 }
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.error
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 import pytest
 
 from logmonitor.records import iso_timestamp
@@ -186,6 +188,10 @@ def test_bad_requests_get_a_400_with_a_json_error(worker: Any, body: bytes) -> N
     assert status == 400 and error["error"] == "bad_parameter" and error["detail"]
 
 
-def test_unknown_route_is_a_json_404(worker: Any) -> None:
+def test_unknown_route_is_a_json_404_and_get_on_a_route_a_json_405(worker: Any) -> None:
     status, error = worker.post("/api/v1/grafana/nope", {})
     assert status == 404 and error["error"] == "not_found"
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        worker.get_json("/api/v1/grafana/query")
+    assert raised.value.code == 405 and raised.value.headers["Allow"] == "POST"
+    assert orjson.loads(raised.value.read())["error"] == "method_not_allowed"

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from logmonitor.records import iso_timestamp
 from tests.fixtures.traffic import keyed, log_record, produce
 
 SERVICES = [f"svc-{i}" for i in range(12)]
@@ -39,3 +40,9 @@ async def test_either_worker_answers_for_all_partitions(start_worker: Any, uniqu
                          ("/api/v1/logs/services", {}), ("/api/v1/logs/errors/svc-1", {"limit": 100})]:
         assert first.get_json(path, **params) == second.get_json(path, **params), path
     assert first.get_json("/api/v1/logs/errors", limit=1000)["count"] == 200
+    grafana = {"range": {"from": iso_timestamp(time.time() - 3600), "to": iso_timestamp(time.time() + 60)},
+               "intervalMs": 60_000, "maxDataPoints": 100,
+               "targets": [{"refId": "A", "target": "error_by_service"}, {"refId": "B", "target": "annotations"}]}
+    answers = [worker.post("/api/v1/grafana/query", grafana) for worker in (first, second)]
+    assert answers[0] == answers[1] and answers[0][0] == 200
+    assert sum(value for series in answers[0][1][:-1] for value, _ms in series["datapoints"]) == 200
