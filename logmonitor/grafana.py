@@ -290,7 +290,7 @@ def annotation_events(criticals: Iterable[Mapping[str, Any]], groups: Iterable[M
                     "time": first, "title": f"new error in {group['service']}",
                     "text": str(group.get("title", ""))[:500], "tags": ["new-group", str(group["service"])],
                 })
-    return sorted(events, key=lambda event: event["time"])
+    return sorted(events, key=lambda event: (event["time"], event["title"], event["text"], event["tags"]))
 
 
 def annotation_frame(events: list[dict[str, Any]], ref_id: str) -> dict[str, Any]:

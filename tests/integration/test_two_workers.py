@@ -44,5 +44,7 @@ async def test_either_worker_answers_for_all_partitions(start_worker: Any, uniqu
                "intervalMs": 60_000, "maxDataPoints": 100,
                "targets": [{"refId": "A", "target": "error_by_service"}, {"refId": "B", "target": "annotations"}]}
     answers = [worker.post("/api/v1/grafana/query", grafana) for worker in (first, second)]
-    assert answers[0] == answers[1] and answers[0][0] == 200
+    assert answers[0][0] == answers[1][0] == 200
+    for one, other in zip(answers[0][1], answers[1][1], strict=True):
+        assert one == other, (one.get("target") or one.get("refId"), one, other)
     assert sum(value for series in answers[0][1][:-1] for value, _ms in series["datapoints"]) == 200
