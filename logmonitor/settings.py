@@ -133,6 +133,7 @@ class Settings:
     - ``LOGMONITOR_LOGS_RETENTION`` [3d], ``LOGMONITOR_ERRORS_RETENTION`` [30d],
       ``LOGMONITOR_DLQ_RETENTION`` [7d]: topic retention
     - ``LOGMONITOR_WINDOW_RETENTION`` [24h]: how long windowed counts are kept
+    - ``LOGMONITOR_SESSION_TIMEOUT`` [30s]: how soon the other workers take over a crashed one's partitions
     - ``LOGMONITOR_STORE`` [memory://] or ``rocksdb://``; ``LOGMONITOR_DATA_DIR`` [./logmonitor-data]
     - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
     - ``LOGMONITOR_CORS_ORIGINS`` [unset]: comma-separated origins allowed by CORS (``*`` for any)
@@ -154,6 +155,7 @@ class Settings:
     errors_retention: timedelta = timedelta(days=30)
     dlq_retention: timedelta = timedelta(days=7)
     window_retention: timedelta = timedelta(hours=24)
+    session_timeout: timedelta = timedelta(seconds=30)
     store: str = "memory://"
     data_dir: str = "logmonitor-data"
     auth_token: str | None = None
@@ -189,6 +191,7 @@ class Settings:
             errors_retention=_duration(env, "LOGMONITOR_ERRORS_RETENTION", "30d"),
             dlq_retention=_duration(env, "LOGMONITOR_DLQ_RETENTION", "7d"),
             window_retention=_duration(env, "LOGMONITOR_WINDOW_RETENTION", "24h"),
+            session_timeout=_duration(env, "LOGMONITOR_SESSION_TIMEOUT", "30s"),
             store=store,
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
