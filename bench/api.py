@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from bench.common import Worker, broker, create_topics, records
+from bench.common import broker, healthy_worker, records
 
 
 async def ingest(bootstrap: str, topic: str, rate: float, stop: threading.Event, progress: dict[str, int]) -> int:
@@ -90,11 +90,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000, help="offered req/s per endpoint (0: unthrottled)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    with broker() as (bootstrap, _local):
-        worker = Worker(bootstrap, "p4", work / "worker", 8)
-        asyncio.run(create_topics(bootstrap, 8, worker.logs_topic))
-        worker.start()
-        worker.wait_healthy()
+    with broker() as (bootstrap, _local), healthy_worker(bootstrap, "p4", work) as worker:
         stop = threading.Event()
         counted: list[int] = []
         progress = {"sent": 0}
@@ -118,7 +114,6 @@ def main() -> None:
             stop.set()
             feeder.join()
             stats = worker.get("/api/v1/logs/stats")
-            worker.stop()
     base = rows[0][1]
     offered = f"{args.rate:,.0f} req/s offered" if args.rate else "unthrottled"
     print(f"\nP4 while ingesting {args.ingest:,.0f} logs/s ({counted[0]:,} produced, "

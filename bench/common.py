@@ -171,3 +171,16 @@ class Worker:
         assert self.process is not None
         fields = Path(f"/proc/{self.process.pid}/status").read_text().split("VmRSS:")[1].split()
         return int(fields[0]) / 1024
+
+
+@contextmanager
+def healthy_worker(bootstrap: str, app_id: str, work: Path, partitions: int = 8, **env: str) -> Iterator[Worker]:
+    """A started worker (its logs topic created first) that is healthy; stopped at the end."""
+    worker = Worker(bootstrap, app_id, work / app_id, partitions, **env)
+    asyncio.run(create_topics(bootstrap, partitions, worker.logs_topic))
+    worker.start()
+    try:
+        worker.wait_healthy()
+        yield worker
+    finally:
+        worker.stop()

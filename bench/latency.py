@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-from bench.common import Worker, broker, create_topics
+from bench.common import Worker, broker, healthy_worker
 from logmonitor.handler import KafkaLogHandler
 
 POLL_SECONDS = 0.02
@@ -113,15 +113,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    with broker() as (bootstrap, _local):
-        worker = Worker(bootstrap, "p3", work / "worker", 8)
-        asyncio.run(create_topics(bootstrap, 8, worker.logs_topic))
-        worker.start()
-        worker.wait_healthy()
-        try:
-            asyncio.run(measure(worker, args.rate, args.seconds, work / "spool"))
-        finally:
-            worker.stop()
+    with broker() as (bootstrap, _local), healthy_worker(bootstrap, "p3", work) as worker:
+        asyncio.run(measure(worker, args.rate, args.seconds, work / "spool"))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.api import ingest
-from bench.common import Worker, broker, create_topics
+from bench.common import broker, healthy_worker
 
 SAMPLE_SECONDS = 5.0
 PARTITIONS = 8
@@ -74,11 +74,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     samples: list[tuple[float, float, int]] = []
-    with broker() as (bootstrap, _local):
-        worker = Worker(bootstrap, "p6", work / "worker", PARTITIONS, LOGMONITOR_STORE="rocksdb://")
-        asyncio.run(create_topics(bootstrap, PARTITIONS, worker.logs_topic))
-        worker.start()
-        worker.wait_healthy()
+    with broker() as (bootstrap, _local), healthy_worker(bootstrap, "p6", work, PARTITIONS,
+                                                        LOGMONITOR_STORE="rocksdb://") as worker:
         stop = threading.Event()
         progress = {"sent": 0}
         feeder = threading.Thread(target=lambda: asyncio.run(
@@ -94,13 +91,12 @@ def main() -> None:
             stop.set()
             feeder.join()
             sent = progress["sent"]
-            worker.stop()
     plot(samples, args.plot, args.rate)
     tenth = samples[-1][0] / 10
-    warm = [rss for t, rss, _lag in samples if tenth <= t <= 2 * tenth]
-    last = [rss for t, rss, _lag in samples if t >= samples[-1][0] - tenth]
-    lags_warm = [lag for t, _rss, lag in samples if tenth <= t <= 2 * tenth]
-    lags_last = [lag for t, _rss, lag in samples if t >= samples[-1][0] - tenth]
+    second = [s for s in samples if tenth <= s[0] <= 2 * tenth] or samples[:1]
+    final = [s for s in samples if s[0] >= samples[-1][0] - tenth]
+    warm, last = [s[1] for s in second], [s[1] for s in final]
+    lags_warm, lags_last = [s[2] for s in second], [s[2] for s in final]
     growth = statistics.median(last) / statistics.median(warm) - 1
     print(f"\nP6: {args.minutes:g} min at {args.rate:,.0f} logs/s offered ({sent:,} produced), one worker, rocksdb://")
     print(f"  RSS median, 2nd tenth: {statistics.median(warm):.0f} MiB; last tenth: {statistics.median(last):.0f} MiB; "
