@@ -22,6 +22,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from logmonitor.devstack import wait_for_health
 from logmonitor.localkafka import LocalKafka
 from logmonitor.records import iso_timestamp
 
@@ -137,14 +138,11 @@ class Worker:
 
     def wait_healthy(self, timeout: float = 600) -> float:
         """Wait for health 200; the monotonic time it came."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited; see {self.log_file}")
-            if self.get("/api/v1/health") is not None:
-                return time.monotonic()
-            time.sleep(0.05)
-        raise RuntimeError(f"the worker was not healthy within {timeout} s; see {self.log_file}")
+        assert self.process is not None
+        process = self.process
+        if wait_for_health(self.url + "/api/v1/health", timeout, lambda: process.poll() is None, poll=0.05):
+            return time.monotonic()
+        raise RuntimeError(f"the worker exited or was not healthy within {timeout} s; see {self.log_file}")
 
     def wait_counted(self, total: int, timeout: float = 1800) -> float:
         """Wait until ``/stats`` counts ``total`` records; the monotonic time it did."""

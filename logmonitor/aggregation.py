@@ -27,18 +27,14 @@ MAX_HOSTS = 64
 _WINDOW, _GROUP, _STATE, _INVALID = "window", "group", "state", "invalid"
 
 
-def _window_epoch(key: tuple[str, float]) -> float:
-    return key[1]
-
-
 def _read_window(key: tuple[str, float]) -> Cell | None:
-    current_record_epoch.set(_window_epoch(key))
+    current_record_epoch.set(key[1])  # the window's start: any time inside it picks it
     value: Cell = log_counts[key[0]].value()
     return value
 
 
 def _write_window(key: tuple[str, float], cell: Cell) -> None:
-    current_record_epoch.set(_window_epoch(key))
+    current_record_epoch.set(key[1])  # the window's start: any time inside it picks it
     log_counts[key[0]] = cell
 
 

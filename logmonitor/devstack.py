@@ -27,8 +27,8 @@ class DevStackError(RuntimeError):
     """A part of the stack could not start; the message says which and why."""
 
 
-def wait_for_health(url: str, timeout: float, still_worth_waiting: Callable[[], bool]) -> bool:
-    """Poll ``url`` until it answers 200; False on timeout or when the process died."""
+def wait_for_health(url: str, timeout: float, still_worth_waiting: Callable[[], bool], poll: float = 0.25) -> bool:
+    """Poll ``url`` every ``poll`` s until it answers 200; False on timeout or when the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and still_worth_waiting():
         try:
@@ -37,7 +37,7 @@ def wait_for_health(url: str, timeout: float, still_worth_waiting: Callable[[], 
                     return True
         except (urllib.error.URLError, OSError):
             pass
-        time.sleep(0.25)
+        time.sleep(poll)
     return False
 
 
