@@ -9,6 +9,7 @@ cell and record. Each cell carries the offset it has applied per source partitio
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -124,7 +125,7 @@ class Changes:
         group = dict(group or {
             "service": record["service"], "fingerprint": record["fingerprint"], "count": 0,
             "first_seen": record["timestamp"], "title": record["title"],
-            "exception_type": exception.get("type"),
+            "exception_type": exception.get("type"), "_created": time.time(),
         })
         group["count"] += 1
         group["first_seen"] = min(group["first_seen"], record["timestamp"])

@@ -6,12 +6,14 @@ from typing import Any
 
 import faust
 
+from logmonitor.alerts.rules import load_rules
 from logmonitor.settings import KafkaSecurity, Settings
 from logmonitor.topic_admin import MAX_MESSAGE_BYTES, changelog_specs, ensure_topics
 
-__all__ = ["LogMonitorApp", "app", "settings"]
+__all__ = ["LogMonitorApp", "alert_config", "app", "settings"]
 
 settings = Settings.from_env()
+alert_config = load_rules(settings.alert_rules)
 
 
 def _broker_credentials(security: KafkaSecurity) -> Any:
@@ -33,7 +35,7 @@ class LogMonitorApp(faust.App):
 
     async def on_first_start(self) -> None:
         """Create missing topics (partitions, retention) and table changelogs, then start as Faust does."""
-        import logmonitor.aggregation  # noqa: F401  (defines every table; autodiscovery comes later)
+        import logmonitor.tables.every  # noqa: F401  (autodiscovery comes later)
 
         self.producer.buffer.max_messages = 5000
 

@@ -21,7 +21,7 @@ def _prepare_topics(app: Any, settings: Any) -> None:
     """Create (or check) the topics before Faust starts, so a mismatch is one line, not a traceback."""
     import asyncio
 
-    import logmonitor.aggregation  # noqa: F401  (defines every table)
+    import logmonitor.tables.every  # noqa: F401
     from logmonitor.settings import ConfigError
     from logmonitor.topic_admin import changelog_specs, ensure_topics
 

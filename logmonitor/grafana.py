@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from logmonitor.records import ERROR_LEVELS, LEVELS
+from logmonitor.records import ERROR_LEVELS, LEVELS, epoch_of
 
 __all__ = [
     "TARGETS", "Filter", "GrafanaQuery", "GrafanaRequestError", "Target", "annotation_events", "annotation_frame",
@@ -269,10 +269,12 @@ def _table(target: Target, rows: list[tuple[str, str, int, int]], bucket: int) -
 
 
 def annotation_events(criticals: Iterable[Mapping[str, Any]], groups: Iterable[Mapping[str, Any]],
-                      since: float, until: float, kinds: str = "") -> list[dict[str, Any]]:
-    """CRITICAL errors and first-seen error groups in the range, oldest first.
+                      alerts: Iterable[Mapping[str, Any]], since: float, until: float,
+                      kinds: str = "") -> list[dict[str, Any]]:
+    """CRITICAL errors, first-seen error groups and alerts in the range, oldest first.
 
-    ``kinds`` is the annotation's query text: ``critical``, ``groups``, or empty for both.
+    ``kinds`` is the annotation's query text: ``critical``, ``groups``, ``alerts``, or empty for all.
+    A resolved alert is a region from its incident's start to its resolution.
     """
     kinds = kinds.strip().lower()
     events = []
@@ -290,6 +292,16 @@ def annotation_events(criticals: Iterable[Mapping[str, Any]], groups: Iterable[M
                     "time": first, "title": f"new error in {group['service']}",
                     "text": str(group.get("title", ""))[:500], "tags": ["new-group", str(group["service"])],
                 })
+    if kinds in ("", "alerts"):
+        for alert in alerts:
+            at = _ms(alert["at"])
+            if since * 1000 <= at <= until * 1000:
+                resolved = alert["status"] == "resolved"
+                events.append({
+                    "time": _ms(alert["started_at"]) if resolved else at, **({"timeEnd": at} if resolved else {}),
+                    "title": str(alert["title"]), "text": str(alert.get("text", ""))[:500],
+                    "tags": ["alert", str(alert["rule"]), str(alert["service"]), str(alert["status"])],
+                })
     return sorted(events, key=lambda event: (event["time"], event["title"], event["text"], event["tags"]))
 
 
@@ -304,7 +316,7 @@ def annotation_frame(events: list[dict[str, Any]], ref_id: str) -> dict[str, Any
 
 
 def _ms(timestamp: str) -> int:
-    return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)
+    return int(epoch_of(timestamp) * 1000)
 
 
 def metric_names() -> list[dict[str, Any]]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-__all__ = ["ERRORS_FORWARDED", "INVALID_RECORDS", "RECORDS_ROUTED", "REGISTRY", "WINDOWS_EXPIRED", "WINDOWS_HELD"]
+__all__ = [
+    "ALERTS_PUBLISHED", "ERRORS_FORWARDED", "GROUPS_EXPIRED", "INVALID_RECORDS", "NOTIFICATIONS", "RECORDS_ROUTED",
+    "REGISTRY", "WINDOWS_EXPIRED", "WINDOWS_HELD",
+]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -24,4 +27,16 @@ WINDOWS_EXPIRED = Counter(
 )
 WINDOWS_HELD = Gauge(
     "logmonitor_windows_held", "Per-minute count windows this worker holds after the last sweep.", registry=REGISTRY,
+)
+GROUPS_EXPIRED = Counter(
+    "logmonitor_groups_expired", "Error groups removed for being unseen longer than the group retention.",
+    registry=REGISTRY,
+)
+ALERTS_PUBLISHED = Counter(
+    "logmonitor_alerts_published", "Alerts published to the alerts topic, by rule and status.", ["rule", "status"],
+    registry=REGISTRY,
+)
+NOTIFICATIONS = Counter(
+    "logmonitor_notifications", "Notification attempts by notifier and outcome (sent, retried, failed, dropped).",
+    ["notifier", "outcome"], registry=REGISTRY,
 )

@@ -18,6 +18,7 @@ __all__ = [
     "LEVELS",
     "MAX_RECORD_BYTES",
     "InvalidRecord",
+    "epoch_of",
     "iso_timestamp",
     "parse_record",
 ]
@@ -46,6 +47,11 @@ class InvalidRecord(ValueError):
 
 
 _CANONICAL_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def epoch_of(timestamp: str) -> float:
+    """Epoch seconds of an ISO 8601 timestamp of ours (ending in ``Z``)."""
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 def iso_timestamp(epoch: float) -> str:

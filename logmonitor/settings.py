@@ -133,6 +133,9 @@ class Settings:
     - ``LOGMONITOR_LOGS_RETENTION`` [3d], ``LOGMONITOR_ERRORS_RETENTION`` [30d],
       ``LOGMONITOR_DLQ_RETENTION`` [7d]: topic retention
     - ``LOGMONITOR_WINDOW_RETENTION`` [24h]: how long windowed counts are kept
+    - ``LOGMONITOR_GROUP_RETENTION`` [30d]: error groups unseen for this long are removed
+    - ``LOGMONITOR_ALERT_RULES`` [unset: the packaged default rules, no notifiers]: the alert rules file
+    - ``LOGMONITOR_ALERT_INTERVAL`` [5s]: how often the alert rules are evaluated
     - ``LOGMONITOR_SESSION_TIMEOUT`` [30s]: how soon the other workers take over a crashed one's partitions
     - ``LOGMONITOR_STORE`` [memory://] or ``rocksdb://``; ``LOGMONITOR_DATA_DIR`` [./logmonitor-data]
     - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
@@ -155,6 +158,9 @@ class Settings:
     errors_retention: timedelta = timedelta(days=30)
     dlq_retention: timedelta = timedelta(days=7)
     window_retention: timedelta = timedelta(hours=24)
+    group_retention: timedelta = timedelta(days=30)
+    alert_rules: str | None = None
+    alert_interval: timedelta = timedelta(seconds=5)
     session_timeout: timedelta = timedelta(seconds=30)
     store: str = "memory://"
     data_dir: str = "logmonitor-data"
@@ -191,6 +197,9 @@ class Settings:
             errors_retention=_duration(env, "LOGMONITOR_ERRORS_RETENTION", "30d"),
             dlq_retention=_duration(env, "LOGMONITOR_DLQ_RETENTION", "7d"),
             window_retention=_duration(env, "LOGMONITOR_WINDOW_RETENTION", "24h"),
+            group_retention=_duration(env, "LOGMONITOR_GROUP_RETENTION", "30d"),
+            alert_rules=env.get("LOGMONITOR_ALERT_RULES") or None,
+            alert_interval=_duration(env, "LOGMONITOR_ALERT_INTERVAL", "5s"),
             session_timeout=_duration(env, "LOGMONITOR_SESSION_TIMEOUT", "30s"),
             store=store,
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
@@ -203,6 +212,11 @@ class Settings:
         """The bootstrap servers as Faust's ``kafka://host:port;host:port`` URL."""
         hosts = [h.strip() for h in self.bootstrap_servers.split(",") if h.strip()]
         return ";".join(f"kafka://{host}" for host in hosts)
+
+    @property
+    def ticks_topic(self) -> str:
+        """The internal topic whose per-partition ticks drive alert evaluation and group retention."""
+        return f"{self.app_id}-alert-ticks"
 
     def topic_retention(self) -> dict[str, timedelta]:
         """Each topic the project owns, with its retention."""

@@ -20,10 +20,12 @@ __all__ = ["MAX_MESSAGE_BYTES", "changelog_specs", "ensure_topics", "read_retent
 # Oversized records (over 1 MiB) must reach the router to be dead-lettered with a reason,
 # not be refused by the broker where nobody sees them; the DLQ carries them whole.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+TICKS_RETENTION = timedelta(hours=1)
 
 
 def topic_specs(settings: Settings) -> list[NewTopic]:
-    """The topics of DESIGN section 3 with the configured partitions and retention."""
+    """The topics of DESIGN section 3 with the configured partitions and retention, and the ticks topic."""
+    kept = {**settings.topic_retention(), settings.ticks_topic: TICKS_RETENTION}
     return [
         NewTopic(
             name,
@@ -34,7 +36,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
                 "max.message.bytes": str(MAX_MESSAGE_BYTES),
             },
         )
-        for name, retention in settings.topic_retention().items()
+        for name, retention in kept.items()
     ]
 
 

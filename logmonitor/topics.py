@@ -6,7 +6,7 @@ from faust.types import TopicT
 
 from logmonitor.app import app, settings
 
-__all__ = ["alerts_topic", "dlq_topic", "errors_topic", "logs_topic"]
+__all__ = ["alerts_topic", "dlq_topic", "errors_topic", "logs_topic", "ticks_topic"]
 
 
 def _raw_topic(name: str) -> TopicT:
@@ -20,3 +20,4 @@ logs_topic = _raw_topic(settings.logs_topic)
 errors_topic = _raw_topic(settings.errors_topic)
 dlq_topic = _raw_topic(settings.dlq_topic)
 alerts_topic = _raw_topic(settings.alerts_topic)
+ticks_topic = _raw_topic(settings.ticks_topic)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.worker", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.worker", "tests.fixtures.browser", "tests.fixtures.receivers"]
 
 
 @pytest.fixture(autouse=True)

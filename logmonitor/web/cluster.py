@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp
 import orjson
 
-from logmonitor.app import app, settings
-from logmonitor.queries import Partitions
+from logmonitor.app import app
+from logmonitor.assignment import owned_partitions
 from logmonitor.web.base import ApiError
 from logmonitor.web.partials import PARTIALS
 
-__all__ = ["PeerUnavailable", "gather", "owned_partitions"]
+__all__ = ["PeerUnavailable", "gather"]
 
 _PEER_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -29,11 +29,6 @@ class PeerUnavailable(ApiError):
 
     code = 503
     error = "peer_unavailable"
-
-
-def owned_partitions() -> Partitions:
-    """The ``application-logs`` partitions this worker actively processes."""
-    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.logs_topic}
 
 
 def _peer_urls() -> list[str]:

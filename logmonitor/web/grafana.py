@@ -39,7 +39,9 @@ async def _events(request: Request, since: float, until: float, kinds: str = "")
     criticals = merge_newest(await gather("errors", {**window, "level": "CRITICAL", "limit": "1000"},
                                           request.headers), 1000)
     groups = [group for partial in await gather("groups", {"limit": "1000"}, request.headers) for group in partial]
-    return grafana.annotation_events(criticals, groups, since, until, kinds)
+    alerts = [alert for partial in await gather("alerts", {"limit": "1000"}, request.headers)
+              for alert in partial["alerts"]]
+    return grafana.annotation_events(criticals, groups, alerts, since, until, kinds)
 
 
 def _object(body: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from typing import Any
 from faust.web import Request, Response
 
 from logmonitor.app import app
+from logmonitor.assignment import owned_partitions
 from logmonitor.queries import error_total, merge_counts, merge_newest
 from logmonitor.records import ERROR_LEVELS, LEVELS, iso_timestamp
 from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.web.answer_cache import AnswerCache
 from logmonitor.web.base import ApiView, NotFound, query_int, text_param
-from logmonitor.web.cluster import gather, owned_partitions
+from logmonitor.web.cluster import gather
 from logmonitor.web.partials import PARTIALS, error_query
 
 __all__ = ["ErrorsView", "GroupsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]

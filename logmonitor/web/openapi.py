@@ -43,7 +43,7 @@ def _grafana(route: str, summary: str) -> tuple[str, dict[str, Any]]:
 _GRAFANA = dict(_grafana(route, summary) for route, summary in (
     ("search", "target names (SimpleJSON)"), ("metrics", "target names with payload options (simPod)"),
     ("metric-payload-options", "values for a payload option"), ("query", "time series, tables, annotation frames"),
-    ("annotations", "CRITICAL errors and new error groups (SimpleJSON)"), ("tag-keys", "ad-hoc filter keys"),
+    ("annotations", "CRITICAL errors, new error groups and alerts (SimpleJSON)"), ("tag-keys", "ad-hoc filter keys"),
     ("tag-values", "ad-hoc filter values"), ("variable", "template variable values"),
 ))
 
@@ -77,6 +77,9 @@ OPENAPI: dict[str, Any] = {
             _param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}), _param("service", _TEXT)]),
         "/api/v1/logs/stream": _get("Server-Sent Events of new errors",
                                     [_param("service", _TEXT), _param("level", _LEVEL)], media="text/event-stream"),
+        "/api/v1/alerts": _get("Published alerts, newest first, and the incidents open now", [
+            _param("status", {"type": "string", "enum": ["firing", "resolved"]}), _param("rule", _TEXT),
+            _param("service", _TEXT), _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})]),
         "/api/v1/health": {"get": {"summary": "Readiness", "security": [], "responses": {
             "200": {"description": "consuming", "content": {"application/json": {"schema": _OBJECT}}},
             "503": {"description": "starting or recovering",

@@ -7,9 +7,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from logmonitor import queries
+from logmonitor.alerts.listing import AlertQuery, active_alerts, alert_history
 from logmonitor.web.base import BadParameter, parse_time, query_int, query_level, query_time, text_param
 
-__all__ = ["PARTIALS", "Partial", "error_query"]
+__all__ = ["PARTIALS", "Partial", "alert_query", "error_query"]
 
 Partial = Callable[[Mapping[str, str], queries.Partitions], Any]
 
@@ -51,4 +52,20 @@ def _summary(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     return {"profiles": queries.profiles(partitions), "invalid_records": queries.invalid_total(partitions)}
 
 
-PARTIALS: dict[str, Partial] = {"errors": _errors, "groups": _groups, "counts": _counts, "summary": _summary}
+def alert_query(query: Mapping[str, str]) -> AlertQuery:
+    """The validated filters of ``/api/v1/alerts``."""
+    status = text_param(query, "status")
+    if status not in (None, "firing", "resolved"):
+        raise BadParameter(f"status must be firing or resolved, got {status[:40]!r}")
+    return AlertQuery(status=status, rule=text_param(query, "rule"), service=text_param(query, "service"),
+                      limit=query_int(query, "limit", 100, 1, 1000))
+
+
+def _alerts(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    filters = alert_query(query)
+    return {"alerts": alert_history(filters, partitions), "active": active_alerts(filters, partitions)}
+
+
+PARTIALS: dict[str, Partial] = {
+    "errors": _errors, "groups": _groups, "counts": _counts, "summary": _summary, "alerts": _alerts,
+}

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -89,6 +90,15 @@ def test_a_bad_setting_is_one_clear_line(kafka_bootstrap: str) -> None:
     result = run_worker(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, LOGMONITOR_STORE="redis://x")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == ["logmonitor: LOGMONITOR_STORE='redis://x': use memory:// or rocksdb://"]
+
+
+def test_a_broken_alert_rules_file_is_one_clear_line(kafka_bootstrap: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {name: spike, kind: error_rate, window: 5m}\n")
+    result = run_worker(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, LOGMONITOR_ALERT_RULES=str(rules))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    expected = f"logmonitor: {rules}: rules[0].threshold: a whole number >= 0 is required"
+    assert result.stderr.strip().splitlines() == [expected]
 
 
 def test_a_partition_count_mismatch_is_one_clear_line(start_worker: Any) -> None:

@@ -1,0 +1,57 @@
+"""The housekeeping tick: alert evaluation and group retention, per source partition, by its owner.
+
+Tables may only be written while handling an event of the partition the write belongs to, and
+time-driven work (a service gone silent, an incident going quiet, a group ageing out) has no
+log record to ride on. So every ``LOGMONITOR_ALERT_INTERVAL`` each worker sends one empty tick
+to each partition of the ticks topic it owns; the ticks topic is co-partitioned with
+``application-logs``, so the owner of partition *p* handles tick *p* and writes *p*'s state.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from logmonitor.alerts.evaluate import evaluate
+from logmonitor.alerts.observe import LOOKBACK, partition_views
+from logmonitor.app import alert_config, app, settings
+from logmonitor.assignment import owned_partitions
+from logmonitor.metrics import ALERTS_PUBLISHED
+from logmonitor.tables.acting_event import acting_for
+from logmonitor.tables.expiry import drop_unseen_groups
+from logmonitor.tables.log_counts import WINDOW_SECONDS
+from logmonitor.topics import alerts_topic, ticks_topic
+
+__all__ = ["housekeeping", "send_ticks"]
+
+_LONGEST_WINDOW = max([LOOKBACK, *(rule.window.total_seconds() for rule in alert_config.rules)])
+
+
+@app.timer(interval=settings.alert_interval.total_seconds())  # type: ignore[untyped-decorator]
+async def send_ticks() -> None:
+    """One tick to each partition this worker owns."""
+    for partition in sorted(owned_partitions() or ()):
+        await ticks_topic.send(value=b"", partition=partition)
+
+
+async def handle_ticks(events: list[Any], now: float) -> None:
+    """Evaluate the alert rules and drop unseen groups for each ticked partition; publish the alerts."""
+    latest = {event.message.partition: event for event in events}
+    since = now // WINDOW_SECONDS * WINDOW_SECONDS - _LONGEST_WINDOW
+    views = partition_views(latest, since=since)
+    for partition, event in sorted(latest.items()):
+        with acting_for(event):
+            drop_unseen_groups(views[partition].groups, now)
+            alerts = evaluate(alert_config, partition, views[partition], now)
+        for alert in alerts:
+            await alerts_topic.send(key=alert["service"].encode(), value=orjson.dumps(alert))
+            ALERTS_PUBLISHED.labels(alert["rule"], alert["status"]).inc()
+
+
+@app.agent(ticks_topic, concurrency=1)
+async def housekeeping(stream: Any) -> None:
+    """Handle ticks in small batches (one scan of the tables per batch)."""
+    async for events in stream.take_events(64, within=0.1):
+        await handle_ticks(list(events), time.time())

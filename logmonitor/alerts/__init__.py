@@ -1,0 +1,1 @@
+"""Alerting: rules evaluated over table state, alerts published to Kafka, notifiers that deliver them."""

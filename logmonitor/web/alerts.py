@@ -1,0 +1,27 @@
+"""``GET /api/v1/alerts``: published alerts and open incidents, from every worker's table state."""
+
+from __future__ import annotations
+
+from faust.web import Request, Response
+
+from logmonitor.app import app
+from logmonitor.queries import merge_newest
+from logmonitor.web.base import ApiView
+from logmonitor.web.cluster import gather
+from logmonitor.web.partials import alert_query
+
+__all__ = ["AlertsView"]
+
+
+@app.page("/api/v1/alerts")
+class AlertsView(ApiView):
+    """Alerts, newest first, and the incidents open now."""
+
+    async def get(self, request: Request) -> Response:
+        """``?status=firing|resolved&rule=&service=&limit=100`` → ``{"alerts", "active", "count"}``."""
+        query = alert_query(request.query)
+        partials = await gather("alerts", request.query, request.headers)
+        alerts = merge_newest((partial["alerts"] for partial in partials), query.limit, key="at")
+        active = sorted((entry for partial in partials for entry in partial["active"]),
+                        key=lambda entry: (entry["since"], entry["rule"], entry["service"]))
+        return self.json({"alerts": alerts, "active": active, "count": len(alerts)})
