@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-__all__ = ["ConfigError", "KafkaSecurity", "Settings", "parse_duration"]
+__all__ = ["ConfigError", "KafkaSecurity", "Settings", "format_duration", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -37,6 +37,13 @@ def parse_duration(text: str, *, name: str = "duration") -> timedelta:
     if not match or float(match.group(1)) <= 0:
         raise ConfigError(f"{name}={text!r} is not a duration such as 90s, 15m, 24h or 3d")
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"])
+
+
+def format_duration(span: timedelta | float) -> str:
+    """The inverse of :func:`parse_duration`, in words: ``90`` → ``"1m 30s"``, ``timedelta(days=3)`` → ``"3d"``."""
+    seconds = int(span.total_seconds() if isinstance(span, timedelta) else span)
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m"), (seconds % 60, "s")]
+    return " ".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ __all__ = ["EVENT_KINDS", "Observation", "step"]
 
 EVENT_KINDS = ("critical", "new_group")
 _RESOLVES = ("critical", "error_rate", "silence")
-_NEVER = 0.0  # epoch: long enough ago for any cooldown
 
 
 @dataclass(frozen=True)
@@ -51,14 +50,19 @@ def step(
     rule: Rule, state: dict[str, Any] | None, seen: Observation, now: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The subject's next state and the alerts to publish, given what the rule sees at ``now``."""
-    state = dict(state or {"status": "ok", "last_sent": _NEVER})
+    state = dict(state or {"status": "ok"})
     if rule.kind in EVENT_KINDS:
         return state, _event_step(rule, state, seen, now)
     return state, _condition_step(rule, state, seen, now)
 
 
+def _cooled(state: dict[str, Any], now: float, rule: Rule) -> bool:
+    """Whether the subject may notify again: never notified, or the cooldown has passed."""
+    last = state.get("last_sent")
+    return last is None or now - last >= rule.cooldown.total_seconds()
+
+
 def _event_step(rule: Rule, state: dict[str, Any], seen: Observation, now: float) -> list[dict[str, Any]]:
-    cooldown = rule.cooldown.total_seconds()
     alerts: list[dict[str, Any]] = []
     if seen.new > 0:
         if state["status"] != "firing":
@@ -68,10 +72,10 @@ def _event_step(rule: Rule, state: dict[str, Any], seen: Observation, now: float
         state["example"] = seen.example or state.get("example")
     if state["status"] != "firing":
         return alerts
-    if state["pending"] and now - state["last_sent"] >= cooldown:
+    if state["pending"] and _cooled(state, now, rule):
         alerts.append(_alert(rule, state, seen, now, "firing", count=state["pending"]))
         state.update(pending=0, last_sent=now, sent_in_incident=state["sent_in_incident"] + 1)
-    elif not state["pending"] and now - state["last_activity"] >= cooldown:
+    elif not state["pending"] and now - state["last_activity"] >= rule.cooldown.total_seconds():
         if rule.kind in _RESOLVES:
             alerts.append(_alert(rule, state, seen, now, "resolved", count=0))
         state.update(status="ok", example=None)
@@ -79,12 +83,11 @@ def _event_step(rule: Rule, state: dict[str, Any], seen: Observation, now: float
 
 
 def _condition_step(rule: Rule, state: dict[str, Any], seen: Observation, now: float) -> list[dict[str, Any]]:
-    cooldown = rule.cooldown.total_seconds()
     alerts: list[dict[str, Any]] = []
     if seen.holds and state["status"] != "firing":
         state.update(status="firing", started=now, notified=False)
     if state["status"] == "firing" and seen.holds:
-        if not state["notified"] and now - state["last_sent"] >= cooldown:
+        if not state["notified"] and _cooled(state, now, rule):
             alerts.append(_alert(rule, state, seen, now, "firing", count=1, grouped=state.get("suppressed", 0)))
             state.update(notified=True, suppressed=0, last_sent=now)
     elif state["status"] == "firing":

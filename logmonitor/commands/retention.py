@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from logmonitor.settings import ConfigError, Settings, parse_duration
+from logmonitor.settings import ConfigError, Settings, format_duration, parse_duration
 from logmonitor.topic_admin import read_retention, set_retention
 
 __all__ = ["retention"]
@@ -22,7 +22,7 @@ def show() -> None:
     """Print each topic's retention."""
     current = asyncio.run(read_retention(Settings.from_env()))
     for topic, kept in sorted(current.items()):
-        click.echo(f"{topic}\t{kept}")
+        click.echo(f"{topic}\t{format_duration(kept)}")
 
 
 @retention.command(name="set")
@@ -38,4 +38,4 @@ def set_(topic: str, duration: str) -> None:
     except ConfigError as error:
         raise click.BadParameter(str(error), param_hint="DURATION") from None
     asyncio.run(set_retention(settings, topic, kept))
-    click.echo(f"{topic}\t{kept}")
+    click.echo(f"{topic}\t{format_duration(kept)}")

@@ -62,7 +62,7 @@ def test_topics_are_created_with_partitions_and_retention_and_health_goes_503_th
     app_id = env["LOGMONITOR_APP_ID"]
     expected = {
         env["LOGMONITOR_TOPIC_LOGS"]: str(2 * 3600 * 1000), env["LOGMONITOR_TOPIC_ERRORS"]: str(5 * 86400 * 1000),
-        env["LOGMONITOR_TOPIC_DLQ"]: str(90 * 60 * 1000),
+        env["LOGMONITOR_TOPIC_DLQ"]: str(90 * 60 * 1000), f"{app_id}-alert-ticks": str(3600 * 1000),
     }
     changelog = f"{app_id}-log-counts-changelog"
     found = asyncio.run(describe(env["KAFKA_BOOTSTRAP_SERVERS"], [*expected, env["LOGMONITOR_TOPIC_ALERTS"],
@@ -109,3 +109,26 @@ def test_a_partition_count_mismatch_is_one_clear_line(start_worker: Any) -> None
                            "LOGMONITOR_PARTITIONS": "6"})
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert "LOGMONITOR_PARTITIONS=6" in result.stderr and "has 4 partitions" in result.stderr
+
+
+def test_retention_show_and_set_change_the_topics_on_the_cluster(start_worker: Any) -> None:
+    worker = start_worker()
+    worker.wait_healthy()
+    env = {k: v for k, v in worker.env.items() if k.startswith(("KAFKA", "LOGMONITOR", "LOG_MONITOR"))}
+    logs = env["LOGMONITOR_TOPIC_LOGS"]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "logmonitor", "retention", *args], capture_output=True,
+                              text=True, timeout=60, env={**os.environ, **env})
+
+    shown = cli("show")
+    assert shown.returncode == 0, shown.stderr
+    assert f"{logs}\t3d" in shown.stdout.splitlines() and f"{env['LOGMONITOR_TOPIC_ERRORS']}\t30d" in shown.stdout
+    changed = cli("set", logs, "36h")
+    assert changed.returncode == 0 and changed.stdout.strip() == f"{logs}\t1d 12h", changed.stderr
+    assert f"{logs}\t1d 12h" in cli("show").stdout.splitlines()
+    assert asyncio.run(describe(env["KAFKA_BOOTSTRAP_SERVERS"], [logs]))[logs][1]["retention.ms"] == str(36 * 3600_000)
+    wrong = cli("set", logs, "soon")
+    assert wrong.returncode == 2 and "DURATION" in wrong.stderr and "Traceback" not in wrong.stderr
+    unknown = cli("set", "someone-elses-topic", "1d")
+    assert unknown.returncode == 2 and "TOPIC" in unknown.stderr and "Traceback" not in unknown.stderr
