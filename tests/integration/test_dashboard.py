@@ -123,6 +123,12 @@ def test_detail_view_by_keyboard_shows_stack_trace_and_context(page: Any) -> Non
     WebDriverWait(page, 5).until(lambda d: dialog.get_attribute("open") is None)
 
 
+def test_alerts_of_the_default_rules_are_shown(page: Any) -> None:
+    WebDriverWait(page, 40).until(lambda d: "1 CRITICAL record in payment" in d.find_element(By.ID, "alerts").text)
+    assert "critical · payment" in page.find_element(By.ID, "active-alerts").text
+    assert not page.find_element(By.ID, "alerts-empty").is_displayed()
+
+
 def test_hostile_log_text_never_executes(page: Any, worker: Any) -> None:
     records = [
         log_record(f"svc{i}{payload[:12]}", "ERROR", payload, logger=payload,

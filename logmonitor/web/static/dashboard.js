@@ -211,16 +211,36 @@ function renderGroups(groups) {
   }));
 }
 
+// --- alerts -----------------------------------------------------------------------------------
+
+function renderAlerts(answer) {
+  $("active-alerts").replaceChildren(...answer.active.map((incident) => {
+    const item = el("li", "", "firing");
+    item.append(el("strong", `${incident.rule} · ${incident.service}`), el("span", ` ${incident.title}`),
+      el("span", ` since ${shortTime(incident.since)}`, "muted"));
+    return item;
+  }));
+  $("alerts").replaceChildren(...answer.alerts.map((alert) => {
+    const row = el("tr");
+    const text = alert.grouped ? `${alert.title} (${alert.grouped} grouped)` : alert.title;
+    row.append(el("td", shortTime(alert.at), "time"), el("td", alert.status, `status-${alert.status}`),
+      el("td", alert.rule), el("td", alert.service), el("td", text, "message"));
+    return row;
+  }));
+  $("alerts-empty").hidden = answer.alerts.length > 0;
+}
+
 // --- refresh loop, live stream, polling fallback --------------------------------------------
 
 async function refresh() {
   try {
-    const [stats, series, groups] = await Promise.all([
+    const [stats, series, groups, alerts] = await Promise.all([
       getJson("/api/v1/logs/stats"), getJson("/api/v1/logs/series?minutes=60"),
-      getJson("/api/v1/logs/groups?limit=20")]);
+      getJson("/api/v1/logs/groups?limit=20"), getJson("/api/v1/alerts?limit=20")]);
     renderStats(stats);
     renderChart(series);
     renderGroups(groups.groups);
+    renderAlerts(alerts);
     if (!state.live) {
       await loadErrors();
       if (!state.live) setStatus("polling every 5 s", false);
