@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from logmonitor.alerts.rules import parse_rules
 from logmonitor.settings import Settings
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
@@ -31,6 +32,16 @@ def test_services_and_the_files_they_reference() -> None:
         assert (DOCKER / volume.split(":")[0]).is_dir(), volume
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["grafana"]["environment"]["GF_INSTALL_PLUGINS"] == "simpod-json-datasource"
+
+
+def test_the_workers_read_a_valid_rules_file_that_is_mounted() -> None:
+    services = compose()["services"]
+    for name in ("logmonitor", "logmonitor-2"):
+        path = services[name]["environment"]["LOGMONITOR_ALERT_RULES"]
+        mounts = dict(volume.rsplit(":", 2)[:2] for volume in services[name]["volumes"] if volume.startswith("./"))
+        source = {target: src for src, target in mounts.items()}[path]
+        config = parse_rules((DOCKER / source).read_text(), source, {})
+        assert {rule.kind for rule in config.rules} == {"critical", "error_rate", "new_group", "silence"}
 
 
 def test_ports_and_environment_agree_with_the_settings() -> None:
