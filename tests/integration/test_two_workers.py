@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from typing import Any
@@ -48,3 +49,12 @@ async def test_either_worker_answers_for_all_partitions(start_worker: Any, uniqu
     for one, other in zip(answers[0][1], answers[1][1], strict=True):
         assert one == other, (one.get("target") or one.get("refId"), one, other)
     assert sum(value for series in answers[0][1][:-1] for value, _ms in series["datapoints"]) == 200
+
+    failing = sorted({record["service"] for record in records if record["level"] == "ERROR"})
+    deadline = time.monotonic() + 60
+    while first.get_json("/api/v1/alerts", rule="new-error")["count"] < len(failing):
+        assert time.monotonic() < deadline, first.get_json("/api/v1/alerts")
+        await asyncio.sleep(0.5)
+    alerts = [worker.get_json("/api/v1/alerts", rule="new-error") for worker in (first, second)]
+    assert alerts[0] == alerts[1], "either worker lists every partition's alerts"
+    assert sorted(alert["service"] for alert in alerts[0]["alerts"]) == failing, "one new group per failing service"
