@@ -1,8 +1,8 @@
 """P6: a soak at 5,000 logs/s; worker RSS and consumer lag sampled, plotted, summarised.
 
-    .venv/bin/python -m bench.soak [--rate 5000] [--minutes 10] [--plot docs/soak.png]
+    .venv/bin/python -m bench.soak [--rate 5000] [--minutes 10] [--plot docs/soak.png] [--store memory://]
 
-A producer offers ``--rate`` records/s (5% errors) to one worker (``rocksdb://``) for
+A producer offers ``--rate`` records/s (5% errors) to one worker (``--store``, rocksdb://) for
 ``--minutes``; every 5 s the worker's RSS and the consumer group's lag (end offsets minus
 committed offsets of ``application-logs``) are sampled. RSS growth compares the median of the
 last tenth of the run with the median of its second tenth (after warm-up). Starts its own broker on free loopback
@@ -71,11 +71,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--plot", type=Path, default=Path("docs/soak.png"))
+    parser.add_argument("--store", default="rocksdb://", choices=["rocksdb://", "memory://"])
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     samples: list[tuple[float, float, int]] = []
     with broker() as (bootstrap, _local), healthy_worker(bootstrap, "p6", work, PARTITIONS,
-                                                        LOGMONITOR_STORE="rocksdb://") as worker:
+                                                        LOGMONITOR_STORE=args.store) as worker:
         stop = threading.Event()
         progress = {"sent": 0}
         feeder = threading.Thread(target=lambda: asyncio.run(
@@ -98,7 +99,8 @@ def main() -> None:
     warm, last = [s[1] for s in second], [s[1] for s in final]
     lags_warm, lags_last = [s[2] for s in second], [s[2] for s in final]
     growth = statistics.median(last) / statistics.median(warm) - 1
-    print(f"\nP6: {args.minutes:g} min at {args.rate:,.0f} logs/s offered ({sent:,} produced), one worker, rocksdb://")
+    print(f"\nP6: {args.minutes:g} min at {args.rate:,.0f} logs/s offered ({sent:,} produced), one worker, "
+          f"{args.store}")
     print(f"  RSS median, 2nd tenth: {statistics.median(warm):.0f} MiB; last tenth: {statistics.median(last):.0f} MiB; "
           f"growth {growth:+.1%} (target <= 10%)")
     print(f"  consumer lag median, 2nd tenth: {statistics.median(lags_warm):,.0f}; last tenth: "

@@ -134,6 +134,8 @@ rules:
     assert 1 <= len(firing) <= 10
     assert len(fired(hook, "critical", "resolved")) == 1
     assert len(fired(hook, "new-error")) == 1 and fired(hook, "new-error")[0]["count"] == 1, "one bug, one group"
+    ring = worker.get_json("/api/v1/logs/errors/checkout", limit=1000)["errors"]
+    assert sorted(int(error["message"].split()[1]) for error in ring) == list(range(9000, 10_000)), "the newest 1,000"
 
 
 async def test_a_failing_receiver_is_retried_and_never_blocks_the_pipeline(
