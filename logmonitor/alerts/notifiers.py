@@ -62,9 +62,10 @@ def _slack_escape(text: str) -> str:
 
 
 def slack_payload(alert: dict[str, Any]) -> dict[str, Any]:
-    """A Slack incoming-webhook message: fallback text plus header and detail blocks."""
+    """A Slack incoming-webhook message: fallback text plus detail blocks (within Slack's 3,000 characters)."""
     mark = ":rotating_light:" if alert["status"] == "firing" else ":white_check_mark:"
     title = _slack_escape(alert["title"])
+    detail = "```" + _slack_escape(alert["text"])[:2900] + "```"
     facts = [f"*rule* {_slack_escape(alert['rule'])}", f"*service* {_slack_escape(alert['service'])}",
              f"*since* {alert['started_at']}"]
     if alert.get("grouped"):
@@ -73,7 +74,7 @@ def slack_payload(alert: dict[str, Any]) -> dict[str, Any]:
         "text": f"{mark} [{alert['status'].upper()}] {title}",
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"{mark} *[{alert['status'].upper()}]* {title}"}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "```" + _slack_escape(alert["text"]) + "```"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": detail}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "  ".join(facts)}]},
         ],
     }
