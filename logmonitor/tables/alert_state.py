@@ -8,19 +8,14 @@ Keys (all written while handling a tick of the partition they belong to):
 
 from __future__ import annotations
 
-from logmonitor.app import app, settings
+from logmonitor.tables.define import cell_table
 
 __all__ = ["HISTORY_SIZE", "alert_state", "history_key", "next_key", "split_key", "state_key"]
 
 HISTORY_SIZE = 500
 _SEP = "\x1f"
 
-alert_state = app.Table(
-    "alert-state",
-    default=dict,
-    partitions=settings.partitions,
-    help="Incidents per rule and service and the alert history ring.",
-)
+alert_state = cell_table("alert-state", "Incidents per rule and service and the alert history ring.")
 
 
 def state_key(rule: str, service: str) -> str:

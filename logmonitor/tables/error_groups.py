@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from logmonitor.app import app, settings
+from logmonitor.tables.define import cell_table
 
 __all__ = ["error_groups", "group_key"]
 
-error_groups = app.Table(
-    "error-groups",
-    default=dict,
-    partitions=settings.partitions,
-    help="count, first/last seen, level, logger, exception type, title, last example id.",
+error_groups = cell_table(
+    "error-groups", "count, first/last seen, level, logger, exception type, title, last example id."
 )
 
 

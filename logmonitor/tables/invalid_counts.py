@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from logmonitor.app import app, settings
+from logmonitor.tables.define import cell_table
 
 __all__ = ["invalid_counts"]
 
-invalid_counts = app.Table(
-    "invalid-counts",
-    default=dict,
-    partitions=settings.partitions,
-    help="Per source partition: {'n': invalid records} plus the applied source offset.",
+invalid_counts = cell_table(
+    "invalid-counts", "Per source partition: {'n': invalid records} plus the applied source offset."
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from logmonitor.app import app, settings
+from logmonitor.app import settings
+from logmonitor.tables.define import cell_table
 from logmonitor.tables.event_time import record_time
 
 __all__ = ["WINDOW_SECONDS", "log_counts"]
@@ -13,14 +14,12 @@ WINDOW_SECONDS = 60.0
 _SEGMENT = min(settings.window_retention, timedelta(hours=1))
 
 log_counts = (
-    app.Table(
+    cell_table(
         "log-counts",
-        default=dict,
-        partitions=settings.partitions,
-        help="Per service and 1-minute window: {level: count} plus the applied source offsets.",
+        "Per service and 1-minute window: {level: count} plus the applied source offsets.",
         # Without segment.ms old windows linger in the changelog for up to 7 days (faust #385).
         extra_topic_configs={"segment.ms": str(int(_SEGMENT.total_seconds() * 1000))},
     )
     .tumbling(WINDOW_SECONDS, expires=settings.window_retention)
-    .relative_to(record_time)  # type: ignore[attr-defined]  # missing from faust's WindowWrapperT
+    .relative_to(record_time)
 )

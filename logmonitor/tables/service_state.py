@@ -8,19 +8,14 @@ profile that survived a crash implies its ring slot did too.
 
 from __future__ import annotations
 
-from logmonitor.app import app, settings
+from logmonitor.tables.define import cell_table
 
 __all__ = ["RING_SIZE", "is_profile_key", "profile_key", "ring_key", "service_state", "split_key"]
 
 RING_SIZE = 1000
 _SEP = "\x1f"
 
-service_state = app.Table(
-    "service-state",
-    default=dict,
-    partitions=settings.partitions,
-    help="Service profiles and the ring of their last errors.",
-)
+service_state = cell_table("service-state", "Service profiles and the ring of their last errors.")
 
 
 def profile_key(service: str) -> str:
