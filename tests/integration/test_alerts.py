@@ -155,9 +155,11 @@ rules:
     worker.wait_healthy()
     env = worker.env
     bootstrap, logs = env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"]
+    logged = time.monotonic()
     await produce(bootstrap, logs, keyed([crash("payments", "ledger unreachable", "CRITICAL")]))
 
     delivered = wait_until(lambda: webhook_receiver.bodies("/up"), 30, "the working receiver's alert")
+    print(f"CRITICAL record produced -> webhook delivered in {time.monotonic() - logged:.2f} s (interval 0.5 s)")
     assert failing.attempts <= 2 and not webhook_receiver.bodies("/down"), "the working receiver did not wait"
     await produce(bootstrap, logs, keyed([log_record("payments", "INFO", f"ok {n}") for n in range(2000)]))
     stats = wait_until(lambda: (s := worker.get_json("/api/v1/logs/stats"))["total_logs"] == 2001 and s,
