@@ -27,7 +27,6 @@ from logmonitor.records import iso_timestamp
 __all__ = ["EVENT_KINDS", "Observation", "step"]
 
 EVENT_KINDS = ("critical", "new_group")
-_RESOLVES = ("critical", "error_rate", "silence")
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def _event_step(rule: Rule, state: dict[str, Any], seen: Observation, now: float
         alerts.append(_alert(rule, state, seen, now, "firing", count=state["pending"]))
         state.update(pending=0, last_sent=now, sent_in_incident=state["sent_in_incident"] + 1)
     elif not state["pending"] and now - state["last_activity"] >= rule.cooldown.total_seconds():
-        if rule.kind in _RESOLVES:
+        if rule.kind == "critical":  # a new group is news, not an incident: nothing to resolve
             alerts.append(_alert(rule, state, seen, now, "resolved", count=0))
         state.update(status="ok", example=None)
     return alerts
