@@ -10,7 +10,7 @@ from logmonitor.queries import Partitions
 from logmonitor.records import iso_timestamp
 from logmonitor.tables.alert_state import alert_state, split_key
 
-__all__ = ["AlertQuery", "active_alerts", "alert_history"]
+__all__ = ["AlertQuery", "active_alerts", "alert_history", "incident_order"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ def alert_history(query: AlertQuery, partitions: Partitions = None) -> list[dict
     return heapq.nlargest(query.limit, found, key=lambda alert: (alert["at"], alert.get("seq", 0), alert["id"]))
 
 
+def incident_order(entry: dict[str, Any]) -> tuple[str, str, str]:
+    """Sort key of open incidents: oldest first, then rule and service (the same on every worker)."""
+    return entry["since"], entry["rule"], entry["service"]
+
+
 def _open(state: dict[str, Any] | None) -> bool:
     """A firing incident that has been notified (so its title is this incident's)."""
     if not state or state.get("status") != "firing":
@@ -59,4 +64,4 @@ def active_alerts(query: AlertQuery, partitions: Partitions = None) -> list[dict
                  "title": state["title"], "last_at": state["last_at"]}
         if _ours(state.get("partition", -1), partitions) and query.matches(entry):
             active.append(entry)
-    return sorted(active, key=lambda entry: (entry["since"], entry["rule"], entry["service"]))
+    return sorted(active, key=incident_order)

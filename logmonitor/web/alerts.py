@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from faust.web import Request, Response
 
+from logmonitor.alerts.listing import incident_order
 from logmonitor.app import app
 from logmonitor.queries import merge_newest
 from logmonitor.web.base import ApiView
@@ -22,6 +23,5 @@ class AlertsView(ApiView):
         query = alert_query(request.query)
         partials = await gather("alerts", request.query, request.headers)
         alerts = merge_newest((partial["alerts"] for partial in partials), query.limit, key="at")
-        active = sorted((entry for partial in partials for entry in partial["active"]),
-                        key=lambda entry: (entry["since"], entry["rule"], entry["service"]))
+        active = sorted((entry for partial in partials for entry in partial["active"]), key=incident_order)
         return self.json({"alerts": alerts, "active": active, "count": len(alerts)})
