@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import faust
+from faust.types import TopicT
+from faust.types.transports import TransportT
 
 from logmonitor.alerts.rules import load_rules
+from logmonitor.batch_consumer import BatchHandler, BatchingTransport
 from logmonitor.settings import KafkaSecurity, Settings
 from logmonitor.topic_admin import MAX_MESSAGE_BYTES, changelog_specs, ensure_topics
 
@@ -64,7 +68,29 @@ def _flush_until_empty(buffer: Any) -> None:
 
 
 class LogMonitorApp(faust.App):
-    """A Faust app that creates the project's topics before its consumers subscribe."""
+    """A Faust app that creates the project's topics before its consumers subscribe.
+
+    Topics with a batch handler (:meth:`batch_handler`) are consumed a fetched batch per
+    partition at a time (``batch_consumer.py``) instead of through an agent's stream.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch_handlers: dict[str, BatchHandler] = {}
+
+    def batch_handler(self, topic: TopicT) -> Callable[[BatchHandler], BatchHandler]:
+        """Decorate ``async def handler(messages)``: it gets each partition's fetched records of ``topic``.
+
+        The messages are acked when the handler returns; it must process all of them.
+        """
+        def register(handler: BatchHandler) -> BatchHandler:
+            self.batch_handlers.update((name, handler) for name in topic.topics)
+            self.topics.add(topic)
+            return handler
+        return register
+
+    def _new_transport(self) -> TransportT:
+        return BatchingTransport(self.conf.broker_consumer, self)
 
     async def on_first_start(self) -> None:
         """Create missing topics (partitions, retention) and table changelogs, then start as Faust does."""

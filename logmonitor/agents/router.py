@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import Any
 
 import orjson
+from faust import Event
+from faust.types import Message
 
 from logmonitor.aggregation import Changes
 from logmonitor.app import app
@@ -16,7 +17,7 @@ from logmonitor.records import ERROR_LEVELS, InvalidRecord, iso_timestamp, parse
 from logmonitor.tables.acting_event import acting_for
 from logmonitor.topics import dlq_topic, errors_topic, logs_topic
 
-__all__ = ["dead_letter", "route", "route_batch"]
+__all__ = ["dead_letter", "route"]
 
 
 def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: int) -> bytes:
@@ -33,19 +34,15 @@ def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offs
     })
 
 
-BATCH_SIZE = 2000
-BATCH_WAIT = 0.02  # seconds a partly filled batch waits for more records
-
-
-async def _route_one(event: Any, changes: Changes) -> None:
-    message = event.message
+async def _route_one(message: Message, changes: Changes) -> None:
     offset = message.offset
     try:
-        record = parse_record(event.value, fallback_id=f"{message.topic}-{message.partition}-{offset}")
+        record = parse_record(message.value, fallback_id=f"{message.topic}-{message.partition}-{offset}")
     except InvalidRecord as invalid:
         if not changes.invalid_applied(offset):
             await dlq_topic.send(
-                key=event.key, value=dead_letter(event.value, invalid.reason, message.topic, message.partition, offset)
+                key=message.key,
+                value=dead_letter(message.value, invalid.reason, message.topic, message.partition, offset),
             )
         changes.apply_invalid(offset)
         INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
@@ -60,26 +57,16 @@ async def _route_one(event: Any, changes: Changes) -> None:
     RECORDS_ROUTED.labels(record["service"], record["level"]).inc()
 
 
-async def route_batch(events: list[Any]) -> None:
-    """Route a batch: per source partition, in offset order; each changed cell is written once."""
-    by_partition: dict[int, list[Any]] = {}
-    for event in events:
-        by_partition.setdefault(event.message.partition, []).append(event)
-    for partition, share in by_partition.items():
-        changes = Changes(partition)
-        for event in share:
-            with acting_for(event):
-                await _route_one(event, changes)
-        with acting_for(share[-1]):
-            changes.write()
+@app.batch_handler(logs_topic)
+async def route(messages: list[Message]) -> None:
+    """Parse every record of one partition's batch; forward errors, dead-letter invalid ones, aggregate.
 
-
-@app.agent(logs_topic, concurrency=1)
-async def route(stream: Any) -> None:
-    """Parse every record; forward errors, dead-letter invalid ones, aggregate the rest.
-
-    Concurrency stays 1: more loses in-flight records on a crash (faust #606). Records come
-    in batches (``take_events``) so each table cell is written once per batch, not per record.
+    Records arrive in offset order, a fetched batch at a time (``batch_consumer.py``), so each
+    table cell is written once per batch, not per record.
     """
-    async for events in stream.take_events(BATCH_SIZE, within=BATCH_WAIT):
-        await route_batch(list(events))
+    changes = Changes(messages[0].partition)
+    for message in messages:
+        await _route_one(message, changes)
+    last = messages[-1]
+    with acting_for(Event(app, last.key, last.value, last.headers, last)):
+        changes.write()

@@ -224,7 +224,7 @@ class LocalKafka:
     def _format_storage(self, java: str, libs: Path) -> None:
         command = self._java_command(
             java, libs, "kafka.tools.StorageTool", "format", "--standalone",
-            "-t", _cluster_id(), "-c", str(self._config_file),
+            f"--cluster-id={_cluster_id()}", "-c", str(self._config_file),  # "=": an id may begin with "-"
         )
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:

@@ -17,8 +17,9 @@ def acting_for(event: Any) -> Iterator[None]:
     """Make ``event`` the current event inside the block.
 
     Faust sends a table write's changelog record to the current event's partition (and the
-    rocksdb store picks its database by it). A batch from ``take_events`` leaves the *last*
-    buffered event current, so writes for another partition's records must say whose they are.
+    rocksdb store picks its database by it). The router's batch handler runs outside any
+    stream, and a batch from ``take_events`` leaves the *last* buffered event current, so
+    writes must say whose records they are.
     """
     token = _current_event.set(weakref.ref(event))
     try:

@@ -28,11 +28,13 @@ def settled(worker: Any, expected: Counter[tuple[str, str]], timeout: float = 12
     while True:
         try:
             stats = worker.get_json("/api/v1/logs/stats")
-            if counted(stats) == expected:
+            seen = counted(stats)
+            if seen == expected:
                 return stats
-        except OSError:  # 503 while a peer is gone or the group rebalances
-            pass
-        assert time.monotonic() < deadline, f"not settled:\n{worker.log_tail(30)}"
+            last = f"missing {expected - seen}, extra {seen - expected}"
+        except OSError as error:  # 503 while a peer is gone or the group rebalances
+            last = f"{error}: {getattr(error, 'read', lambda: b'')()!r}"
+        assert time.monotonic() < deadline, f"not settled; last answer: {last}\n{worker.log_tail(30)}"
         time.sleep(0.5)
 
 

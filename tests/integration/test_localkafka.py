@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import pytest
+
 from logmonitor.localkafka import LocalKafka
+from logmonitor.localkafka import broker as broker_module
 from tests.fixtures.ports import free_port
 from tests.fixtures.traffic import create_topic, produce, read_topic, topic_names
 
@@ -20,7 +25,8 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> 
                           env=env if env is not None else dict(os.environ), timeout=timeout)
 
 
-def test_data_survives_stop_and_start_and_fresh_wipes_it(restartable_broker: LocalKafka) -> None:
+def test_data_survives_stop_and_start_and_fresh_wipes_it(restartable_broker: LocalKafka,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     bootstrap = restartable_broker.bootstrap_servers
     asyncio.run(create_topic(bootstrap, "kept"))
     asyncio.run(produce(bootstrap, "kept", [(b"k", b"still here")]))
@@ -30,6 +36,8 @@ def test_data_survives_stop_and_start_and_fresh_wipes_it(restartable_broker: Loc
     assert [r.value for r in asyncio.run(read_topic(bootstrap, "kept", expected=1))] == [b"still here"]
 
     restartable_broker.stop()
+    dash_first = base64.urlsafe_b64encode(b"\xf8" + uuid.uuid4().bytes[1:]).decode().rstrip("=")
+    monkeypatch.setattr(broker_module, "_cluster_id", lambda: dash_first)  # one id in 64 begins with "-"
     restartable_broker.start(fresh=True)
     assert "kept" not in asyncio.run(topic_names(bootstrap))
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from logmonitor.records import iso_timestamp
 from tests.fixtures.traffic import keyed, log_record, produce, read_topic
@@ -170,3 +171,39 @@ async def test_windows_past_the_retention_expire_also_after_recovery(start_worke
     # memory:// recovers the old window from the changelog (faust #385) and must drop it again;
     # rocksdb:// keeps its local state, where the sweep already deleted it.
     await wait_for_sweep(worker, expired=store == "memory://")
+
+
+async def test_records_between_transaction_markers_are_all_counted_and_committed(start_worker: Any) -> None:
+    """Each committed transaction leaves a marker offset: a real gap, taken only once confirmed."""
+    worker = start_worker()
+    worker.wait_healthy()
+    bootstrap, topic = worker.env["KAFKA_BOOTSTRAP_SERVERS"], worker.env["LOGMONITOR_TOPIC_LOGS"]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"{topic}-tx")
+    await producer.start()
+    try:
+        for batch in range(4):
+            async with producer.transaction():
+                for i in range(50):
+                    await producer.send(topic, orjson.dumps(log_record("tx", "INFO", f"{batch}-{i}")), key=b"tx")
+    finally:
+        await producer.stop()
+    stats = wait_for(worker, "/api/v1/logs/stats", lambda s: s["total_logs"] >= 200)
+    assert stats["by_service"] == {"tx": {"INFO": 200}}
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=worker.env["LOGMONITOR_APP_ID"],
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(4)]
+        ends = await consumer.end_offsets(partitions)
+        # The last marker is passed only once a record follows it, as with any Kafka consumer.
+        wanted = {tp: max(0, end - 1) for tp, end in ends.items()}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            committed = {tp: await consumer.committed(tp) or 0 for tp in partitions}
+            if committed == wanted:
+                break
+            await asyncio.sleep(0.5)
+        assert committed == wanted, "the worker commits past the markers between records"
+    finally:
+        await consumer.stop()
