@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from logmonitor.records import ERROR_LEVELS
+from logmonitor.tables.cells import WATERMARK as _WATERMARK
 from logmonitor.tables.cells import Cell, applied, mark_applied
 from logmonitor.tables.error_groups import error_groups, group_key
 from logmonitor.tables.event_time import current_record_epoch
@@ -51,10 +52,15 @@ _WRITE: dict[str, Callable[[Any, Cell], None]] = {
 
 
 class Changes:
-    """The cells one batch of one source partition changes; written once each by :meth:`write`."""
+    """The cells one batch of one source partition changes; written once each by :meth:`write`.
+
+    A cell is copied the first time the batch changes it (table values are never changed in
+    place) and updated in place after that, so a batch costs one copy per cell, not per record.
+    """
 
     def __init__(self, partition: int) -> None:
         self.partition = partition
+        self._source = str(partition)
         self._cells: dict[tuple[str, Any], Cell | None] = {}
         self._changed: dict[tuple[str, Any], None] = {}
 
@@ -63,6 +69,20 @@ class Changes:
         if slot not in self._cells:
             self._cells[slot] = _READ[table](key)
         return self._cells[slot]
+
+    def _own(self, table: str, key: Any, new: Callable[[], Cell]) -> Cell:
+        """The batch's own copy of a cell (``new()`` when there is none), to change in place."""
+        slot = (table, key)
+        if slot in self._changed:
+            return self._cells[slot]  # type: ignore[return-value]
+        stored = self._get(table, key)
+        cell = new() if not stored else {
+            name: value.copy() if isinstance(value, (dict, list)) else value for name, value in stored.items()
+        }
+        cell.setdefault(_WATERMARK, {})
+        self._cells[slot] = cell
+        self._changed[slot] = None
+        return cell
 
     def _put(self, table: str, key: Any, cell: Cell) -> None:
         self._cells[(table, key)] = cell
@@ -82,15 +102,14 @@ class Changes:
 
     def invalid_applied(self, offset: int) -> bool:
         """Whether the invalid record at ``offset`` is already counted (and so dead-lettered)."""
-        return applied(self._get(_INVALID, str(self.partition)), self.partition, offset)
+        return applied(self._get(_INVALID, self._source), self.partition, offset)
 
     def apply_invalid(self, offset: int) -> None:
         """Count one record sent to the dead-letter topic."""
-        key = str(self.partition)
-        cell = self._get(_INVALID, key)
-        if not applied(cell, self.partition, offset):
-            count = (cell or {}).get("n", 0) + 1
-            self._put(_INVALID, key, mark_applied({**(cell or {}), "n": count}, self.partition, offset))
+        if not self.invalid_applied(offset):
+            cell = self._own(_INVALID, self._source, lambda: {"n": 0})
+            cell["n"] += 1
+            cell[_WATERMARK][self._source] = offset
 
     def write(self) -> None:
         """Store every changed cell; service profiles last, after the ring slots they point to.
@@ -107,22 +126,19 @@ class Changes:
         self._changed.clear()
 
     def _count_in_window(self, record: dict[str, Any], offset: int) -> None:
-        start = record["epoch"] - record["epoch"] % WINDOW_SECONDS
-        key = (record["service"], start)
-        cell = self._get(_WINDOW, key)
-        if applied(cell, self.partition, offset):
+        key = (record["service"], record["epoch"] - record["epoch"] % WINDOW_SECONDS)
+        if applied(self._get(_WINDOW, key), self.partition, offset):
             return
-        cell = dict(cell or {})
+        cell = self._own(_WINDOW, key, dict)
         cell[record["level"]] = cell.get(record["level"], 0) + 1
-        self._put(_WINDOW, key, mark_applied(cell, self.partition, offset))
+        cell[_WATERMARK][self._source] = offset
 
     def _update_group(self, record: dict[str, Any], offset: int) -> None:
         key = group_key(record["service"], record["fingerprint"])
-        group = self._get(_GROUP, key)
-        if applied(group, self.partition, offset):
+        if applied(self._get(_GROUP, key), self.partition, offset):
             return
         exception = record.get("exception") or {}
-        group = dict(group or {
+        group = self._own(_GROUP, key, lambda: {
             "service": record["service"], "fingerprint": record["fingerprint"], "count": 0,
             "first_seen": record["timestamp"], "title": record["title"],
             "exception_type": exception.get("type"), "_created": time.time(),
@@ -131,11 +147,11 @@ class Changes:
         group["first_seen"] = min(group["first_seen"], record["timestamp"])
         group["last_seen"] = max(group.get("last_seen", record["timestamp"]), record["timestamp"])
         group.update(level=record["level"], logger=record.get("logger"), last_id=record["id"])
-        self._put(_GROUP, key, mark_applied(group, self.partition, offset))
+        group[_WATERMARK][self._source] = offset
 
     def _update_profile(self, record: dict[str, Any], offset: int) -> None:
         service, level = record["service"], record["level"]
-        profile = dict(self._get(_STATE, profile_key(service)) or {
+        profile = self._own(_STATE, profile_key(service), lambda: {
             "name": service, "first_seen": record["timestamp"], "last_seen": record["timestamp"],
             "hosts": [], "totals": {}, "errors_seen": 0,
         })
@@ -144,10 +160,11 @@ class Changes:
             ring_entry = {**record, "seq": profile["errors_seen"]}
             self._put(_STATE, ring_key(service, slot), mark_applied(ring_entry, self.partition, offset))
             profile["errors_seen"] += 1
-        profile["totals"] = {**profile["totals"], level: profile["totals"].get(level, 0) + 1}
+        totals = profile["totals"]
+        totals[level] = totals.get(level, 0) + 1
         profile["first_seen"] = min(profile["first_seen"], record["timestamp"])
         profile["last_seen"] = max(profile["last_seen"], record["timestamp"])
         host = record.get("host")
         if host and host not in profile["hosts"] and len(profile["hosts"]) < MAX_HOSTS:
-            profile["hosts"] = [*profile["hosts"], host]
-        self._put(_STATE, profile_key(service), mark_applied(profile, self.partition, offset))
+            profile["hosts"].append(host)
+        profile[_WATERMARK][self._source] = offset

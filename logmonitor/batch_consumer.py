@@ -97,21 +97,32 @@ class BatchingConsumer(faust_aiokafka.Consumer):
     async def _fetch(self, handlers: Mapping[str, BatchHandler]) -> dict[TP, list[Message]]:
         """One fetch, grouped by partition in offset order, without records already read."""
         fetched: dict[TP, list[Message]] = {}
-        sought_back: set[TP] = set()
         async for tp, message in self.getmany(timeout=1.0):
-            if tp in sought_back:
-                continue
-            if tp.topic in handlers:
-                place = await self._place(tp, message.offset)
-                if place is _Place.SOUGHT_BACK:
-                    sought_back.add(tp)  # the records before stay: they are in sequence
-                if place is not _Place.NEXT:
-                    continue
-            elif not await self._faust_in_sequence(tp, message.offset):
-                continue
             fetched.setdefault(tp, []).append(message)
         await self.sleep(0)
+        for tp in list(fetched):
+            check = self._in_sequence if tp.topic in handlers else self._faust_in_sequence
+            fetched[tp] = await check(tp, fetched[tp])
+            if not fetched[tp]:
+                del fetched[tp]
         return fetched
+
+    async def _in_sequence(self, tp: TP, messages: list[Message]) -> list[Message]:
+        """The records of a batch-handled partition that come next, in order (usually all)."""
+        expected = self._next_offset.get(tp)
+        first, last = messages[0].offset, messages[-1].offset
+        if (expected is None or first == expected) and last - first == len(messages) - 1:
+            self._next_offset[tp] = last + 1
+            self._suspected_gaps.pop(tp, None)
+            return messages
+        taken = []
+        for message in messages:
+            place = await self._place(tp, message.offset)
+            if place is _Place.NEXT:
+                taken.append(message)
+            elif place is _Place.SOUGHT_BACK:
+                break  # the records before stay: they are in sequence
+        return taken
 
     async def _place(self, tp: TP, offset: int) -> _Place:
         """Where the record at ``offset`` stands in a batch-handled partition.
@@ -136,15 +147,18 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         await self.seek(tp, expected)
         return _Place.SOUGHT_BACK
 
-    async def _faust_in_sequence(self, tp: TP, offset: int) -> bool:
+    async def _faust_in_sequence(self, tp: TP, messages: list[Message]) -> list[Message]:
         """Faust's own check for other topics: drop records read already, take jumps for gaps."""
-        last_read = self._read_offset[tp]
-        if last_read is not None and offset < last_read:
-            return False
-        if last_read and offset - last_read > 1 and self.app.topics.acks_enabled_for(tp.topic):
-            await self._add_gap(tp, last_read + 1, offset)
-        self._read_offset[tp] = offset
-        return True
+        taken = []
+        for message in messages:
+            offset, last_read = message.offset, self._read_offset[tp]
+            if last_read is not None and offset < last_read:
+                continue
+            if last_read and offset - last_read > 1 and self.app.topics.acks_enabled_for(tp.topic):
+                await self._add_gap(tp, last_read + 1, offset)
+            self._read_offset[tp] = offset
+            taken.append(message)
+        return taken
 
     async def _batches_allowed(self, fetched: dict[TP, list[Message]], handlers: Mapping[str, Any]) -> bool:
         """Whether records just fetched may go to batch handlers (not during or right after a rebalance)."""
@@ -161,8 +175,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         return True
 
     async def _deliver_batch(self, handler: BatchHandler, messages: list[Message]) -> None:
-        for message in messages:
-            self.track_message(message)
+        self._unacked_messages |= set(messages)  # what a rebalance waits for (no per-record sensors)
         await handler(messages)
         for message in messages:
             self.ack(message)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import Counter
 
 import orjson
 from faust import Event
-from faust.types import Message
+from faust.types import Message, TopicT
 
 from logmonitor.aggregation import Changes
 from logmonitor.app import app
@@ -34,16 +35,17 @@ def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offs
     })
 
 
-async def _route_one(message: Message, changes: Changes) -> None:
+Outgoing = list[tuple[TopicT, bytes | None, bytes]]
+
+
+def _route_one(message: Message, changes: Changes, outgoing: Outgoing, routed: Counter[tuple[str, str]]) -> None:
     offset = message.offset
     try:
         record = parse_record(message.value, fallback_id=f"{message.topic}-{message.partition}-{offset}")
     except InvalidRecord as invalid:
         if not changes.invalid_applied(offset):
-            await dlq_topic.send(
-                key=message.key,
-                value=dead_letter(message.value, invalid.reason, message.topic, message.partition, offset),
-            )
+            letter = dead_letter(message.value, invalid.reason, message.topic, message.partition, offset)
+            outgoing.append((dlq_topic, message.key, letter))
         changes.apply_invalid(offset)
         INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
         return
@@ -51,10 +53,9 @@ async def _route_one(message: Message, changes: Changes) -> None:
         record["fingerprint"] = fingerprint(record)
         record["title"] = group_title(record)
         if not changes.already_applied(record["service"], offset):
-            await errors_topic.send(key=record["service"].encode(), value=orjson.dumps(record))
-            ERRORS_FORWARDED.inc()
+            outgoing.append((errors_topic, record["service"].encode(), orjson.dumps(record)))
     changes.apply_record(record, offset)
-    RECORDS_ROUTED.labels(record["service"], record["level"]).inc()
+    routed[record["service"], record["level"]] += 1
 
 
 @app.batch_handler(logs_topic)
@@ -64,9 +65,14 @@ async def route(messages: list[Message]) -> None:
     Records arrive in offset order, a fetched batch at a time (``batch_consumer.py``), so each
     table cell is written once per batch, not per record.
     """
-    changes = Changes(messages[0].partition)
+    changes, outgoing, routed = Changes(messages[0].partition), Outgoing(), Counter[tuple[str, str]]()
     for message in messages:
-        await _route_one(message, changes)
+        _route_one(message, changes, outgoing, routed)
+    for topic, key, value in outgoing:
+        await topic.send(key=key, value=value)
+    ERRORS_FORWARDED.inc(sum(topic is errors_topic for topic, _key, _value in outgoing))
+    for (service, level), count in routed.items():
+        RECORDS_ROUTED.labels(service, level).inc(count)
     last = messages[-1]
     with acting_for(Event(app, last.key, last.value, last.headers, last)):
         changes.write()
