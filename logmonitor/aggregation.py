@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from logmonitor.records import ERROR_LEVELS
-from logmonitor.tables.cells import WATERMARK as _WATERMARK
 from logmonitor.tables.cells import Cell, applied, mark_applied
 from logmonitor.tables.error_groups import error_groups, group_key
 from logmonitor.tables.event_time import current_record_epoch
@@ -79,7 +78,6 @@ class Changes:
         cell = new() if not stored else {
             name: value.copy() if isinstance(value, (dict, list)) else value for name, value in stored.items()
         }
-        cell.setdefault(_WATERMARK, {})
         self._cells[slot] = cell
         self._changed[slot] = None
         return cell
@@ -109,7 +107,7 @@ class Changes:
         if not self.invalid_applied(offset):
             cell = self._own(_INVALID, self._source, lambda: {"n": 0})
             cell["n"] += 1
-            cell[_WATERMARK][self._source] = offset
+            mark_applied(cell, self.partition, offset)
 
     def write(self) -> None:
         """Store every changed cell; service profiles last, after the ring slots they point to.
@@ -131,7 +129,7 @@ class Changes:
             return
         cell = self._own(_WINDOW, key, dict)
         cell[record["level"]] = cell.get(record["level"], 0) + 1
-        cell[_WATERMARK][self._source] = offset
+        mark_applied(cell, self.partition, offset)
 
     def _update_group(self, record: dict[str, Any], offset: int) -> None:
         key = group_key(record["service"], record["fingerprint"])
@@ -147,7 +145,7 @@ class Changes:
         group["first_seen"] = min(group["first_seen"], record["timestamp"])
         group["last_seen"] = max(group.get("last_seen", record["timestamp"]), record["timestamp"])
         group.update(level=record["level"], logger=record.get("logger"), last_id=record["id"])
-        group[_WATERMARK][self._source] = offset
+        mark_applied(group, self.partition, offset)
 
     def _update_profile(self, record: dict[str, Any], offset: int) -> None:
         service, level = record["service"], record["level"]
@@ -167,4 +165,4 @@ class Changes:
         host = record.get("host")
         if host and host not in profile["hosts"] and len(profile["hosts"]) < MAX_HOSTS:
             profile["hosts"].append(host)
-        profile[_WATERMARK][self._source] = offset
+        mark_applied(profile, self.partition, offset)

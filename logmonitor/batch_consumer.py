@@ -112,8 +112,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         expected = self._next_offset.get(tp)
         first, last = messages[0].offset, messages[-1].offset
         if (expected is None or first == expected) and last - first == len(messages) - 1:
-            self._next_offset[tp] = last + 1
-            self._suspected_gaps.pop(tp, None)
+            self._read_up_to(tp, last)
             return messages
         taken = []
         for message in messages:
@@ -133,19 +132,23 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         """
         expected = self._next_offset.get(tp)
         if expected is None or offset == expected:
-            self._next_offset[tp] = offset + 1
-            self._suspected_gaps.pop(tp, None)
+            self._read_up_to(tp, offset)
             return _Place.NEXT
         if offset < expected:
             return _Place.READ_ALREADY
         if self._suspected_gaps.pop(tp, None) == (expected, offset):
             self.log.info("%s: offsets %d-%d are not in the log; going on at %d", tp, expected, offset - 1, offset)
             await self._add_gap(tp, expected, offset - 1)
-            self._next_offset[tp] = offset + 1
+            self._read_up_to(tp, offset)
             return _Place.NEXT
         self._suspected_gaps[tp] = (expected, offset)
         await self.seek(tp, expected)
         return _Place.SOUGHT_BACK
+
+    def _read_up_to(self, tp: TP, offset: int) -> None:
+        """Expect ``offset + 1`` next; a suspected gap before it is settled."""
+        self._next_offset[tp] = offset + 1
+        self._suspected_gaps.pop(tp, None)
 
     async def _faust_in_sequence(self, tp: TP, messages: list[Message]) -> list[Message]:
         """Faust's own check for other topics: drop records read already, take jumps for gaps."""

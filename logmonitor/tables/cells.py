@@ -10,26 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["WATERMARK", "Cell", "applied", "mark_applied", "source_partitions"]
+__all__ = ["Cell", "applied", "mark_applied", "source_partitions"]
 
 Cell = dict[str, Any]
-WATERMARK = "_wm"  # the cell field holding {partition: offset}
+_WATERMARK = "_wm"  # the cell field holding {partition: offset}
 
 
 def applied(cell: Cell | None, partition: int, offset: int) -> bool:
     """Whether the record at ``partition``/``offset`` has already been applied to ``cell``."""
     if not cell:
         return False
-    last: int = cell.get(WATERMARK, {}).get(str(partition), -1)
+    last: int = cell.get(_WATERMARK, {}).get(str(partition), -1)
     return offset <= last
 
 
 def mark_applied(cell: Cell, partition: int, offset: int) -> Cell:
-    """Record that ``cell`` now includes the record at ``partition``/``offset``; returns the cell."""
-    cell[WATERMARK] = {**cell.get(WATERMARK, {}), str(partition): offset}
+    """Record, in place, that ``cell`` now includes the record at ``partition``/``offset``; returns the cell.
+
+    The cell must be the caller's own (``aggregation.Changes`` copies table values first).
+    """
+    cell.setdefault(_WATERMARK, {})[str(partition)] = offset
     return cell
 
 
 def source_partitions(cell: Cell) -> set[int]:
     """The source partitions whose records this cell holds."""
-    return {int(p) for p in cell.get(WATERMARK, {})}
+    return {int(p) for p in cell.get(_WATERMARK, {})}
