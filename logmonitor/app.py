@@ -79,9 +79,9 @@ class LogMonitorApp(faust.App):
         self.batch_handlers: dict[str, BatchHandler] = {}
 
     def batch_handler(self, topic: TopicT) -> Callable[[BatchHandler], BatchHandler]:
-        """Decorate ``async def handler(messages)``: it gets each partition's fetched records of ``topic``.
+        """Decorate ``async def handler(batch)``: it gets each partition's fetched records of ``topic``.
 
-        The messages are acked when the handler returns; it must process all of them.
+        The records count as processed when the handler returns; it must process all of them.
         """
         def register(handler: BatchHandler) -> BatchHandler:
             self.batch_handlers.update((name, handler) for name in topic.topics)
@@ -137,4 +137,5 @@ app = LogMonitorApp(
     web_metrics_enabled=False,
     autodiscover=True,
     origin="logmonitor",
+    Worker="logmonitor.quiet_worker.QuietWorker",
 )

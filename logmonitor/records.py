@@ -12,6 +12,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
+from msgspec import UNSET
+
+from logmonitor.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
 
 __all__ = [
     "ERROR_LEVELS",
@@ -34,6 +37,11 @@ _LEVEL_ALIASES = {
     "NOTICE": "INFO", "ALERT": "CRITICAL", "EMERGENCY": "CRITICAL", "EMERG": "CRITICAL",
     "CRIT": "CRITICAL", "SEVERE": "ERROR", "INFORMATION": "INFO",
 }
+_LEVEL_OF = {  # level spellings taken without further work: canonical and alias, in three cases
+    spelling: canonical
+    for name, canonical in [*((level, level) for level in LEVELS), *_LEVEL_ALIASES.items()]
+    for spelling in (name, name.lower(), name.title())
+}
 _OPTIONAL_TEXT = ("host", "logger", "module", "function", "request_id", "trace_id", "span_id", "user_id")
 _OPTIONAL_INT = ("line", "process")
 
@@ -46,7 +54,9 @@ class InvalidRecord(ValueError):
         self.reason = reason
 
 
-_CANONICAL_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+_CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+_SECOND_EPOCHS: dict[str, int] = {}  # "2026-11-26T06:31:16" -> its epoch, for canonical timestamps
+_SECOND_EPOCHS_MAX = 100_000
 
 
 def epoch_of(timestamp: str) -> float:
@@ -79,6 +89,8 @@ def _decode(raw: bytes | None) -> dict[str, Any]:
 
 
 def _level(value: Any) -> str:
+    if value.__class__ is str and value in _LEVEL_OF:
+        return _LEVEL_OF[value]
     if not isinstance(value, str):
         raise InvalidRecord(f"bad_level: level must be a string, got {type(value).__name__}")
     level = value.strip().upper()
@@ -94,19 +106,49 @@ def _otel_level(number: Any) -> str:
     return ("DEBUG", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")[(number - 1) // 4]
 
 
-def _epoch(value: Any, now: float) -> float:
+def _canonical_epoch(timestamp: str) -> float | None:
+    """The epoch of a timestamp like ``2026-11-26T06:31:16.379Z`` (as we write them); None for any other."""
+    millis = timestamp[20:23]
+    if len(timestamp) != 24 or timestamp[19] != "." or timestamp[23] != "Z" or not (
+            millis.isascii() and millis.isdigit()):
+        return None
+    second = timestamp[:19]
+    epoch = _SECOND_EPOCHS.get(second)
+    if epoch is None:
+        if not _CANONICAL_TIMESTAMP.fullmatch(timestamp):
+            return None
+        if len(_SECOND_EPOCHS) >= _SECOND_EPOCHS_MAX:
+            _SECOND_EPOCHS.clear()
+        epoch = _SECOND_EPOCHS[second] = int(datetime.fromisoformat(second + "+00:00").timestamp())
+    return (epoch * 1000 + int(millis)) / 1000  # the very float datetime.timestamp() gives
+
+
+def _iso_epoch(timestamp: str) -> float:
+    try:
+        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidRecord(f"bad_timestamp: {timestamp[:40]!r} is not ISO 8601") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _epoch(value: Any) -> float:
     if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            raise InvalidRecord(f"bad_timestamp: {value[:40]!r} is not ISO 8601") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        epoch = moment.timestamp()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        epoch = float(value)
-    else:
-        raise InvalidRecord("bad_timestamp: timestamp must be an ISO 8601 string")
+        return _iso_epoch(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise InvalidRecord("bad_timestamp: timestamp must be an ISO 8601 string")
+
+
+def _event_time(value: Any, now: float) -> tuple[float, str]:
+    """The epoch and the canonical text of a record's timestamp, which must be within the sanity window."""
+    canonical = _canonical_epoch(value) if value.__class__ is str else None
+    epoch = _in_window(_epoch(value) if canonical is None else canonical, now)
+    return epoch, iso_timestamp(epoch) if canonical is None else value
+
+
+def _in_window(epoch: float, now: float) -> float:
     if epoch > now + MAX_FUTURE_SECONDS:
         raise InvalidRecord(f"future_timestamp: {iso_timestamp(min(epoch, 253402300799))} is in the future")
     if epoch < now - MAX_PAST_SECONDS:
@@ -227,6 +269,31 @@ def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = Non
         InvalidRecord: the record is unusable; ``reason`` says why.
     """
     now = time.time() if now is None else now
+    native = decode_native(raw) if raw and len(raw) <= MAX_RECORD_BYTES else None
+    return _from_any_shape(raw, fallback_id, now) if native is None else _from_native(native, fallback_id, now)
+
+
+def _from_native(doc: NativeRecord, fallback_id: str, now: float) -> dict[str, Any]:
+    """The record of a well-typed native document: what is left to check is values, not types."""
+    level = _level(doc.level)
+    if doc.service.isspace():
+        _text(doc.service, "service", required=True)  # raises: blank
+    epoch, timestamp = _event_time(now if doc.timestamp is UNSET else doc.timestamp, now)
+    exception = doc.exception
+    return {
+        "id": doc.id or fallback_id, "level": level, "service": doc.service, "message": doc.message,
+        "exception": None if exception is None else {
+            "type": exception.type, "message": exception.message, "stacktrace": exception.stacktrace,
+        },
+        "extra": doc.extra, "epoch": epoch, "timestamp": timestamp,
+        "host": doc.host, "logger": doc.logger, "module": doc.module, "function": doc.function,
+        "request_id": doc.request_id, "trace_id": doc.trace_id, "span_id": doc.span_id, "user_id": doc.user_id,
+        "line": doc.line, "process": doc.process, "thread": doc.thread,
+    }
+
+
+def _from_any_shape(raw: bytes | None, fallback_id: str, now: float) -> dict[str, Any]:
+    """The record of any shape, checked field by field; the reason of the first problem if it is invalid."""
     doc = _shape(_decode(raw), now)
     extra = doc.get("extra", {})
     if not isinstance(extra, dict):
@@ -239,13 +306,9 @@ def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = Non
         "exception": _exception(doc.get("exception")),
         "extra": extra,
     }
-    raw_timestamp = doc.get("timestamp", now)
-    epoch = _epoch(raw_timestamp, now)
-    record["epoch"] = epoch
-    canonical = isinstance(raw_timestamp, str) and _CANONICAL_TIMESTAMP.match(raw_timestamp)
-    record["timestamp"] = raw_timestamp if canonical else iso_timestamp(epoch)
+    record["epoch"], record["timestamp"] = _event_time(doc.get("timestamp", now), now)
     for field in _OPTIONAL_TEXT:
-        record[field] = _text(doc.get(field), field, limit=1024)
+        record[field] = _text(doc.get(field), field, limit=OPTIONAL_TEXT_LIMIT)
     for field in _OPTIONAL_INT:
         value = doc.get(field)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):

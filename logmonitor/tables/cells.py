@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Cell", "applied", "mark_applied", "source_partitions"]
+__all__ = ["Cell", "mark_applied", "source_partitions", "watermark"]
 
 Cell = dict[str, Any]
 _WATERMARK = "_wm"  # the cell field holding {partition: offset}
 
 
-def applied(cell: Cell | None, partition: int, offset: int) -> bool:
-    """Whether the record at ``partition``/``offset`` has already been applied to ``cell``."""
+def watermark(cell: Cell | None, partition: int) -> int:
+    """The last offset of ``partition`` applied to ``cell`` (-1: none); later ones are new to it."""
     if not cell:
-        return False
+        return -1
     last: int = cell.get(_WATERMARK, {}).get(str(partition), -1)
-    return offset <= last
+    return last
 
 
 def mark_applied(cell: Cell, partition: int, offset: int) -> Cell:

@@ -5,6 +5,7 @@ import time
 import orjson
 import pytest
 
+from logmonitor.native_shape import decode_native
 from logmonitor.records import MAX_RECORD_BYTES, InvalidRecord, iso_timestamp, parse_record
 
 NOW = 1_795_500_000.0
@@ -103,3 +104,57 @@ def test_invalid_records_are_rejected_with_a_reason(raw: bytes, expected: str) -
 def test_iso_timestamp_has_milliseconds_and_z() -> None:
     assert iso_timestamp(0.5) == "1970-01-01T00:00:00.500Z"
     assert iso_timestamp(time.time()).endswith("Z")
+
+
+NATIVE_VARIANTS = [
+    native(),
+    native(id="abc", host="h1", logger="app.db", module="db", function="connect", line=42, process=7, thread="T-1",
+           request_id="r1", trace_id="t1", span_id="s1", user_id="u1", extra={"order": {"id": 5, "items": [1, 2]}},
+           exception={"type": "ValueError", "message": "bad", "stacktrace": "Traceback ..."}),
+    native(level="warn", id="", exception={"type": "KeyError"}, thread=3),
+    native(level=" Fatal "),
+    native(timestamp=NOW - 5),
+    native(timestamp=int(NOW) - 7),
+    native(timestamp=iso_timestamp(NOW - 61.5)),
+    native(timestamp=iso_timestamp(NOW)[:19] + "+01:00"),
+    native(timestamp=iso_timestamp(NOW)[:19]),
+    orjson.dumps({"level": "INFO", "service": "booking", "message": "no timestamp: now", "unknown": [1]}),
+    native(service=" booking "),
+]
+
+
+@pytest.mark.parametrize("raw", NATIVE_VARIANTS)
+def test_the_native_fast_path_gives_what_the_general_path_gives(raw: bytes) -> None:
+    from logmonitor.records import _from_any_shape  # the path every shape takes
+
+    assert decode_native(raw) is not None
+    assert parse_record(raw, fallback_id="p-0", now=NOW) == _from_any_shape(raw, "p-0", NOW)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (native(service="   "), "bad_service"),
+        (native(level="FOO", service="   "), "bad_level"),
+        (native(timestamp="2026-11-26T06:31:16.3x9Z"), "bad_timestamp"),
+        (native(timestamp=iso_timestamp(NOW + 2 * 86400)), "future_timestamp"),
+        (native(timestamp=None), "bad_timestamp"),
+        (native(thread=True), None),
+        (native(host="h" * 1025), "bad_host"),
+        (native(id="i" * 129), "bad_id"),
+        (native(line=True), "bad_line"),
+        (native(extra=None), "bad_extra"),
+    ],
+)
+def test_records_the_fast_path_refuses_get_the_general_paths_answer(raw: bytes, expected: str | None) -> None:
+    if expected is None:
+        assert parse_record(raw, fallback_id="p-0", now=NOW)["thread"] is None
+    else:
+        assert reason(raw) == expected
+
+
+def test_a_native_record_with_an_ecs_or_otel_mark_is_read_as_that_shape() -> None:
+    ecs = native(**{"@timestamp": iso_timestamp(NOW), "log.level": "error", "service.name": "pay"})
+    assert parse_record(ecs, fallback_id="p-0", now=NOW)["service"] == "pay"
+    otel = native(severityText="WARN", resource={"attributes": {"service.name": "pay"}}, body="hi")
+    assert parse_record(otel, fallback_id="p-0", now=NOW)["level"] == "WARNING"
