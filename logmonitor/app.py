@@ -125,6 +125,7 @@ app = LogMonitorApp(
     producer_max_batch_size=1024 * 1024,
     producer_linger_ms=5,
     producer_compression_type="lz4",
+    consumer_max_fetch_size=4 * 1024 * 1024,  # per partition and fetch (Faust: 1 MiB, which left the router idle)
     broker_max_poll_records=5000,  # the router's batches: up to 5,000 records per fetch
     web_port=settings.web_port,
     web_bind=settings.web_host,
