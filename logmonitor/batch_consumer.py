@@ -115,9 +115,9 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         What Faust's ``getmany`` does, a partition at a time instead of a record at a time.
         """
         records, active = await self._wait_next_records(1.0)
-        if not records or self.should_stop:
+        if records is None or self.should_stop:
             return {}
-        if not self.flow_active:
+        if not self.flow_active:  # a rebalance began while fetching
             await self.perform_seek()
             return {}
         fetched: Fetched = {}

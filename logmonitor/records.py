@@ -270,10 +270,10 @@ def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = Non
     """
     now = time.time() if now is None else now
     native = decode_native(raw) if raw and len(raw) <= MAX_RECORD_BYTES else None
-    return _from_any_shape(raw, fallback_id, now) if native is None else _from_native(native, fallback_id, now)
+    return _from_any_shape(raw, fallback_id, now) if native is None else _from_native(*native, fallback_id, now)
 
 
-def _from_native(doc: NativeRecord, fallback_id: str, now: float) -> dict[str, Any]:
+def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str, now: float) -> dict[str, Any]:
     """The record of a well-typed native document: what is left to check is values, not types."""
     level = _level(doc.level)
     if doc.service.isspace():
@@ -285,7 +285,7 @@ def _from_native(doc: NativeRecord, fallback_id: str, now: float) -> dict[str, A
         "exception": None if exception is None else {
             "type": exception.type, "message": exception.message, "stacktrace": exception.stacktrace,
         },
-        "extra": doc.extra, "epoch": epoch, "timestamp": timestamp,
+        "extra": extra, "epoch": epoch, "timestamp": timestamp,
         "host": doc.host, "logger": doc.logger, "module": doc.module, "function": doc.function,
         "request_id": doc.request_id, "trace_id": doc.trace_id, "span_id": doc.span_id, "user_id": doc.user_id,
         "line": doc.line, "process": doc.process, "thread": doc.thread,

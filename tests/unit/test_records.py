@@ -118,8 +118,9 @@ NATIVE_VARIANTS = [
     native(timestamp=iso_timestamp(NOW - 61.5)),
     native(timestamp=iso_timestamp(NOW)[:19] + "+01:00"),
     native(timestamp=iso_timestamp(NOW)[:19]),
-    orjson.dumps({"level": "INFO", "service": "booking", "message": "no timestamp: now", "unknown": [1]}),
+    orjson.dumps({"level": "INFO", "service": "booking", "message": "no timestamp: now"}),
     native(service=" booking "),
+    b'{"level": "INFO", "service": "booking", "message": "m", "extra": {"n": 123456789012345678901}}',
 ]
 
 
@@ -151,6 +152,32 @@ def test_records_the_fast_path_refuses_get_the_general_paths_answer(raw: bytes, 
         assert parse_record(raw, fallback_id="p-0", now=NOW)["thread"] is None
     else:
         assert reason(raw) == expected
+
+
+def outcome(parse: object) -> object:
+    try:
+        return parse()  # type: ignore[operator]
+    except InvalidRecord as invalid:
+        return invalid.reason
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        orjson.dumps({"level": "INFO", "service": "booking", "message": "m", "unknown": [1]}),
+        b'{"level": "INFO", "service": "booking", "message": "\xff\xfe"}',
+        b'{"level": "INFO", "service": "booking", "message": "m", "line": 123456789012345678901}',
+        b'{"level": "INFO", "service": "booking", "message": "m", "extra": {"a": ' + b"[" * 2000 + b"]" * 2000 + b"}}",
+        b'{"level": "INFO", "service": "booking", "message": "m", "timestamp": 1e400}',
+        native(exception={"type": "E", "cause": "other"}),
+    ],
+)
+def test_records_outside_the_native_type_take_the_general_path(raw: bytes) -> None:
+    from logmonitor.records import _from_any_shape
+
+    assert decode_native(raw) is None
+    assert outcome(lambda: parse_record(raw, fallback_id="p-0", now=NOW)) == outcome(
+        lambda: _from_any_shape(raw, "p-0", NOW))
 
 
 def test_a_native_record_with_an_ecs_or_otel_mark_is_read_as_that_shape() -> None:
