@@ -56,7 +56,7 @@ class InvalidRecord(ValueError):
 
 _CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 _SECOND_EPOCHS: dict[str, int] = {}  # "2026-11-26T06:31:16" -> its epoch, for canonical timestamps
-_SECOND_EPOCHS_MAX = 100_000
+_SECOND_EPOCHS_MAX = 4096  # over an hour of distinct seconds; cleared when full
 
 
 def epoch_of(timestamp: str) -> float:
