@@ -53,15 +53,17 @@ class _Open:
 class _Cells:
     """The open cells of one table: read once, changed in place, written by :meth:`write`."""
 
-    def __init__(self, read: Callable[[Any], Cell | None], write: Callable[[Any, Cell], None], partition: int) -> None:
-        self._read, self._write, self._partition = read, write, partition
+    def __init__(self, read: Callable[[Any], Cell | None], write: Callable[[Any, Cell], None], partition: int,
+                 new: Callable[[Any], Cell] = lambda _key: {}) -> None:
+        self._read, self._write, self._partition, self._new = read, write, partition, new
         self.open: dict[Any, _Open] = {}
 
-    def get(self, key: Any, new: Callable[[], Cell]) -> _Open:
-        """The open cell at ``key`` (``new()`` if the table has none)."""
+    def get(self, key: Any, new: Callable[[Any], Cell] | None = None) -> _Open:
+        """The open cell at ``key``; ``new(key)`` (or the table's own) if the table has none."""
         cell = self.open.get(key)
         if cell is None:
-            cell = self.open[key] = _Open(self._read(key), self._partition, new)
+            make = new or self._new
+            cell = self.open[key] = _Open(self._read(key), self._partition, lambda: make(key))
         return cell
 
     def write(self) -> None:
@@ -81,6 +83,10 @@ def _write_profile(service: str, cell: Cell) -> None:
     service_state[profile_key(service)] = cell
 
 
+def _new_profile(service: str) -> Cell:
+    return {"name": service, "first_seen": None, "last_seen": None, "hosts": [], "totals": {}, "errors_seen": 0}
+
+
 class Changes:
     """The cells one batch of one source partition changes; each written once by :meth:`write`.
 
@@ -92,25 +98,25 @@ class Changes:
         self.partition = partition
         self._windows = _Cells(_read_window, _write_window, partition)
         self._groups = _Cells(error_groups.get, error_groups.__setitem__, partition)
-        self._invalid = _Cells(invalid_counts.get, invalid_counts.__setitem__, partition)
+        self._invalid = _Cells(invalid_counts.get, invalid_counts.__setitem__, partition, lambda _key: {"n": 0})
         self._ring: dict[str, Cell] = {}  # ring slots written, in order
-        self._profiles = _Cells(_read_profile, _write_profile, partition)  # by service
+        self._profiles = _Cells(_read_profile, _write_profile, partition, _new_profile)  # by service
 
     def already_applied(self, service: str, offset: int) -> bool:
         """Whether the service profile already counts the record at ``offset``."""
-        return offset <= self._profile(service).after
+        return offset <= self._profiles.get(service).after
 
     def apply_record(self, record: dict[str, Any], offset: int) -> None:
         """Count a valid record everywhere it belongs; skip cells that already hold it."""
         service, level, epoch = record["service"], record["level"], record["epoch"]
-        window = self._windows.get((service, epoch - epoch % WINDOW_SECONDS), dict)
+        window = self._windows.get((service, epoch - epoch % WINDOW_SECONDS))
         if offset > window.after:
             counts = window.cell
             counts[level] = counts.get(level, 0) + 1
             window.last = offset
         if level in ERROR_LEVELS:
             self._update_group(record, offset)
-        profile = self._profile(service)
+        profile = self._profiles.get(service)
         if offset > profile.after:
             self._update_profile(profile, record, offset)
 
@@ -139,20 +145,12 @@ class Changes:
         self._ring.clear()
         self._profiles.write()
 
-    def _profile(self, service: str) -> _Open:
-        profile = self._profiles.open.get(service)
-        if profile is None:
-            profile = self._profiles.get(service, lambda: {
-                "name": service, "first_seen": None, "last_seen": None, "hosts": [], "totals": {}, "errors_seen": 0,
-            })
-        return profile
-
     def _invalid_count(self) -> _Open:
-        return self._invalid.get(str(self.partition), lambda: {"n": 0})
+        return self._invalid.get(str(self.partition))
 
     def _update_group(self, record: dict[str, Any], offset: int) -> None:
         exception = record.get("exception") or {}
-        group = self._groups.get(group_key(record["service"], record["fingerprint"]), lambda: {
+        group = self._groups.get(group_key(record["service"], record["fingerprint"]), lambda _key: {
             "service": record["service"], "fingerprint": record["fingerprint"], "count": 0,
             "first_seen": record["timestamp"], "title": record["title"],
             "exception_type": exception.get("type"), "_created": time.time(),

@@ -119,7 +119,7 @@ def _canonical_epoch(timestamp: str) -> float | None:
             return None
         if len(_SECOND_EPOCHS) >= _SECOND_EPOCHS_MAX:
             _SECOND_EPOCHS.clear()
-        epoch = _SECOND_EPOCHS[second] = int(datetime.fromisoformat(second + "+00:00").timestamp())
+        epoch = _SECOND_EPOCHS[second] = int(epoch_of(second + "Z"))
     return (epoch * 1000 + int(millis)) / 1000  # the very float datetime.timestamp() gives
 
 
