@@ -7,11 +7,11 @@ import base64
 import time
 from collections import Counter
 
-import orjson
 from aiokafka import ConsumerRecord
 from faust import Event
 
 from logmonitor.aggregation import Changes
+from logmonitor import compact_json
 from logmonitor.app import app
 from logmonitor.batch_consumer import Batch
 from logmonitor.fingerprint import fingerprint, group_title
@@ -30,7 +30,7 @@ def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offs
         text, encoding = payload.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, encoding = base64.b64encode(payload).decode(), "base64"
-    return orjson.dumps({
+    return compact_json.dumps({
         "reason": reason, "raw": text, "raw_encoding": encoding,
         "source": {"topic": topic, "partition": partition, "offset": offset},
         "received_at": iso_timestamp(time.time()),
@@ -57,7 +57,7 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
         record["fingerprint"] = fingerprint(record)
         record["title"] = group_title(record)
         if not changes.already_applied(record["service"], offset):
-            outgoing.append((ERRORS, record["service"].encode(), orjson.dumps(record)))
+            outgoing.append((ERRORS, record["service"].encode(), compact_json.dumps(record)))
     changes.apply_record(record, offset)
     routed[record["service"], record["level"]] += 1
 

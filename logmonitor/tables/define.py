@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from logmonitor.app import app, settings
+from logmonitor.compact_json import CODEC
 
 __all__ = ["ROCKSDB_LIMITS", "cell_table"]
 
@@ -18,6 +19,6 @@ ROCKSDB_LIMITS = {"write_buffer_size": _MIB, "max_write_buffer_number": 2, "bloc
 
 
 def cell_table(name: str, description: str, **options: Any) -> Any:
-    """A changelog-backed table named ``name`` whose missing keys read as ``{}``."""
+    """A changelog-backed table named ``name`` whose missing keys read as ``{}``; JSON keys and values."""
     return app.Table(name, default=dict, partitions=settings.partitions, help=description,
-                     options=ROCKSDB_LIMITS, **options)
+                     options=ROCKSDB_LIMITS, key_serializer=CODEC, value_serializer=CODEC, **options)
