@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from logmonitor.records import ERROR_LEVELS
+from logmonitor.tables import error_ring
 from logmonitor.tables.cells import Cell, mark_applied, watermark
 from logmonitor.tables.error_groups import error_groups, group_key
 from logmonitor.tables.event_time import current_record_epoch
 from logmonitor.tables.invalid_counts import invalid_counts
 from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
-from logmonitor.tables.service_state import RING_SIZE, profile_key, ring_key, service_state
+from logmonitor.tables.service_state import profile_key, service_state
 
 __all__ = ["Changes"]
 
@@ -99,15 +100,15 @@ class Changes:
         self._windows = _Cells(_read_window, _write_window, partition)
         self._groups = _Cells(error_groups.get, error_groups.__setitem__, partition)
         self._invalid = _Cells(invalid_counts.get, invalid_counts.__setitem__, partition, lambda _key: {"n": 0})
-        self._ring: dict[str, Cell] = {}  # ring slots written, in order
+        self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
         self._profiles = _Cells(_read_profile, _write_profile, partition, _new_profile)  # by service
 
     def already_applied(self, service: str, offset: int) -> bool:
         """Whether the service profile already counts the record at ``offset``."""
         return offset <= self._profiles.get(service).after
 
-    def apply_record(self, record: dict[str, Any], offset: int) -> None:
-        """Count a valid record everywhere it belongs; skip cells that already hold it."""
+    def apply_record(self, record: dict[str, Any], offset: int, size: int) -> None:
+        """Count a valid record (``size`` bytes) everywhere it belongs; skip cells that already hold it."""
         service, level, epoch = record["service"], record["level"], record["epoch"]
         window = self._windows.get((service, epoch - epoch % WINDOW_SECONDS))
         if offset > window.after:
@@ -118,7 +119,7 @@ class Changes:
             self._update_group(record, offset)
         profile = self._profiles.get(service)
         if offset > profile.after:
-            self._update_profile(profile, record, offset)
+            self._update_profile(profile, record, offset, size)
 
     def invalid_applied(self, offset: int) -> bool:
         """Whether the invalid record at ``offset`` is already counted (and so dead-lettered)."""
@@ -132,7 +133,7 @@ class Changes:
             count.last = offset
 
     def write(self) -> None:
-        """Store every changed cell; service profiles last, after the ring slots they point to.
+        """Store every changed cell; service profiles last, after the ring chunks they count.
 
         Must run in the context of an event of this batch's partition (the tables write
         their changelog to the event's partition).
@@ -140,9 +141,9 @@ class Changes:
         self._windows.write()
         self._groups.write()
         self._invalid.write()
-        for key, entry in self._ring.items():
-            service_state[key] = entry
-        self._ring.clear()
+        for service, errors in self._new_errors.items():
+            error_ring.append(self._profiles.open[service].cell, errors, self.partition)
+        self._new_errors.clear()
         self._profiles.write()
 
     def _invalid_count(self) -> _Open:
@@ -164,12 +165,11 @@ class Changes:
         cell.update(level=record["level"], logger=record.get("logger"), last_id=record["id"])
         group.last = offset
 
-    def _update_profile(self, profile: _Open, record: dict[str, Any], offset: int) -> None:
+    def _update_profile(self, profile: _Open, record: dict[str, Any], offset: int, size: int) -> None:
         cell, service, level, timestamp = profile.cell, record["service"], record["level"], record["timestamp"]
         if level in ERROR_LEVELS:
-            slot = cell["errors_seen"] % RING_SIZE
-            ring_entry = {**record, "seq": cell["errors_seen"]}
-            self._ring[ring_key(service, slot)] = mark_applied(ring_entry, self.partition, offset)
+            entry = {**record, "seq": cell["errors_seen"]}
+            self._new_errors.setdefault(service, []).append(error_ring.NewError(entry, size, offset))
             cell["errors_seen"] += 1
         totals = cell["totals"]
         totals[level] = totals.get(level, 0) + 1

@@ -19,6 +19,7 @@ from typing import Any
 from logmonitor.records import ERROR_LEVELS, LEVELS
 from logmonitor.tables.cells import Cell, source_partitions
 from logmonitor.tables.error_groups import error_groups
+from logmonitor.tables.error_ring import live_errors
 from logmonitor.tables.expiry import retention_cutoff
 from logmonitor.tables.invalid_counts import invalid_counts
 from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
@@ -92,11 +93,13 @@ def profiles(partitions: Partitions = None) -> dict[str, dict[str, Any]]:
 
 def recent_errors(query: ErrorQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
     """The newest ``query.limit`` errors from the rings that match ``query``, newest first."""
+    errors_seen = {cell["name"]: cell["errors_seen"] for _key, cell in _state_cells("p", partitions)}
     matching = (
-        _public(cell) for _key, cell in _state_cells("r", partitions)
-        if (query.service is None or cell["service"] == query.service) and query.matches(cell)
+        error for _key, chunk in _state_cells("e", partitions)
+        if query.service is None or chunk["service"] == query.service
+        for error in live_errors(chunk, errors_seen.get(chunk["service"], 0)) if query.matches(error)
     )
-    return heapq.nlargest(query.limit, matching, key=_newest_first)
+    return [dict(error) for error in heapq.nlargest(query.limit, matching, key=_newest_first)]  # not the table's own
 
 
 def _newest_first(record: dict[str, Any]) -> tuple[str, int, str]:

@@ -10,8 +10,8 @@ from collections import Counter
 from aiokafka import ConsumerRecord
 from faust import Event
 
-from logmonitor.aggregation import Changes
 from logmonitor import compact_json
+from logmonitor.aggregation import Changes
 from logmonitor.app import app
 from logmonitor.batch_consumer import Batch
 from logmonitor.fingerprint import fingerprint, group_title
@@ -58,7 +58,7 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
         record["title"] = group_title(record)
         if not changes.already_applied(record["service"], offset):
             outgoing.append((ERRORS, record["service"].encode(), compact_json.dumps(record)))
-    changes.apply_record(record, offset)
+    changes.apply_record(record, offset, len(message.value))
     routed[record["service"], record["level"]] += 1
 
 

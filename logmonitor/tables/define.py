@@ -20,8 +20,8 @@ ROCKSDB_LIMITS = {"write_buffer_size": _MIB, "max_write_buffer_number": 2, "bloc
 
 def cell_table(name: str, description: str, **options: Any) -> Any:
     """A changelog-backed table named ``name`` whose missing keys read as ``{}``; JSON keys and values."""
-    table = app.Table(name, default=dict, partitions=settings.partitions, help=description,
-                      options=ROCKSDB_LIMITS, **options)
+    table: Any = app.Table(name, default=dict, partitions=settings.partitions, help=description,
+                             options=ROCKSDB_LIMITS, **options)
     # Faust takes serializers from model types only. Changelog writes and the store read these; the changelog
     # topic (made already) only decodes, the same way for both codecs.
     table.key_serializer = table.value_serializer = CODEC

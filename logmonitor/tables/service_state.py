@@ -1,18 +1,17 @@
 """Per-service profile and the recent-errors ring, in one table so their writes stay ordered.
 
 Keys: ``p\\x1f<service>`` → profile (first/last seen, hosts, totals by level, errors seen);
-``r\\x1f<service>\\x1f<slot>`` → one recent error. The ring slot is written before the
-profile that counts it; both land in the same changelog partition, in that order, so a
-profile that survived a crash implies its ring slot did too.
+``e\\x1f<service>\\x1f<n>`` → chunk n of the service's recent errors (``error_ring.py``).
+A chunk is written before the profile that counts it; both land in the same changelog
+partition, in that order, so a profile that survived a crash implies its chunks did too.
 """
 
 from __future__ import annotations
 
 from logmonitor.tables.define import cell_table
 
-__all__ = ["RING_SIZE", "is_profile_key", "profile_key", "ring_key", "service_state", "split_key"]
+__all__ = ["chunk_key", "is_profile_key", "profile_key", "service_state", "split_key"]
 
-RING_SIZE = 1000
 _SEP = "\x1f"
 
 service_state = cell_table("service-state", "Service profiles and the ring of their last errors.")
@@ -24,16 +23,16 @@ def profile_key(service: str) -> str:
 
 
 def is_profile_key(key: str) -> bool:
-    """Whether ``key`` is a profile's key (not a ring slot's)."""
+    """Whether ``key`` is a profile's key (not a ring chunk's)."""
     return key.startswith(f"p{_SEP}")
 
 
-def ring_key(service: str, slot: int) -> str:
-    """The key of one slot of a service's recent-errors ring."""
-    return f"r{_SEP}{service}{_SEP}{slot}"
+def chunk_key(service: str, number: int) -> str:
+    """The key of chunk ``number`` of a service's recent-errors ring."""
+    return f"e{_SEP}{service}{_SEP}{number}"
 
 
 def split_key(key: str) -> tuple[str, str]:
-    """``(kind, service)`` of a key; kind is ``p`` (profile) or ``r`` (ring slot)."""
+    """``(kind, service)`` of a key; kind is ``p`` (profile) or ``e`` (ring chunk)."""
     kind, service = key.split(_SEP)[:2]
     return kind, service
