@@ -55,8 +55,8 @@ class InvalidRecord(ValueError):
 
 
 _CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-_SECOND_EPOCHS: dict[str, int] = {}  # "2026-11-26T06:31:16" -> its epoch, for canonical timestamps
-_SECOND_EPOCHS_MAX = 4096  # over an hour of distinct seconds; cleared when full
+_SECOND_MILLIS: dict[str, int] = {}  # "2026-11-26T06:31:16" -> its epoch in milliseconds, for canonical timestamps
+_SECOND_MILLIS_MAX = 4096  # over an hour of distinct seconds; cleared when full
 
 
 def epoch_of(timestamp: str) -> float:
@@ -113,14 +113,14 @@ def _canonical_epoch(timestamp: str) -> float | None:
             millis.isascii() and millis.isdigit()):
         return None
     second = timestamp[:19]
-    epoch = _SECOND_EPOCHS.get(second)
-    if epoch is None:
+    base = _SECOND_MILLIS.get(second)
+    if base is None:
         if not _CANONICAL_TIMESTAMP.fullmatch(timestamp):
             return None
-        if len(_SECOND_EPOCHS) >= _SECOND_EPOCHS_MAX:
-            _SECOND_EPOCHS.clear()
-        epoch = _SECOND_EPOCHS[second] = int(epoch_of(second + "Z"))
-    return (epoch * 1000 + int(millis)) / 1000  # the very float datetime.timestamp() gives
+        if len(_SECOND_MILLIS) >= _SECOND_MILLIS_MAX:
+            _SECOND_MILLIS.clear()
+        base = _SECOND_MILLIS[second] = int(epoch_of(second + "Z")) * 1000
+    return (base + int(millis)) / 1000  # the very float datetime.timestamp() gives
 
 
 def _iso_epoch(timestamp: str) -> float:
@@ -144,8 +144,12 @@ def _epoch(value: Any) -> float:
 def _event_time(value: Any, now: float) -> tuple[float, str]:
     """The epoch and the canonical text of a record's timestamp, which must be within the sanity window."""
     canonical = _canonical_epoch(value) if value.__class__ is str else None
-    epoch = _in_window(_epoch(value) if canonical is None else canonical, now)
-    return epoch, iso_timestamp(epoch) if canonical is None else value
+    if canonical is None:
+        epoch = _in_window(_epoch(value), now)
+        return epoch, iso_timestamp(epoch)
+    if now - MAX_PAST_SECONDS <= canonical <= now + MAX_FUTURE_SECONDS:
+        return canonical, value
+    return _in_window(canonical, now), value  # raises
 
 
 def _in_window(epoch: float, now: float) -> float:

@@ -42,10 +42,11 @@ ERRORS, DEAD_LETTERS = errors_topic.get_topic_name(), dlq_topic.get_topic_name()
 YIELD_EVERY = 500  # records routed between turns of the event loop (~15 ms; a fetch brings up to 5,000)
 
 
-def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, routed: Counter[tuple[str, str]]) -> None:
+def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, routed: Counter[tuple[str, str]],
+               now: float) -> None:
     offset = message.offset
     try:
-        record = parse_record(message.value, fallback_id=f"{message.topic}-{message.partition}-{offset}")
+        record = parse_record(message.value, fallback_id=f"{message.topic}-{message.partition}-{offset}", now=now)
     except InvalidRecord as invalid:
         if not changes.invalid_applied(offset):
             letter = dead_letter(message.value, invalid.reason, message.topic, message.partition, offset)
@@ -72,8 +73,9 @@ async def route(batch: Batch) -> None:
     messages = batch.records
     changes, outgoing, routed = Changes(batch.last.partition), Outgoing(), Counter[tuple[str, str]]()
     for start in range(0, len(messages), YIELD_EVERY):
+        now = time.time()  # for the timestamp sanity window (a day ahead, 30 days back)
         for message in messages[start:start + YIELD_EVERY]:
-            _route_one(message, changes, outgoing, routed)
+            _route_one(message, changes, outgoing, routed, now)
         await asyncio.sleep(0)  # web requests get in between
     for topic, key, value in outgoing:  # the producer itself: Faust's topic.send costs 5x more per record
         await app.producer.send(topic, key, value, None, None, None)  # the next commit waits for delivery
