@@ -139,4 +139,5 @@ app = LogMonitorApp(
     autodiscover=True,
     origin="logmonitor",
     Worker="logmonitor.quiet_worker.QuietWorker",
+    Table="logmonitor.tables.define.CellTable",
 )
