@@ -5,13 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import faust
-from faust.stores import rocksdb
-from faust.types import StoreT
-from yarl import URL
 
 from logmonitor.app import app, settings
 from logmonitor.compact_json import CODEC
-from logmonitor.tables.rocksdb_budget import BudgetedOptions
 
 __all__ = ["ROCKSDB_LIMITS", "CellTable", "cell_table"]
 
@@ -20,23 +16,16 @@ _MIB = 1024 * 1024
 # Faust opens one RocksDB database per table and partition with 64 MiB memtables (up to three)
 # and a 2 GiB block cache each: with 5 tables x 8 partitions a worker's memory grows for hours
 # before anything is flushed (P6 measured +109 % RSS in 10 minutes). Small memtables flush
-# early, and all databases share one cache and memtable budget (rocksdb_budget.py); the data
-# lives on disk and in the OS page cache. memory:// ignores these options.
-ROCKSDB_LIMITS = {"write_buffer_size": _MIB, "max_write_buffer_number": 2}
+# early; the data lives on disk and in the OS page cache. memory:// ignores these options.
+ROCKSDB_LIMITS = {"write_buffer_size": _MIB, "max_write_buffer_number": 2, "block_cache_size": _MIB}
 
 
 class CellTable(faust.Table):  # type: ignore[type-arg]
-    """The app's table class (setting ``Table``): JSON keys and values, RocksDB within the shared budget."""
+    """The app's table class (setting ``Table``): JSON keys and values in exactly-sized bytes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key_serializer = self.value_serializer = CODEC  # Faust takes them from model types only
-
-    def _new_store_by_url(self, url: str | URL) -> StoreT[Any, Any]:
-        store = super()._new_store_by_url(url)
-        if isinstance(store, rocksdb.Store) and store.use_rocksdict:
-            store.rocksdb_options = BudgetedOptions(**(store.options or {}), use_rocksdict=True)
-        return store
 
 
 def cell_table(name: str, description: str, **options: Any) -> Any:
