@@ -108,7 +108,7 @@ class Changes:
         return offset <= self._profiles.get(service).after
 
     def apply_record(self, record: dict[str, Any], offset: int, size: int) -> None:
-        """Count a valid record (``size`` bytes; brief below ERROR) where it belongs; skip cells that hold it."""
+        """Count a valid record (``size`` bytes) everywhere it belongs; skip cells that already hold it."""
         service, level, epoch = record["service"], record["level"], record["epoch"]
         window = self._windows.get((service, epoch - epoch % WINDOW_SECONDS))
         if offset > window.after:

@@ -17,7 +17,6 @@ from msgspec import UNSET
 from logmonitor.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
 
 __all__ = [
-    "BRIEF_FIELDS",
     "ERROR_LEVELS",
     "LEVELS",
     "MAX_RECORD_BYTES",
@@ -29,7 +28,6 @@ __all__ = [
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
-BRIEF_FIELDS = ("level", "service", "host", "epoch", "timestamp")  # what parse_record(brief=True) may keep
 MAX_RECORD_BYTES = 1024 * 1024
 MAX_FUTURE_SECONDS = 24 * 3600
 MAX_PAST_SECONDS = 30 * 24 * 3600
@@ -260,16 +258,13 @@ def _shape(doc: dict[str, Any], now: float) -> dict[str, Any]:
     return doc
 
 
-def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = None,
-                 brief: bool = False) -> dict[str, Any]:
+def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = None) -> dict[str, Any]:
     """Parse one ``application-logs`` value into the normalised record of DESIGN section 2.
 
     Args:
         raw: the Kafka record value.
         fallback_id: the id to use when the producer set none (e.g. ``"<partition>-<offset>"``).
         now: the current epoch seconds (for the timestamp sanity window).
-        brief: records below ERROR may come with only :data:`BRIEF_FIELDS` (all the tables
-            read of them); checked in full all the same.
 
     Returns:
         The record, with ``timestamp`` as an ISO string and ``epoch`` as float seconds.
@@ -279,20 +274,15 @@ def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = Non
     """
     now = time.time() if now is None else now
     native = decode_native(raw) if raw and len(raw) <= MAX_RECORD_BYTES else None
-    if native is None:
-        return _from_any_shape(raw, fallback_id, now)
-    return _from_native(*native, fallback_id, now, brief)
+    return _from_any_shape(raw, fallback_id, now) if native is None else _from_native(*native, fallback_id, now)
 
 
-def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str, now: float,
-                 brief: bool = False) -> dict[str, Any]:
+def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str, now: float) -> dict[str, Any]:
     """The record of a well-typed native document: what is left to check is values, not types."""
     level = _level(doc.level)
     if doc.service.isspace():
         _text(doc.service, "service", required=True)  # raises: blank
     epoch, timestamp = _event_time(now if doc.timestamp is UNSET else doc.timestamp, now)
-    if brief and level not in ERROR_LEVELS:  # most records: a fifth of the dictionary
-        return {"level": level, "service": doc.service, "host": doc.host, "epoch": epoch, "timestamp": timestamp}
     exception = doc.exception
     return {
         "id": doc.id or fallback_id, "level": level, "service": doc.service, "message": doc.message,

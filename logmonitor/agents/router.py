@@ -46,8 +46,7 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
                now: float) -> None:
     offset = message.offset
     try:
-        record = parse_record(message.value, fallback_id=f"{message.topic}-{message.partition}-{offset}", now=now,
-                              brief=True)
+        record = parse_record(message.value, fallback_id=f"{message.topic}-{message.partition}-{offset}", now=now)
     except InvalidRecord as invalid:
         if not changes.invalid_applied(offset):
             letter = dead_letter(message.value, invalid.reason, message.topic, message.partition, offset)

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from logmonitor.native_shape import decode_native
-from logmonitor.records import BRIEF_FIELDS, ERROR_LEVELS, MAX_RECORD_BYTES, InvalidRecord, iso_timestamp, parse_record
+from logmonitor.records import MAX_RECORD_BYTES, InvalidRecord, iso_timestamp, parse_record
 
 NOW = 1_795_500_000.0
 
@@ -132,16 +132,6 @@ def test_the_native_fast_path_gives_what_the_general_path_gives(raw: bytes) -> N
     assert parse_record(raw, fallback_id="p-0", now=NOW) == _from_any_shape(raw, "p-0", NOW)
 
 
-@pytest.mark.parametrize("raw", [*NATIVE_VARIANTS, *(native(level=level) for level in ("DEBUG", "info", "WARN"))])
-def test_a_brief_record_is_the_full_one_or_its_brief_fields(raw: bytes) -> None:
-    full = parse_record(raw, fallback_id="p-0", now=NOW)
-    brief = parse_record(raw, fallback_id="p-0", now=NOW, brief=True)
-    if full["level"] in ERROR_LEVELS:
-        assert brief == full
-    else:
-        assert brief == {field: full[field] for field in BRIEF_FIELDS}
-
-
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -187,8 +177,6 @@ def test_records_outside_the_native_type_take_the_general_path(raw: bytes) -> No
 
     assert decode_native(raw) is None
     assert outcome(lambda: parse_record(raw, fallback_id="p-0", now=NOW)) == outcome(
-        lambda: _from_any_shape(raw, "p-0", NOW))
-    assert outcome(lambda: parse_record(raw, fallback_id="p-0", now=NOW, brief=True)) == outcome(
         lambda: _from_any_shape(raw, "p-0", NOW))
 
 
