@@ -144,12 +144,8 @@ def _epoch(value: Any) -> float:
 def _event_time(value: Any, now: float) -> tuple[float, str]:
     """The epoch and the canonical text of a record's timestamp, which must be within the sanity window."""
     canonical = _canonical_epoch(value) if value.__class__ is str else None
-    if canonical is None:
-        epoch = _in_window(_epoch(value), now)
-        return epoch, iso_timestamp(epoch)
-    if now - MAX_PAST_SECONDS <= canonical <= now + MAX_FUTURE_SECONDS:
-        return canonical, value
-    return _in_window(canonical, now), value  # raises
+    epoch = _in_window(_epoch(value) if canonical is None else canonical, now)
+    return epoch, iso_timestamp(epoch) if canonical is None else value
 
 
 def _in_window(epoch: float, now: float) -> float:
