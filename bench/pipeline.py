@@ -56,13 +56,13 @@ async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: st
 
 def router_rate(bootstrap: str, work: Path, app_id: str, partitions: int, total: int, store: str) -> tuple[
         float, Worker]:
-    """Records/s of one logmonitor worker over a pre-loaded topic (health 200 to all counted)."""
+    """Records/s of one logmonitor worker over a pre-loaded topic (health 200 to all routed)."""
     worker = Worker(bootstrap, app_id, work / app_id, partitions, LOGMONITOR_STORE=store)
     asyncio.run(create_topics(bootstrap, partitions, worker.logs_topic))
     asyncio.run(preload(bootstrap, worker.logs_topic, total))
     worker.start()
     ready = worker.wait_healthy()
-    done = worker.wait_counted(total)
+    done = worker.wait_routed(total)
     return total / (done - ready), worker
 
 
