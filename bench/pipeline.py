@@ -1,11 +1,13 @@
 """P2 (router throughput against a plain aiokafka loop) and P5 (restart time with history), one run.
 
-    .venv/bin/python -m bench.pipeline [--records 200000] [--history 1000000] [--partitions 8]
+    .venv/bin/python -m bench.pipeline [--records 200000] [--rounds 3] [--history 1000000] [--partitions 8]
 
-P2: the same pre-loaded topic is read by (a) a plain aiokafka consume-parse-produce loop that
-forwards the errors, and (b) one logmonitor worker (parse, normalise, tables, forward errors);
-records/s of each and the ratio. P5: a worker with ``--history`` records of table state is
-restarted, on ``memory://`` and on ``rocksdb://``; seconds from process start to health 200.
+P2: the same pre-loaded records are read by (a) a plain aiokafka consume-parse-produce loop that
+forwards the errors, and (b) one logmonitor worker (parse, normalise, tables, forward errors),
+taking turns for ``--rounds`` rounds; records/s of each, their medians and the ratio. The worker
+is timed from health 200 to its Prometheus counter reaching every record. P5: a worker with
+``--history`` records of table state is restarted, on ``memory://`` and on ``rocksdb://``;
+seconds from process start to health 200.
 Starts its own broker on free loopback ports (or uses $KAFKA_BOOTSTRAP_SERVERS), stops it.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -78,19 +81,29 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000, help="P2 records")
     parser.add_argument("--history", type=int, default=1_000_000, help="P5 records of history (0: skip P5)")
     parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="P2 rounds of plain loop then router")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     lines = []
     with broker() as (bootstrap, _local):
         asyncio.run(create_topics(bootstrap, args.partitions, "plain-source", "plain-errors"))
         asyncio.run(preload(bootstrap, "plain-source", args.records))
-        plain = asyncio.run(plain_loop(bootstrap, "plain-source", args.partitions, "plain-errors", args.records))
-        ours, worker = router_rate(bootstrap, work, "p2", args.partitions, args.records, "memory://")
-        worker.stop()
-        lines.append(f"P2, {args.records:,} records, {args.partitions} partitions, 5% errors, one worker:")
-        lines.append(f"  plain aiokafka consume-parse-produce loop: {plain:,.0f} records/s")
-        lines.append(f"  logmonitor router (parse, normalise, 4 tables, forward errors): {ours:,.0f} records/s")
-        lines.append(f"  ratio: {ours / plain:.2f}x (target >= 0.5x)")
+        plains, ours = [], []
+        for round_ in range(args.rounds):  # alternating, so both meet the broker cold and warm
+            plains.append(asyncio.run(plain_loop(bootstrap, "plain-source", args.partitions, "plain-errors",
+                                                 args.records)))
+            rate, worker = router_rate(bootstrap, work, f"p2-{round_}", args.partitions, args.records, "memory://")
+            worker.stop()
+            ours.append(rate)
+        plain, our = statistics.median(plains), statistics.median(ours)
+        lines.append(f"P2, {args.records:,} records, {args.partitions} partitions, 5% errors, one worker, "
+                     f"{args.rounds} rounds (median; each round's figure in brackets):")
+        lines.append(f"  plain aiokafka consume-parse-produce loop: {plain:,.0f} records/s "
+                     f"[{', '.join(f'{rate:,.0f}' for rate in plains)}]")
+        lines.append(f"  logmonitor router (parse, normalise, 4 tables, forward errors): {our:,.0f} records/s "
+                     f"[{', '.join(f'{rate:,.0f}' for rate in ours)}]")
+        lines.append(f"  ratio: {our / plain:.2f}x (target >= 0.5x) "
+                     f"[{', '.join(f'{mine / theirs:.2f}x' for mine, theirs in zip(ours, plains, strict=True))}]")
         if args.history:
             lines.append(f"P5, worker restart with {args.history:,} records of history:")
             for store in ("memory://", "rocksdb://"):
