@@ -57,6 +57,7 @@ class InvalidRecord(ValueError):
 _CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 _SECOND_MILLIS: dict[str, int] = {}  # "2026-11-26T06:31:16" -> its epoch in milliseconds, for canonical timestamps
 _SECOND_MILLIS_MAX = 4096  # over an hour of distinct seconds; cleared when full
+_MILLIS = {f"{n:03d}": n for n in range(1000)}  # "379" -> 379: three ASCII digits, looked up at once
 
 
 def epoch_of(timestamp: str) -> float:
@@ -108,9 +109,8 @@ def _otel_level(number: Any) -> str:
 
 def _canonical_epoch(timestamp: str) -> float | None:
     """The epoch of a timestamp like ``2026-11-26T06:31:16.379Z`` (as we write them); None for any other."""
-    millis = timestamp[20:23]
-    if len(timestamp) != 24 or timestamp[19] != "." or timestamp[23] != "Z" or not (
-            millis.isascii() and millis.isdigit()):
+    millis = _MILLIS.get(timestamp[20:23])
+    if millis is None or len(timestamp) != 24 or timestamp[19] != "." or timestamp[23] != "Z":
         return None
     second = timestamp[:19]
     base = _SECOND_MILLIS.get(second)
@@ -120,7 +120,7 @@ def _canonical_epoch(timestamp: str) -> float | None:
         if len(_SECOND_MILLIS) >= _SECOND_MILLIS_MAX:
             _SECOND_MILLIS.clear()
         base = _SECOND_MILLIS[second] = int(epoch_of(second + "Z")) * 1000
-    return (base + int(millis)) / 1000  # the very float datetime.timestamp() gives
+    return (base + millis) / 1000  # the very float datetime.timestamp() gives
 
 
 def _iso_epoch(timestamp: str) -> float:
@@ -254,12 +254,13 @@ def _shape(doc: dict[str, Any], now: float) -> dict[str, Any]:
     return doc
 
 
-def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = None) -> dict[str, Any]:
+def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: float | None = None) -> dict[str, Any]:
     """Parse one ``application-logs`` value into the normalised record of DESIGN section 2.
 
     Args:
         raw: the Kafka record value.
-        fallback_id: the id to use when the producer set none (e.g. ``"<partition>-<offset>"``).
+        fallback_id: the id to use when the producer set none (e.g. ``"<partition>-<offset>"``);
+            without one, such a record's ``id`` is None.
         now: the current epoch seconds (for the timestamp sanity window).
 
     Returns:
@@ -273,7 +274,7 @@ def parse_record(raw: bytes | None, *, fallback_id: str, now: float | None = Non
     return _from_any_shape(raw, fallback_id, now) if native is None else _from_native(*native, fallback_id, now)
 
 
-def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str, now: float) -> dict[str, Any]:
+def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | None, now: float) -> dict[str, Any]:
     """The record of a well-typed native document: what is left to check is values, not types."""
     level = _level(doc.level)
     if doc.service.isspace():
@@ -292,7 +293,7 @@ def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str, now
     }
 
 
-def _from_any_shape(raw: bytes | None, fallback_id: str, now: float) -> dict[str, Any]:
+def _from_any_shape(raw: bytes | None, fallback_id: str | None, now: float) -> dict[str, Any]:
     """The record of any shape, checked field by field; the reason of the first problem if it is invalid."""
     doc = _shape(_decode(raw), now)
     extra = doc.get("extra", {})

@@ -46,7 +46,7 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
                now: float) -> None:
     offset = message.offset
     try:
-        record = parse_record(message.value, fallback_id=f"{message.topic}-{message.partition}-{offset}", now=now)
+        record = parse_record(message.value, now=now)
     except InvalidRecord as invalid:
         if not changes.invalid_applied(offset):
             letter = dead_letter(message.value, invalid.reason, message.topic, message.partition, offset)
@@ -54,6 +54,8 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
         changes.apply_invalid(offset)
         INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
         return
+    if record["id"] is None:  # the producer set none: the record's place in the log is its id
+        record["id"] = f"{message.topic}-{message.partition}-{offset}"
     if record["level"] in ERROR_LEVELS:
         record["fingerprint"] = fingerprint(record)
         record["title"] = group_title(record)

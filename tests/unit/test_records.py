@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from logmonitor.native_shape import decode_native
-from logmonitor.records import MAX_RECORD_BYTES, InvalidRecord, iso_timestamp, parse_record
+from logmonitor.records import MAX_RECORD_BYTES, InvalidRecord, epoch_of, iso_timestamp, parse_record
 
 NOW = 1_795_500_000.0
 
@@ -41,6 +41,25 @@ def test_native_record_keeps_every_field() -> None:
 
 def test_missing_id_falls_back_to_the_source_position() -> None:
     assert parse_record(native(), fallback_id="logs-3-17", now=NOW)["id"] == "logs-3-17"
+    assert parse_record(native(), now=NOW)["id"] is None
+
+
+@pytest.mark.parametrize("millis", ["379", "000", "999"])
+def test_canonical_timestamps_keep_their_milliseconds(millis: str) -> None:
+    timestamp = f"2026-11-26T06:31:16.{millis}Z"
+    record = parse_record(native(timestamp=timestamp), now=epoch_of(timestamp))
+    assert (record["timestamp"], record["epoch"]) == (timestamp, epoch_of(timestamp))
+
+
+@pytest.mark.parametrize("millis", ["\u0663\u0667\u0669", "3 9", "+37", "37"])
+def test_near_canonical_timestamps_are_read_as_iso_or_refused(millis: str) -> None:
+    timestamp = f"2026-11-26T06:31:16.{millis}Z"
+    try:
+        record = parse_record(native(timestamp=timestamp), now=epoch_of("2026-11-26T06:31:16.000Z"))
+    except InvalidRecord as invalid:
+        assert invalid.reason.startswith("bad_timestamp")
+    else:
+        assert record["timestamp"] == iso_timestamp(record["epoch"]) != timestamp
 
 
 def test_level_aliases_are_normalised() -> None:
