@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from logmonitor.devstack import wait_for_health
 from logmonitor.localkafka import LocalKafka
@@ -151,8 +152,8 @@ class Worker:
                 text = response.read().decode()
         except (urllib.error.URLError, OSError):
             return None
-        return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
-                   if line.startswith("logmonitor_records_routed_total{"))
+        return sum(int(sample.value) for family in text_string_to_metric_families(text)
+                   for sample in family.samples if sample.name == "logmonitor_records_routed_total")
 
     def wait_routed(self, total: int, timeout: float = 1800) -> float:
         """Wait until the router has processed ``total`` records; the monotonic time it had.

@@ -47,26 +47,28 @@ def _flush_up_to_now(buffer: Any) -> None:
     in a soak, P6): the commit needs only what was buffered before it chose its offsets, and the
     buffer hands records over in the order they came. Called before the buffer starts.
     """
-    counts = {"buffered": 0, "handed_over": 0}
-    handed_over = asyncio.Event()
+    buffered = handed_over = 0
+    one_handed_over = asyncio.Event()
     buffer_one, hand_over = buffer.put, buffer._send_pending
 
     def put(message: Any) -> None:
-        counts["buffered"] += 1
+        nonlocal buffered
+        buffered += 1
         buffer_one(message)
 
     async def send_pending(message: Any) -> None:
+        nonlocal handed_over
         try:
             await hand_over(message)
         finally:
-            counts["handed_over"] += 1
-            handed_over.set()
+            handed_over += 1
+            one_handed_over.set()
 
     async def flush() -> None:
-        buffered = counts["buffered"]
-        while counts["handed_over"] < buffered:
-            handed_over.clear()
-            await handed_over.wait()
+        up_to = buffered
+        while handed_over < up_to:
+            one_handed_over.clear()
+            await one_handed_over.wait()
 
     buffer.put, buffer._send_pending, buffer.flush = put, send_pending, flush
 

@@ -54,7 +54,7 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
         changes.apply_invalid(offset)
         INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
         return
-    if record["id"] is None:  # the producer set none: the record's place in the log is its id
+    if record["id"] is None:  # the producer set none: its place in the log (formatted only here, for the few)
         record["id"] = f"{message.topic}-{message.partition}-{offset}"
     if record["level"] in ERROR_LEVELS:
         record["fingerprint"] = fingerprint(record)
