@@ -144,6 +144,6 @@ app = LogMonitorApp(
     web_metrics_enabled=False,
     autodiscover=True,
     origin="logmonitor",
-    Worker="logmonitor.quiet_worker.QuietWorker",
+    Worker="logmonitor.worker.StreamWorker",
     Table="logmonitor.tables.define.CellTable",
 )
