@@ -1,16 +1,17 @@
 """The worker process: Faust's worker, set up for a busy stream.
 
-Two of the interpreter's defaults cost a busy router much of its CPU (``bench/pipeline``, P2):
+Two defaults, Faust's and CPython's, cost a busy router much of its CPU (``bench/pipeline``, P2):
 
 - At log level WARN and above, Faust's worker adds a handler that turns a spinner on every
   log record, and sets the root logger to DEBUG for it for good: every ``log.debug`` call in
   aiokafka and Faust then builds a record no handler writes, about 10 % of the CPU.
 - CPython collects its youngest generation every 700 container objects allocated. The
-  fetched batches keep tens of thousands of records alive while they are routed, so
-  collections come every few hundred records, promote those records to older generations
-  and traverse them again there: 15-20 % of the CPU per record. A young generation of
-  ``YOUNG_GENERATION`` objects makes that rare (cyclic garbage waits a little longer: at
-  most that many objects); the older generations keep their ratios.
+  fetched batches keep tens of thousands of records alive while they are routed, so a
+  collection came every few hundred records and moved those records on to older generations,
+  to be traversed again there; the worker spent 15-20 % more CPU per record than with a young
+  generation of ``YOUNG_GENERATION`` objects. The older generations keep their ratios. The
+  price is memory while catching up at full speed: garbage in reference cycles waits longer
+  (about 25 MiB more, docs/benchmarks.md, P5); at a steady rate it is not measurable (P6).
 """
 
 from __future__ import annotations
