@@ -16,7 +16,6 @@ import statistics
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 
 from bench.common import broker, healthy_worker, records
+from logmonitor.records import iso_timestamp
 
 
 async def ingest(bootstrap: str, topic: str, rate: float, stop: threading.Event, progress: dict[str, int]) -> int:
@@ -49,9 +49,8 @@ async def ingest(bootstrap: str, topic: str, rate: float, stop: threading.Event,
 
 
 def grafana_body() -> dict[str, Any]:
-    now = datetime.now(timezone.utc)
-    iso = lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # noqa: E731
-    return {"range": {"from": iso(now - timedelta(hours=1)), "to": iso(now)}, "intervalMs": 60_000,
+    now = time.time()
+    return {"range": {"from": iso_timestamp(now - 3600), "to": iso_timestamp(now)}, "intervalMs": 60_000,
             "maxDataPoints": 1000, "targets": [{"refId": "A", "target": "error_by_service", "payload": {}}]}
 
 

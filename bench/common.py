@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -37,20 +38,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextmanager
 def broker(heap: str = "1g") -> Iterator[tuple[str, LocalKafka | None]]:
-    """``$KAFKA_BOOTSTRAP_SERVERS``, or a fresh local broker on free ports, stopped at the end."""
-    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if external:
-        yield external, None
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-kafka-") as data:
-        local = LocalKafka(Path(data), port=free_port(), controller_port=free_port(), heap=heap)
-        local.start()
-        try:
-            yield local.bootstrap_servers, local
-        finally:
-            local.stop()
+    """``$KAFKA_BOOTSTRAP_SERVERS``, or a fresh local broker on free ports, stopped at the end.
+
+    While it is in use, SIGTERM exits through the ``finally`` blocks, so a benchmark stopped
+    with ``kill`` stops its worker and broker too.
+    """
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if external:
+            yield external, None
+            return
+        with tempfile.TemporaryDirectory(prefix="bench-kafka-") as data:
+            local = LocalKafka(Path(data), port=free_port(), controller_port=free_port(), heap=heap)
+            local.start()
+            try:
+                yield local.bootstrap_servers, local
+            finally:
+                local.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def create_topics(bootstrap: str, partitions: int, *names: str) -> None:

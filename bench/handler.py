@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.common import broker, create_topics
 from logmonitor.handler import KafkaLogHandler
@@ -70,8 +71,9 @@ def summary(costs: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1], ordered[-1]
 
 
-def peer_handler(bootstrap: str, topic: str) -> logging.Handler:
-    from kafka_logger.handlers import KafkaLoggingHandler
+def peer_handler(bootstrap: str, topic: str) -> Any:
+    """The PyPI peer's handler (``kafka-logging-handler``, untyped): a ``logging.Handler`` with ``enabled``."""
+    from kafka_logger.handlers import KafkaLoggingHandler  # type: ignore[import-untyped]
 
     return KafkaLoggingHandler(
         bootstrap, topic, security_protocol="PLAINTEXT", flush_buffer_size=100,
