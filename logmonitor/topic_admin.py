@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
@@ -11,16 +12,27 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from logmonitor.settings import ConfigError, Settings
 
-__all__ = ["MAX_MESSAGE_BYTES", "changelog_specs", "ensure_topics", "read_retention", "set_retention", "topic_specs"]
+__all__ = [
+    "MAX_MESSAGE_BYTES", "ConfigRefused", "changelog_specs", "ensure_topics", "read_retention", "set_retention",
+    "topic_specs",
+]
 
-# Oversized records (over 1 MiB) must reach the router to be dead-lettered with a reason,
-# not be refused by the broker where nobody sees them; the DLQ carries them whole.
+log = logging.getLogger(__name__)
+
+# Oversized records (over 1 MiB) must reach the router to be dead-lettered with a reason, not be
+# refused by the broker where nobody sees them. Changelogs need the same room: one error of up
+# to 1 MiB, normalised, is a ring chunk a little over Kafka's default limit.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 TICKS_RETENTION = timedelta(hours=1)
+DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a value set on the topic itself
+
+
+class ConfigRefused(RuntimeError):
+    """The cluster refused to change a topic's configuration (its message says why)."""
 
 
 def topic_specs(settings: Settings) -> list[NewTopic]:
@@ -51,7 +63,7 @@ def changelog_specs(tables: Iterable[Any], settings: Settings) -> list[NewTopic]
     specs = []
     for table in tables:
         topic = table.changelog_topic
-        config: dict[str, str] = {}
+        config = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
         policies = [name for name, wanted in (("compact", topic.compacting), ("delete", topic.deleting)) if wanted]
         if policies:
             config["cleanup.policy"] = ",".join(policies)
@@ -86,6 +98,9 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, specs: list[NewTopic], t
 async def ensure_topics(settings: Settings, extra: Iterable[NewTopic] = ()) -> list[str]:
     """Create the missing topics (and ``extra`` ones); check the partition count of existing ones.
 
+    Existing topics whose ``max.message.bytes`` is below ``MAX_MESSAGE_BYTES`` (changelogs an
+    older version created) get it raised; if the cluster refuses, a warning says what to set.
+
     Returns:
         The names of the topics that were created.
 
@@ -112,40 +127,90 @@ async def ensure_topics(settings: Settings, extra: Iterable[NewTopic] = ()) -> l
                     f"LOGMONITOR_PARTITIONS={settings.partitions}: set LOGMONITOR_PARTITIONS="
                     f"{count}, or re-partition as docs/operations.md describes"
                 )
+        await _raise_message_limit(admin, present)
         return [spec.name for spec in missing]
     finally:
         await admin.close()
 
 
+async def _raise_message_limit(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    if not topics:
+        return
+    try:
+        configs = await _topic_configs(admin, topics)
+        low = sorted(topic for topic, config in configs.items()
+                     if int(config["max.message.bytes"][0]) < MAX_MESSAGE_BYTES)
+        if low:
+            await _change_topic_configs(admin, {topic: {"max.message.bytes": str(MAX_MESSAGE_BYTES)} for topic in low})
+            log.info("raised max.message.bytes to %d on %s", MAX_MESSAGE_BYTES, ", ".join(low))
+    except ConfigRefused as refused:
+        log.warning("records near 1 MiB may be lost: give the project's topics max.message.bytes=%d (%s)",
+                    MAX_MESSAGE_BYTES, refused)
+
+
+async def _topic_configs(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, dict[str, tuple[str, int]]]:
+    """Each topic's settings as ``name: (value, config_source)``.
+
+    Raises:
+        ConfigRefused: the cluster would not describe a topic.
+    """
+    answers = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic) for topic in topics])
+    configs = {}
+    for answer in answers:
+        for code, message, _type, topic, entries in answer.resources:
+            _check(code, message, topic)
+            configs[topic] = {entry[0]: (entry[1], entry[3]) for entry in entries}
+    return configs
+
+
+async def _change_topic_configs(admin: AIOKafkaAdminClient, changes: dict[str, dict[str, str]]) -> None:
+    """Change some settings of each topic and keep its others (AlterConfigs replaces them all).
+
+    Raises:
+        ConfigRefused: the cluster refused a change (an ACL, an invalid value).
+    """
+    current = await _topic_configs(admin, list(changes))
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, topic, configs={
+            **{name: value for name, (value, source) in current[topic].items() if source == DYNAMIC_TOPIC_CONFIG},
+            **changed,
+        })
+        for topic, changed in changes.items()
+    ]
+    for answer in await admin.alter_configs(resources):
+        for code, message, _type, topic in answer.resources:
+            _check(code, message, topic)
+
+
+def _check(code: int, message: str | None, topic: str) -> None:
+    if code:
+        raise ConfigRefused(f"{topic}: {message or for_code(code).__name__}")
+
+
 async def read_retention(settings: Settings) -> dict[str, timedelta]:
-    """Each project topic's current ``retention.ms`` on the cluster."""
+    """Each project topic's current ``retention.ms`` on the cluster.
+
+    Raises:
+        ConfigRefused: the cluster would not describe a topic (missing, or no right to).
+    """
     admin = _admin(settings)
     await admin.start()
     try:
-        names = list(settings.topic_retention())
-        resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
-        responses = await admin.describe_configs(resources)
-        retention: dict[str, timedelta] = {}
-        for response in responses:
-            for _code, _msg, _type, topic, entries in response.resources:
-                for entry in entries:
-                    if entry[0] == "retention.ms":
-                        retention[topic] = timedelta(milliseconds=int(entry[1]))
-        return retention
+        configs = await _topic_configs(admin, list(settings.topic_retention()))
+        return {topic: timedelta(milliseconds=int(config["retention.ms"][0])) for topic, config in configs.items()}
     finally:
         await admin.close()
 
 
 async def set_retention(settings: Settings, topic: str, retention: timedelta) -> None:
-    """Set ``retention.ms`` of one topic on the cluster."""
+    """Set ``retention.ms`` of one topic on the cluster, keeping its other settings.
+
+    Raises:
+        ConfigRefused: the cluster refused the change.
+    """
     admin = _admin(settings)
     await admin.start()
     try:
-        resource = ConfigResource(
-            ConfigResourceType.TOPIC,
-            topic,
-            configs={"retention.ms": str(int(retention.total_seconds() * 1000))},
-        )
-        await admin.alter_configs([resource])
+        await _change_topic_configs(admin, {topic: {"retention.ms": str(int(retention.total_seconds() * 1000))}})
     finally:
         await admin.close()

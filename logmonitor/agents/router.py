@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections import Counter
 
@@ -14,27 +13,14 @@ from logmonitor import compact_json
 from logmonitor.aggregation import Changes
 from logmonitor.app import app
 from logmonitor.batch_consumer import Batch
+from logmonitor.dead_letter import dead_letter
 from logmonitor.fingerprint import fingerprint, group_title
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
-from logmonitor.records import ERROR_LEVELS, InvalidRecord, iso_timestamp, parse_record
+from logmonitor.records import ERROR_LEVELS, InvalidRecord, parse_record
 from logmonitor.tables.acting_event import acting_for
 from logmonitor.topics import dlq_topic, errors_topic, logs_topic
 
-__all__ = ["dead_letter", "route"]
-
-
-def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: int) -> bytes:
-    """The dead-letter value of DESIGN section 3: reason, raw text (or base64), source, time."""
-    payload = raw or b""
-    try:
-        text, encoding = payload.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(payload).decode(), "base64"
-    return compact_json.dumps({
-        "reason": reason, "raw": text, "raw_encoding": encoding,
-        "source": {"topic": topic, "partition": partition, "offset": offset},
-        "received_at": iso_timestamp(time.time()),
-    })
+__all__ = ["route"]
 
 
 Outgoing = list[tuple[str, bytes | None, bytes]]  # (topic, key, value)

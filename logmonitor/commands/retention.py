@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import click
 
 from logmonitor.settings import ConfigError, Settings, format_duration, parse_duration
-from logmonitor.topic_admin import read_retention, set_retention
+from logmonitor.topic_admin import ConfigRefused, read_retention, set_retention
 
 __all__ = ["retention"]
+
+
+T = TypeVar("T")
+
+
+def _on_cluster(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; the cluster refusing it is one clear line, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except ConfigRefused as refused:
+        raise click.ClickException(str(refused)) from None
 
 
 @click.group()
@@ -20,7 +33,7 @@ def retention() -> None:
 @retention.command()
 def show() -> None:
     """Print each topic's retention."""
-    current = asyncio.run(read_retention(Settings.from_env()))
+    current = _on_cluster(read_retention(Settings.from_env()))
     for topic, kept in sorted(current.items()):
         click.echo(f"{topic}\t{format_duration(kept)}")
 
@@ -37,5 +50,5 @@ def set_(topic: str, duration: str) -> None:
         kept = parse_duration(duration, name="DURATION")
     except ConfigError as error:
         raise click.BadParameter(str(error), param_hint="DURATION") from None
-    asyncio.run(set_retention(settings, topic, kept))
+    _on_cluster(set_retention(settings, topic, kept))
     click.echo(f"{topic}\t{format_duration(kept)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import time
 import urllib.request
 from typing import Any
@@ -12,7 +13,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from logmonitor.records import iso_timestamp
+from logmonitor.dead_letter import KEPT_RAW_BYTES
+from logmonitor.records import MAX_RECORD_BYTES, iso_timestamp
 from tests.fixtures.traffic import keyed, log_record, produce, read_topic
 
 
@@ -56,7 +58,8 @@ async def test_each_invalid_kind_lands_in_the_dlq_with_its_reason(start_worker: 
         assert letter["reason"].startswith(kind), letter["reason"]
         assert letter["source"]["topic"] == env["LOGMONITOR_TOPIC_LOGS"]
         raw = letter["raw"].encode() if letter["raw_encoding"] == "utf-8" else base64.b64decode(letter["raw"])
-        assert raw == INVALID[kind]
+        assert raw == INVALID[kind][:KEPT_RAW_BYTES]
+        assert letter.get("raw_bytes") == (len(INVALID[kind]) if kind == "oversized" else None)
     stats = wait_for(worker, "/api/v1/logs/stats", lambda s: s["total_logs"] == 1)
     assert stats["invalid_records"] == len(INVALID)
     assert "Restarting" not in worker.log_text() and "crash" not in worker.log_text().lower()
@@ -207,3 +210,26 @@ async def test_records_between_transaction_markers_are_all_counted_and_committed
         assert committed == wanted, "the worker commits past the markers between records"
     finally:
         await consumer.stop()
+
+
+async def test_an_error_just_under_the_size_limit_is_stored_forwarded_and_recovered(start_worker: Any) -> None:
+    """A 1 MiB error must not become a changelog or forwarded message the broker refuses."""
+    worker = start_worker()
+    worker.wait_healthy()
+    env = worker.env
+    huge = log_record("upload", "ERROR", "", exception={"type": "Overflow", "stacktrace": ""})
+    room = MAX_RECORD_BYTES - len(orjson.dumps(huge))
+    noise = base64.b64encode(os.urandom(room)).decode()[:room]  # text that does not compress
+    huge["message"], huge["exception"]["stacktrace"] = noise[:room // 2], noise[room // 2:]
+    assert len(orjson.dumps(huge)) == MAX_RECORD_BYTES
+    after = log_record("upload", "ERROR", "small one")
+    await produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"], keyed([huge, after]))
+    forwarded = await read_topic(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_ERRORS"], 2)
+    assert sorted(orjson.loads(r.value)["id"] for r in forwarded) == sorted([huge["id"], after["id"]])
+    recent = wait_for(worker, "/api/v1/logs/errors/upload", lambda a: a.get("count") == 2)
+    assert [e["id"] for e in recent["errors"]] == [after["id"], huge["id"]]
+    worker.restart()
+    worker.wait_healthy()
+    recovered = worker.get_json("/api/v1/logs/errors/upload")
+    assert [e["id"] for e in recovered["errors"]] == [after["id"], huge["id"]]
+    assert "MessageSizeTooLarge" not in worker.log_text()

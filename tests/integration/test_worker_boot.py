@@ -15,6 +15,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from logmonitor.topic_admin import MAX_MESSAGE_BYTES
 from tests.fixtures.ports import free_port
 
 
@@ -71,6 +72,32 @@ def test_topics_are_created_with_partitions_and_retention_and_health_goes_503_th
         partitions, config = found[topic]
         assert partitions == 3 and config["retention.ms"] == retention, topic
     assert found[changelog][0] == 3 and found[changelog][1]["cleanup.policy"] == "compact,delete"
+    assert found[changelog][1]["max.message.bytes"] == str(MAX_MESSAGE_BYTES)
+
+
+def test_changelogs_of_an_older_version_get_room_for_1_mib_records_and_keep_their_settings(
+        start_worker: Any) -> None:
+    worker = start_worker()
+    worker.wait_healthy()
+    worker.stop()
+    bootstrap = worker.env["KAFKA_BOOTSTRAP_SERVERS"]
+    changelog = f"{worker.env['LOGMONITOR_APP_ID']}-service-state-changelog"
+
+    async def as_an_older_version_made_it() -> None:  # AlterConfigs drops every setting it does not name
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, changelog,
+                                                      configs={"cleanup.policy": "compact"})])
+        finally:
+            await admin.close()
+
+    asyncio.run(as_an_older_version_made_it())
+    assert asyncio.run(describe(bootstrap, [changelog]))[changelog][1]["max.message.bytes"] != str(MAX_MESSAGE_BYTES)
+    worker.restart()
+    worker.wait_healthy()
+    config = asyncio.run(describe(bootstrap, [changelog]))[changelog][1]
+    assert config["max.message.bytes"] == str(MAX_MESSAGE_BYTES) and config["cleanup.policy"] == "compact"
 
 
 def run_worker(**env: str) -> subprocess.CompletedProcess[str]:
@@ -127,7 +154,9 @@ def test_retention_show_and_set_change_the_topics_on_the_cluster(start_worker: A
     changed = cli("set", logs, "36h")
     assert changed.returncode == 0 and changed.stdout.strip() == f"{logs}\t1d 12h", changed.stderr
     assert f"{logs}\t1d 12h" in cli("show").stdout.splitlines()
-    assert asyncio.run(describe(env["KAFKA_BOOTSTRAP_SERVERS"], [logs]))[logs][1]["retention.ms"] == str(36 * 3600_000)
+    config = asyncio.run(describe(env["KAFKA_BOOTSTRAP_SERVERS"], [logs]))[logs][1]
+    assert config["retention.ms"] == str(36 * 3600_000)
+    assert config["max.message.bytes"] == str(MAX_MESSAGE_BYTES), "the topic's other settings are kept"
     wrong = cli("set", logs, "soon")
     assert wrong.returncode == 2 and "DURATION" in wrong.stderr and "Traceback" not in wrong.stderr
     unknown = cli("set", "someone-elses-topic", "1d")
