@@ -142,7 +142,7 @@ async def _raise_message_limit(admin: AIOKafkaAdminClient, topics: list[str]) ->
                      if int(config["max.message.bytes"][0]) < MAX_MESSAGE_BYTES)
         if low:
             await _change_topic_configs(admin, {topic: {"max.message.bytes": str(MAX_MESSAGE_BYTES)} for topic in low})
-            log.info("raised max.message.bytes to %d on %s", MAX_MESSAGE_BYTES, ", ".join(low))
+            log.warning("raised max.message.bytes to %d on %s", MAX_MESSAGE_BYTES, ", ".join(low))
     except ConfigRefused as refused:
         log.warning("records near 1 MiB may be lost: give the project's topics max.message.bytes=%d (%s)",
                     MAX_MESSAGE_BYTES, refused)

@@ -98,6 +98,7 @@ def test_changelogs_of_an_older_version_get_room_for_1_mib_records_and_keep_thei
     worker.wait_healthy()
     config = asyncio.run(describe(bootstrap, [changelog]))[changelog][1]
     assert config["max.message.bytes"] == str(MAX_MESSAGE_BYTES) and config["cleanup.policy"] == "compact"
+    assert f"raised max.message.bytes to {MAX_MESSAGE_BYTES} on {changelog}" in worker.log_text()
 
 
 def run_worker(**env: str) -> subprocess.CompletedProcess[str]:
