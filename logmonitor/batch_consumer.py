@@ -37,6 +37,8 @@ from faust.types import TP, Message
 from faust.types.transports import TPorTopicSet
 from mode.utils.futures import notify
 
+from logmonitor.delivery import CheckedProducer
+
 __all__ = ["Batch", "BatchHandler", "BatchingConsumer", "BatchingTransport"]
 
 
@@ -246,6 +248,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
 
 
 class BatchingTransport(faust_aiokafka.Transport):
-    """The ``kafka://`` transport with :class:`BatchingConsumer`."""
+    """The ``kafka://`` transport with :class:`BatchingConsumer` (and a producer that reports refusals)."""
 
     Consumer = BatchingConsumer
+    Producer = CheckedProducer

@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = [
     "ALERTS_PUBLISHED", "ERRORS_FORWARDED", "GROUPS_EXPIRED", "INVALID_RECORDS", "NOTIFICATIONS", "RECORDS_ROUTED",
-    "REGISTRY", "WINDOWS_EXPIRED", "WINDOWS_HELD",
+    "REGISTRY", "SEND_FAILURES", "WINDOWS_EXPIRED", "WINDOWS_HELD",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -39,4 +39,8 @@ ALERTS_PUBLISHED = Counter(
 NOTIFICATIONS = Counter(
     "logmonitor_notifications", "Notification attempts by notifier and outcome (sent, retried, failed, dropped).",
     ["notifier", "outcome"], registry=REGISTRY,
+)
+SEND_FAILURES = Counter(
+    "logmonitor_send_failures", "Messages the broker did not accept (changelogs, forwarded errors, dead letters), "
+    "by topic; what they carried is missing.", ["topic"], registry=REGISTRY,
 )

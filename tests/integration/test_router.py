@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from logmonitor.dead_letter import KEPT_RAW_BYTES
 from logmonitor.records import MAX_RECORD_BYTES, iso_timestamp
@@ -134,12 +136,17 @@ async def test_counts_survive_a_restart_without_double_counting(start_worker: An
     assert len({e["id"] for e in worker.get_json("/api/v1/logs/errors", limit=1000)["errors"]}) == 50
 
 
-def window_metrics(worker: Any) -> dict[str, float]:
-    """The ``logmonitor_windows_*`` figures from the worker's /metrics."""
+def read_metrics(worker: Any, *names: str) -> dict[str, float]:
+    """The series of the worker's /metrics whose name is one of ``names`` (labels included in the key)."""
     with urllib.request.urlopen(worker.url + "/metrics", timeout=10) as response:
         lines = response.read().decode().splitlines()
-    return {name: float(value) for name, value in (line.split() for line in lines if line.startswith(
-        ("logmonitor_windows_expired_total ", "logmonitor_windows_held ")))}
+    return {series: float(value) for series, value in (line.rsplit(" ", 1) for line in lines
+                                                        if line.split("{", 1)[0].split(" ", 1)[0] in names)}
+
+
+def window_metrics(worker: Any) -> dict[str, float]:
+    """The ``logmonitor_windows_*`` figures from the worker's /metrics."""
+    return read_metrics(worker, "logmonitor_windows_expired_total", "logmonitor_windows_held")
 
 
 async def wait_for_sweep(worker: Any, *, expired: bool, timeout: float = 90.0) -> None:
@@ -233,3 +240,28 @@ async def test_an_error_just_under_the_size_limit_is_stored_forwarded_and_recove
     recovered = worker.get_json("/api/v1/logs/errors/upload")
     assert [e["id"] for e in recovered["errors"]] == [after["id"], huge["id"]]
     assert "MessageSizeTooLarge" not in worker.log_text()
+
+
+async def test_a_message_the_broker_refuses_is_counted_and_logged(start_worker: Any) -> None:
+    worker = start_worker()
+    worker.wait_healthy()
+    env = worker.env
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    refusing = [f"{env['LOGMONITOR_APP_ID']}-service-state-changelog", env["LOGMONITOR_TOPIC_ERRORS"]]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        small = {"max.message.bytes": "2048"}
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=small) for name in refusing])
+    finally:
+        await admin.close()
+    noise = base64.b64encode(os.urandom(6000)).decode()  # does not compress below 2 KiB
+    await produce(bootstrap, env["LOGMONITOR_TOPIC_LOGS"], keyed([log_record("big", "ERROR", noise)]))
+    wanted = {f'logmonitor_send_failures_total{{topic="{topic}"}}' for topic in refusing}
+    deadline = time.monotonic() + 60
+    while not wanted <= set(failures := read_metrics(worker, "logmonitor_send_failures_total")):
+        assert time.monotonic() < deadline, f"refusals not counted: {failures}"
+        await asyncio.sleep(0.5)
+    assert all(failures[series] >= 1 for series in wanted)
+    assert f"a message for {refusing[1]} was not delivered" in worker.log_text()
+    assert worker.get_json("/api/v1/health")["status"] == "ok", "the worker goes on"
