@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from aiokafka.structs import RecordMetadata
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -31,10 +31,9 @@ class CheckedProducer(faust_aiokafka.Producer):
                    timestamp: float | None, headers: Any, *, transactional_id: str | None = None,
                    ) -> Awaitable[RecordMetadata]:
         """Schedule a message, as Faust does; its delivery is checked when it completes."""
-        delivery = await super().send(topic, key, value, partition, timestamp, headers,
-                                      transactional_id=transactional_id)
-        if isinstance(delivery, asyncio.Future):
-            delivery.add_done_callback(partial(_check, topic))
+        sent = await super().send(topic, key, value, partition, timestamp, headers, transactional_id=transactional_id)
+        delivery = cast("asyncio.Future[RecordMetadata]", sent)
+        delivery.add_done_callback(partial(_check, topic))  # aiokafka's send hands back its future
         return delivery
 
 

@@ -141,7 +141,8 @@ async def _raise_message_limit(admin: AIOKafkaAdminClient, topics: list[str]) ->
         low = sorted(topic for topic, config in configs.items()
                      if int(config["max.message.bytes"][0]) < MAX_MESSAGE_BYTES)
         if low:
-            await _change_topic_configs(admin, {topic: {"max.message.bytes": str(MAX_MESSAGE_BYTES)} for topic in low})
+            raised = {topic: {"max.message.bytes": str(MAX_MESSAGE_BYTES)} for topic in low}
+            await _change_topic_configs(admin, raised, configs)
             log.warning("raised max.message.bytes to %d on %s", MAX_MESSAGE_BYTES, ", ".join(low))
     except ConfigRefused as refused:
         log.warning("records near 1 MiB may be lost: give the project's topics max.message.bytes=%d (%s)",
@@ -163,13 +164,15 @@ async def _topic_configs(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[
     return configs
 
 
-async def _change_topic_configs(admin: AIOKafkaAdminClient, changes: dict[str, dict[str, str]]) -> None:
+async def _change_topic_configs(admin: AIOKafkaAdminClient, changes: dict[str, dict[str, str]],
+                                current: dict[str, dict[str, tuple[str, int]]]) -> None:
     """Change some settings of each topic and keep its others (AlterConfigs replaces them all).
+
+    ``current`` holds each changed topic's settings as :func:`_topic_configs` reads them.
 
     Raises:
         ConfigRefused: the cluster refused a change (an ACL, an invalid value).
     """
-    current = await _topic_configs(admin, list(changes))
     resources = [
         ConfigResource(ConfigResourceType.TOPIC, topic, configs={
             **{name: value for name, (value, source) in current[topic].items() if source == DYNAMIC_TOPIC_CONFIG},
@@ -211,6 +214,7 @@ async def set_retention(settings: Settings, topic: str, retention: timedelta) ->
     admin = _admin(settings)
     await admin.start()
     try:
-        await _change_topic_configs(admin, {topic: {"retention.ms": str(int(retention.total_seconds() * 1000))}})
+        change = {topic: {"retention.ms": str(int(retention.total_seconds() * 1000))}}
+        await _change_topic_configs(admin, change, await _topic_configs(admin, [topic]))
     finally:
         await admin.close()

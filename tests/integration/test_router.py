@@ -12,12 +12,10 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from logmonitor.dead_letter import KEPT_RAW_BYTES
 from logmonitor.records import MAX_RECORD_BYTES, iso_timestamp
-from tests.fixtures.traffic import keyed, log_record, produce, read_topic
+from tests.fixtures.traffic import alter_topics, keyed, log_record, produce, read_topic
 
 
 def wait_for(worker: Any, path: str, done: Any, timeout: float = 60.0, **params: Any) -> Any:
@@ -248,13 +246,7 @@ async def test_a_message_the_broker_refuses_is_counted_and_logged(start_worker: 
     env = worker.env
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
     refusing = [f"{env['LOGMONITOR_APP_ID']}-service-state-changelog", env["LOGMONITOR_TOPIC_ERRORS"]]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        small = {"max.message.bytes": "2048"}
-        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=small) for name in refusing])
-    finally:
-        await admin.close()
+    await alter_topics(bootstrap, refusing, {"max.message.bytes": "2048"})
     noise = base64.b64encode(os.urandom(6000)).decode()  # does not compress below 2 KiB
     await produce(bootstrap, env["LOGMONITOR_TOPIC_LOGS"], keyed([log_record("big", "ERROR", noise)]))
     wanted = {f'logmonitor_send_failures_total{{topic="{topic}"}}' for topic in refusing}

@@ -17,6 +17,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from logmonitor.topic_admin import MAX_MESSAGE_BYTES
 from tests.fixtures.ports import free_port
+from tests.fixtures.traffic import alter_topics
 
 
 def health(url: str) -> int | None:
@@ -83,16 +84,7 @@ def test_changelogs_of_an_older_version_get_room_for_1_mib_records_and_keep_thei
     bootstrap = worker.env["KAFKA_BOOTSTRAP_SERVERS"]
     changelog = f"{worker.env['LOGMONITOR_APP_ID']}-service-state-changelog"
 
-    async def as_an_older_version_made_it() -> None:  # AlterConfigs drops every setting it does not name
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, changelog,
-                                                      configs={"cleanup.policy": "compact"})])
-        finally:
-            await admin.close()
-
-    asyncio.run(as_an_older_version_made_it())
+    asyncio.run(alter_topics(bootstrap, [changelog], {"cleanup.policy": "compact"}))  # as an older version made it
     assert asyncio.run(describe(bootstrap, [changelog]))[changelog][1]["max.message.bytes"] != str(MAX_MESSAGE_BYTES)
     worker.restart()
     worker.wait_healthy()
