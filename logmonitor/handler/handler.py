@@ -16,7 +16,7 @@ from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.producer_config import producer_config
 from logmonitor.handler.redaction import Redactor
 from logmonitor.handler.sender import Sender, SenderConfig
-from logmonitor.handler.spool import DiskSpool
+from logmonitor.handler.spool_keeper import SpoolKeeper
 
 __all__ = ["KafkaLogHandler"]
 
@@ -38,6 +38,10 @@ class KafkaLogHandler(logging.Handler):
     and produces (idempotent, acks=all, compressed batches). While Kafka is away records
     wait in memory (up to ``memory_records``), then in a disk spool (up to ``spool_bytes``)
     that is delivered in order when Kafka returns, also by the next process after a restart.
+    A spool that cannot be used (path not a directory, disk full, I/O error, ...) never stops
+    delivery: records then wait in memory only, ``spool_state`` says why, and the disk is
+    tried again every ``spool_retry_interval`` seconds; unreadable spool files are renamed
+    ``<name>.corrupt-<UTC time>`` and left for an operator.
 
     Args:
         bootstrap_servers: Kafka brokers [``$KAFKA_BOOTSTRAP_SERVERS`` or ``localhost:9092``].
@@ -49,7 +53,9 @@ class KafkaLogHandler(logging.Handler):
             (0: every record passes through the spool first).
         spool_dir: where the spool lives [``$LOGMONITOR_SPOOL_DIR/<service>`` or
             ``~/.cache/logmonitor/spool/<service>``].
-        spool_bytes: the disk bound [``$LOGMONITOR_SPOOL_BYTES`` or 256 MiB].
+        spool_bytes: the disk bound [``$LOGMONITOR_SPOOL_BYTES`` or 256 MiB], also the memory bound while
+            the disk cannot be used.
+        spool_retry_interval: seconds between attempts to use the disk again while it cannot be used.
         close_timeout: seconds ``close()`` waits for delivery before spooling the rest.
         producer_options: extra librdkafka settings (override the defaults).
         level: the handler's level.
@@ -58,7 +64,8 @@ class KafkaLogHandler(logging.Handler):
     def __init__(self, bootstrap_servers: str | None = None, service: str | None = None, host: str | None = None,
                  topic: str | None = None, *, redact: bool | Redactor = True, memory_records: int = 100_000,
                  spool_dir: str | Path | None = None, spool_bytes: int | None = None,
-                 close_timeout: float = 5.0, producer_options: dict[str, Any] | None = None,
+                 spool_retry_interval: float = 60.0, close_timeout: float = 5.0,
+                 producer_options: dict[str, Any] | None = None,
                  level: int | str = logging.NOTSET) -> None:
         super().__init__(level)
         self.service = service or os.environ.get("SERVICE_NAME") or Path(sys.argv[0] or "python").stem
@@ -69,6 +76,7 @@ class KafkaLogHandler(logging.Handler):
         self.memory_records = memory_records
         self.spool_dir = Path(spool_dir) if spool_dir else _default_spool_dir(self.service)
         self.spool_bytes = spool_bytes or int(os.environ.get("LOGMONITOR_SPOOL_BYTES", 256 * 1024 * 1024))
+        self.spool_retry_interval = spool_retry_interval
         self.close_timeout = close_timeout
         self._producer_options = producer_options or {}
         self.dropped_in_memory = 0
@@ -88,7 +96,7 @@ class KafkaLogHandler(logging.Handler):
             ),
             self._queue,
             RecordEncoder(self.service, self.host, self.redactor),
-            lambda: DiskSpool(self.spool_dir, self.spool_bytes),
+            SpoolKeeper(self.spool_dir, self.spool_bytes, self.spool_retry_interval),
         )
         self._sender.start()
 
@@ -99,15 +107,33 @@ class KafkaLogHandler(logging.Handler):
 
     @property
     def spooled(self) -> int:
-        """Records waiting in the disk spool right now."""
-        spool = self._sender.spool
-        return spool.count if spool is not None else 0
+        """Records waiting in the spool right now (on disk, or in memory while the disk cannot be used)."""
+        return self._sender.spool.count
+
+    @property
+    def spool_state(self) -> str:
+        """``"ok"`` (on disk), ``"memory-only: <reason>"``, ``"opening"`` or ``"closed"``."""
+        return self._sender.spool.state
+
+    @property
+    def spool_failures(self) -> int:
+        """Times the disk spool could not be used (failed opens, failed writes or reads)."""
+        return self._sender.spool.failures
+
+    @property
+    def spool_quarantined(self) -> list[Path]:
+        """Unreadable spool files this process moved aside, under their new names."""
+        return [quarantined.path for quarantined in self._sender.spool.quarantined]
+
+    @property
+    def internal_errors(self) -> int:
+        """Unexpected errors the sender thread survived."""
+        return self._sender.internal_errors
 
     @property
     def dropped(self) -> dict[str, int]:
         """Records dropped because both bounds were reached, per level."""
-        spool = self._sender.spool
-        counts = dict(spool.dropped) if spool is not None else {}
+        counts = dict(self._sender.spool.dropped)
         if self.dropped_in_memory:
             counts["memory"] = self.dropped_in_memory
         return counts

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -23,7 +22,8 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from logmonitor.handler.encoding import Captured, RecordEncoder, level_name
-from logmonitor.handler.spool import LEVEL_RANK, DiskSpool, SpooledRecord
+from logmonitor.handler.spool import LEVEL_RANK, SpooledRecord
+from logmonitor.handler.spool_keeper import SpoolKeeper
 
 __all__ = ["Sender", "SenderConfig"]
 
@@ -59,16 +59,16 @@ class Sender(threading.Thread):
     """Moves captured records from the handler's queue to Kafka (or the spool)."""
 
     def __init__(self, config: SenderConfig, queue: deque[Captured], encoder: RecordEncoder,
-                 spool_factory: Callable[[], DiskSpool]) -> None:
+                 spool: SpoolKeeper) -> None:
         super().__init__(name="logmonitor-kafka-sender", daemon=True)
         self.config = config
         self.queue = queue
         self.encoder = encoder
-        self._spool_factory = spool_factory
-        self.spool: DiskSpool | None = None
+        self.spool = spool
         self.producer: Producer | None = None
         self.delivered = 0
         self.failed = 0
+        self.internal_errors = 0
         self._order = _Order()
         self._outstanding: dict[int, float] = {}  # order -> produce time, direct records only
         self._spool_inflight: set[int] = set()
@@ -87,11 +87,14 @@ class Sender(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.spool = self._spool_factory()
+            self.spool.open()
             self.producer = Producer({**self.config.producer, "error_cb": self._on_error})
             while not self._stop_requested.is_set():
-                if not self._step():
-                    self.producer.poll(0.005)
+                try:
+                    if not self._step():
+                        self.producer.poll(0.005)
+                except Exception as error:  # a bug must not end delivery for the rest of the process
+                    self._survive(error)
             self._finish()
         except Exception as error:  # pragma: no cover - the last line of defence
             print(f"logmonitor handler: sender thread failed: {error!r}", file=sys.stderr)
@@ -109,19 +112,26 @@ class Sender(threading.Thread):
         while self.is_alive() and time.monotonic() < deadline:
             if self._brokers_down and not self.queue and not self._working:
                 return False
-            spooled = self.spool.count if self.spool is not None else 0
-            if not (self.queue or self._working or self._outstanding or self._spool_inflight or spooled):
+            if not (self.queue or self._working or self._outstanding or self._spool_inflight or self.spool.count):
                 return True
             time.sleep(0.005)
         return False
 
     def release_after_fork(self) -> None:
         """In a forked child: let go of the parent's spool lock (the child gets a spool of its own)."""
-        if self.spool is not None:
-            self.spool.release_lock()
+        self.spool.release_lock()
+
+    def _survive(self, error: Exception) -> None:
+        """Count an unexpected error of one turn, say so the first time, and go on after a pause."""
+        self.internal_errors += 1
+        self._working = False
+        if self.internal_errors == 1:
+            print(f"logmonitor handler: unexpected error in the sender thread, which goes on: {error!r} "
+                  "(later ones are only counted)", file=sys.stderr)
+        self._stop_requested.wait(0.1)
 
     def _finish(self) -> None:
-        assert self.producer is not None and self.spool is not None
+        assert self.producer is not None
         while self.queue and time.monotonic() < self._deadline:
             self._step()
         self.spool.append(self._encode_batch(limit=len(self.queue)))
@@ -137,7 +147,8 @@ class Sender(threading.Thread):
 
     def _step(self) -> bool:
         """Encode and route one batch; returns False when there was nothing to do."""
-        assert self.producer is not None and self.spool is not None
+        assert self.producer is not None
+        self.spool.retry_when_due()
         self.producer.poll(0)
         self._settle()
         self._working = True
@@ -169,7 +180,7 @@ class Sender(threading.Thread):
 
     def _spilling(self) -> bool:
         """Whether new records must go to the spool rather than straight to Kafka."""
-        assert self.producer is not None and self.spool is not None
+        assert self.producer is not None
         if self.spool.count > len(self._spool_inflight) or self._kafka_away():
             return True
         return len(self.producer) >= self.config.memory_records
@@ -192,7 +203,7 @@ class Sender(threading.Thread):
 
     def _drain_spool(self) -> None:
         """Send the next chunk of spooled records once the producer's own queue is empty."""
-        assert self.producer is not None and self.spool is not None
+        assert self.producer is not None
         if self._spool_inflight or self._outstanding or self.spool.count == 0:
             return
         for record in self.spool.peek(_DRAIN_CHUNK, after=self._spool_cursor):
@@ -243,12 +254,11 @@ class Sender(threading.Thread):
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
             if not self._brokers_down:
                 print(f"logmonitor handler: no Kafka broker reachable; records are kept in memory, then in "
-                      f"{self.spool.directory if self.spool else 'the spool'}, until it returns", file=sys.stderr)
+                      f"{self.spool.directory}, until it returns", file=sys.stderr)
             self._brokers_down = True
 
     def _settle(self) -> None:
         """Apply delivery outcomes to the spool: delete delivered rows, store purged records."""
-        assert self.spool is not None
         if self._spool_done:
             self.spool.remove(self._spool_done)
             self._spool_done = []
@@ -258,7 +268,6 @@ class Sender(threading.Thread):
             self._spool_cursor = -1
 
     def _report_drops(self) -> None:
-        assert self.spool is not None
         dropped = sum(self.spool.dropped.values())
         now = time.monotonic()
         if dropped > self._reported_drops and now - self._last_report >= self.config.report_interval:
