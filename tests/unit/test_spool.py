@@ -1,10 +1,25 @@
-"""The disk spool: order, size bound with lowest-level-first eviction, adoption of orphaned spools."""
+"""The spool: order, size bound with lowest-level-first eviction, adoption of orphaned spools,
+quarantine of unreadable ones, and the fall back to memory (and back to disk) when the disk fails."""
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
+import time
+from collections import deque
 from pathlib import Path
 
+import pytest
+
+from logmonitor.handler.context import current_context
+from logmonitor.handler.encoding import Captured, RecordEncoder
+from logmonitor.handler.producer_config import producer_config
+from logmonitor.handler.redaction import Redactor
+from logmonitor.handler.sender import Sender, SenderConfig
 from logmonitor.handler.spool import LEVEL_RANK, DiskSpool, SpooledRecord
+from logmonitor.handler.spool_keeper import SpoolKeeper
+from tests.fixtures.ports import free_port
 
 VALUE = b"x" * 100
 
@@ -47,3 +62,159 @@ def test_a_new_process_adopts_a_spool_whose_owner_is_gone(tmp_path: Path) -> Non
     assert not first.path.exists()
     adopter.close()
     alive.close()
+
+
+# --- damaged spools: quarantine, memory-only, retry (the SpoolKeeper) ---------------------------
+
+
+def orphan(directory: Path, content: bytes) -> Path:
+    """A spool file whose process is gone (its lock file unlocked), with ``content``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "111-deadbeef.lock").touch()
+    path = directory / "111-deadbeef.db"
+    path.write_bytes(content)
+    return path
+
+
+def announcements(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line]
+
+
+@pytest.mark.parametrize("content", [b"", os.urandom(3000)], ids=["empty", "garbage"])
+def test_an_unreadable_orphan_is_quarantined_not_deleted_and_the_spool_works(tmp_path: Path, content: bytes) -> None:
+    damaged = orphan(tmp_path, content)
+    spool = DiskSpool(tmp_path, max_bytes=1 << 20)
+    [moved] = spool.quarantined
+    assert moved.path.name.startswith("111-deadbeef.db.corrupt-") and moved.path.read_bytes() == content
+    assert not damaged.exists() and not damaged.with_suffix(".lock").exists(), "not tried again"
+    spool.append([record(1, "INFO")])
+    assert spool.count == 1
+    spool.close()
+    assert DiskSpool(tmp_path, max_bytes=1 << 20).quarantined == [], "a quarantined file is left alone"
+
+
+def test_a_failed_append_changes_nothing(tmp_path: Path) -> None:
+    spool = DiskSpool(tmp_path, max_bytes=record(0, "INFO").size * 2)
+    spool.append([record(1, "DEBUG"), record(2, "INFO")])
+    unbindable = SpooledRecord(4, LEVEL_RANK["ERROR"], b"svc", [1, 2])  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.Error):
+        spool.append([record(3, "ERROR"), unbindable])  # record 3 evicts record 1, then the batch fails
+    assert [r.order for r in spool.peek(10)] == [1, 2]
+    assert (spool.count, spool.bytes, dict(spool.dropped)) == (2, 2 * record(0, "INFO").size, {})
+    spool.close()
+
+
+def test_a_spool_path_that_is_a_file_means_memory_only_until_it_is_fixed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "spool"
+    path.write_text("not a directory")
+    keeper = SpoolKeeper(path, max_bytes=1 << 20, retry_interval=3600)
+    keeper.open()
+    keeper.append([record(1, "ERROR"), record(2, "INFO")])
+    assert keeper.state == f"memory-only: Not a directory: {path}"
+    assert [r.order for r in keeper.peek(10)] == [1, 2] and keeper.count == 2
+    keeper.retry_when_due()
+    assert keeper.state.startswith("memory-only") and keeper.failures == 1, "not retried before the interval"
+    [line] = announcements(capsys)
+    assert "cannot be used (Not a directory" in line and "memory only" in line
+
+    path.unlink()
+    keeper.retry_interval = 0
+    keeper._next_attempt = 0  # the interval has passed
+    keeper.retry_when_due()
+    assert keeper.state == "ok"
+    [spool_file] = path.glob("*.db")
+    assert [r.order for r in keeper.peek(10)] == [1, 2], "the records moved from memory to disk"
+    assert "works again; 2 records moved there" in announcements(capsys)[0]
+    keeper.close()
+    assert spool_file.exists(), "undelivered records stay on disk"
+
+
+@pytest.mark.parametrize("failure", [
+    sqlite3.OperationalError("database or disk is full"),
+    PermissionError(13, "Permission denied", "spool.db"),
+    RuntimeError("a bug in spool code"),
+], ids=["disk-full", "permission", "unexpected"])
+def test_a_failing_write_moves_every_record_to_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str], failure: Exception) -> None:
+    keeper = SpoolKeeper(tmp_path, max_bytes=1 << 20)
+    keeper.open()
+    keeper.append([record(1, "INFO")])
+    [spool_file] = tmp_path.glob("*.db")
+
+    def fail(self: DiskSpool, records: list[SpooledRecord]) -> None:
+        raise failure
+
+    monkeypatch.setattr(DiskSpool, "append", fail)
+    keeper.append([record(2, "ERROR"), record(3, "INFO")])  # the records in hand
+    assert keeper.state.startswith("memory-only: ") and keeper.failures == 1
+    assert [r.order for r in keeper.peek(10)] == [1, 2, 3], "nothing lost, on disk before or in hand"
+    assert not spool_file.exists(), "its records live in memory now"
+    keeper.remove([1, 2])
+    keeper.append([record(4, "INFO")])
+    assert [r.order for r in keeper.peek(10)] == [3, 4]
+    assert len(announcements(capsys)) == 1
+    keeper.close()
+
+
+def test_a_spool_file_that_becomes_unreadable_is_quarantined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    keeper = SpoolKeeper(tmp_path, max_bytes=1 << 20)
+    keeper.open()
+    keeper.append([record(1, "INFO")])
+    [spool_file] = tmp_path.glob("*.db")
+
+    def unreadable(self: DiskSpool, limit: int, after: int = -1) -> list[SpooledRecord]:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(DiskSpool, "peek", unreadable)
+    assert keeper.peek(10) == []
+    assert keeper.state == "memory-only: SQLite: database disk image is malformed"
+    [moved] = keeper.quarantined
+    assert moved.path.name.startswith(f"{spool_file.name}.corrupt-") and moved.path.exists()
+    assert not spool_file.with_suffix(".lock").exists()
+    lines = announcements(capsys)
+    assert len(lines) == 2 and "moved to" in lines[0] and "cannot be used" in lines[1]
+    keeper.close()
+
+
+def test_a_failed_open_leaves_no_file_of_its_own_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(self: DiskSpool) -> None:
+        assert list(tmp_path.glob("*.db")), "fails once its file exists"
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(DiskSpool, "_adopt_orphans", full)
+    keeper = SpoolKeeper(tmp_path, max_bytes=1 << 20)
+    keeper.open()
+    assert keeper.state == "memory-only: SQLite: database or disk is full"
+    assert list(tmp_path.iterdir()) == [], "each retry would leave another file on a full disk"
+
+
+class _BuggySpool(SpoolKeeper):
+    """A spool whose first append fails with an error nobody planned for."""
+
+    def append(self, records: list[SpooledRecord]) -> None:
+        if not self.failures:
+            self.failures += 1
+            raise RuntimeError("a bug in spool code")
+        super().append(records)
+
+
+def test_the_sender_thread_survives_an_unexpected_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    queue: deque[Captured] = deque()
+    config = SenderConfig(topic="logs", producer=producer_config(f"127.0.0.1:{free_port()}", {}), memory_records=0)
+    sender = Sender(config, queue, RecordEncoder("svc", "host-1", Redactor()), _BuggySpool(tmp_path, 1 << 20))
+    sender.start()
+    try:
+        for batch in range(3):
+            record = logging.makeLogRecord({"msg": f"batch {batch}", "levelno": logging.ERROR})
+            queue.append(Captured(record, record.getMessage(), current_context()))
+            deadline = time.monotonic() + 10
+            while (queue or sender._working) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert sender.is_alive() and sender.internal_errors == 1
+        assert sender.spool.count == 2, "the batches after the failing one are spooled"
+    finally:
+        sender.stop(1.0)
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "unexpected error" in line]
+    assert "RuntimeError('a bug in spool code')" in line and "goes on" in line
