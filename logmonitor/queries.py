@@ -96,7 +96,8 @@ def _state_cells(kind: str, partitions: Partitions) -> Iterator[tuple[str, Cell]
 
 def profiles(partitions: Partitions = None) -> dict[str, dict[str, Any]]:
     """Service profiles: name, first/last seen, hosts, totals by level, errors seen."""
-    return merge_profiles({cell["name"]: _public(cell, "name")} for _key, cell in _state_cells("p", partitions))
+    found = (_public(cell, "name") for _key, cell in _state_cells("p", partitions))
+    return merge_profiles({profile["name"]: profile} for profile in found)
 
 
 def merge_profiles(partials: Iterable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -117,7 +118,7 @@ def _add_profiles(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
         **one, "totals": totals, "errors_seen": one["errors_seen"] + other["errors_seen"],
         "first_seen": min(one["first_seen"], other["first_seen"]),
         "last_seen": max(one["last_seen"], other["last_seen"]),
-        "hosts": list(dict.fromkeys(one["hosts"] + other["hosts"]))[:MAX_HOSTS],
+        "hosts": sorted({*one["hosts"], *other["hosts"]})[:MAX_HOSTS],  # the same whichever worker merges
     }
 
 
