@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from logmonitor.app import settings
 from logmonitor.records import ERROR_LEVELS
 from logmonitor.tables import error_ring
 from logmonitor.tables.cells import Cell, mark_applied, watermark
@@ -20,11 +21,12 @@ from logmonitor.tables.error_groups import error_groups, group_key
 from logmonitor.tables.event_time import current_record_epoch
 from logmonitor.tables.invalid_counts import invalid_counts
 from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
-from logmonitor.tables.service_state import profile_key, service_state
+from logmonitor.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
+from logmonitor.tables.service_state import MAX_HOSTS, profile_key, registry_key, service_state
 
 __all__ = ["Changes"]
 
-MAX_HOSTS = 64
+SERVICE_CAP = partition_cap(settings.max_services, settings.partitions)  # per source partition
 
 
 def _read_window(key: tuple[str, float]) -> Cell | None:
@@ -84,6 +86,15 @@ def _write_profile(service: str, cell: Cell) -> None:
     service_state[profile_key(service)] = cell
 
 
+def _read_registry(partition: int) -> Cell | None:
+    value: Cell | None = service_state.get(registry_key(partition))
+    return value
+
+
+def _write_registry(partition: int, cell: Cell) -> None:
+    service_state[registry_key(partition)] = cell
+
+
 def _new_profile(service: str) -> Cell:
     return {"name": service, "first_seen": None, "last_seen": None, "hosts": [], "totals": {}, "errors_seen": 0}
 
@@ -95,13 +106,25 @@ class Changes:
     place); a record changes it only if its offset is past the one the stored cell applied.
     """
 
-    def __init__(self, partition: int) -> None:
-        self.partition = partition
+    def __init__(self, partition: int, service_cap: int = SERVICE_CAP) -> None:
+        self.partition, self._service_cap = partition, service_cap
+        self._registry = _Cells(_read_registry, _write_registry, partition)  # one cell: this partition's
         self._windows = _Cells(_read_window, _write_window, partition)
         self._groups = _Cells(error_groups.get, error_groups.__setitem__, partition)
         self._invalid = _Cells(invalid_counts.get, invalid_counts.__setitem__, partition, lambda _key: {"n": 0})
         self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
         self._profiles = _Cells(_read_profile, _write_profile, partition, _new_profile)  # by service
+
+    def counted_as(self, service: str, offset: int) -> str:
+        """The service the record at ``offset`` is counted under: its own, or beyond the cap this partition's bucket."""
+        registry = self._registry.get(self.partition)
+        applied = registry.after
+        if offset > applied:
+            registry.last = offset  # the registry records every offset it has decided for
+        if admits(registry.cell, applied, service, offset, self._service_cap):
+            return service
+        announce_overflow(service, settings.max_services, self._service_cap)
+        return bucket_name(self.partition)
 
     def already_applied(self, service: str, offset: int) -> bool:
         """Whether the service profile already counts the record at ``offset``."""
@@ -133,17 +156,21 @@ class Changes:
             count.last = offset
 
     def write(self) -> None:
-        """Store every changed cell; service profiles last, after the ring chunks they count.
+        """Store every changed cell: the registry first, service profiles last (after the ring chunks they count).
 
         Must run in the context of an event of this batch's partition (the tables write
         their changelog to the event's partition).
         """
+        self._registry.write()
         self._windows.write()
         self._groups.write()
         self._invalid.write()
         for service, errors in self._new_errors.items():
             error_ring.append(self._profiles.open[service].cell, errors, self.partition)
         self._new_errors.clear()
+        routed_at = time.time()  # for expiry: a service being counted is not unseen, whatever its event times
+        for profile in self._profiles.open.values():
+            profile.cell["_routed_at"] = routed_at
         self._profiles.write()
 
     def _invalid_count(self) -> _Open:

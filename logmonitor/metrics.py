@@ -5,15 +5,20 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = [
-    "ALERTS_PUBLISHED", "ERRORS_FORWARDED", "GROUPS_EXPIRED", "INVALID_RECORDS", "NOTIFICATIONS", "RECORDS_ROUTED",
-    "REGISTRY", "SEND_FAILURES", "WINDOWS_EXPIRED", "WINDOWS_HELD",
+    "ALERTS_PUBLISHED", "ERRORS_FORWARDED", "GROUPS_EXPIRED", "INVALID_RECORDS", "NOTIFICATIONS", "OVERFLOWED_RECORDS",
+    "RECORDS_ROUTED", "REGISTRY", "SEND_FAILURES", "SERVICES_EXPIRED", "WINDOWS_EXPIRED", "WINDOWS_HELD",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 RECORDS_ROUTED = Counter(
-    "logmonitor_records_routed", "Valid log records processed by this worker's router.",
+    "logmonitor_records_routed", "Valid log records processed by this worker's router "
+    "(services beyond LOGMONITOR_MAX_SERVICES under service=\"_overflow\").",
     ["service", "level"], registry=REGISTRY,
+)
+OVERFLOWED_RECORDS = Counter(
+    "logmonitor_overflowed_records", "Records counted under the _overflow service: their service is beyond "
+    "LOGMONITOR_MAX_SERVICES.", registry=REGISTRY,
 )
 ERRORS_FORWARDED = Counter(
     "logmonitor_errors_forwarded", "ERROR and CRITICAL records forwarded to the errors topic.", registry=REGISTRY,
@@ -31,6 +36,10 @@ WINDOWS_HELD = Gauge(
 GROUPS_EXPIRED = Counter(
     "logmonitor_groups_expired", "Error groups removed for being unseen longer than the group retention.",
     registry=REGISTRY,
+)
+SERVICES_EXPIRED = Counter(
+    "logmonitor_services_expired", "Services removed (with their recent errors and groups) for being unseen "
+    "longer than the service retention.", registry=REGISTRY,
 )
 ALERTS_PUBLISHED = Counter(
     "logmonitor_alerts_published", "Alerts published to the alerts topic, by rule and status.", ["rule", "status"],

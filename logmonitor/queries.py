@@ -7,6 +7,9 @@ into the global answer. With one worker the local partial is the answer.
 
 Windowed tables raise outside stream iteration unless read through the underlying
 table (faust), so windows are read from ``log_counts.table.data``.
+
+Answers name services as users see them: every partition's overflow bucket is one service,
+``_overflow`` (``tables/service_registry.py``), whose profiles :func:`merge_profiles` adds up.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from logmonitor.tables.error_ring import live_errors
 from logmonitor.tables.expiry import retention_cutoff
 from logmonitor.tables.invalid_counts import invalid_counts
 from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
-from logmonitor.tables.service_state import service_state, split_key
+from logmonitor.tables.service_registry import OVERFLOW, public_name
+from logmonitor.tables.service_state import MAX_HOSTS, service_state, split_key
 
 __all__ = [
     "ErrorQuery",
@@ -33,6 +37,7 @@ __all__ = [
     "invalid_total",
     "merge_counts",
     "merge_newest",
+    "merge_profiles",
     "profiles",
     "recent_errors",
     "window_counts",
@@ -59,7 +64,7 @@ class ErrorQuery:
 
     def matches(self, record: dict[str, Any]) -> bool:
         """Whether ``record`` passes every filter that is set."""
-        if self.service is not None and record["service"] != self.service:
+        if self.service is not None and public_name(record["service"]) != self.service:
             return False
         if self.level is not None and record["level"] != self.level:
             return False
@@ -76,8 +81,11 @@ class ErrorQuery:
         return True
 
 
-def _public(cell: Cell) -> dict[str, Any]:
-    return {k: v for k, v in cell.items() if not k.startswith("_")}
+def _public(cell: Cell, name_field: str) -> dict[str, Any]:
+    """The cell without its bookkeeping, naming its service as answers do."""
+    public = {k: v for k, v in cell.items() if not k.startswith("_")}
+    public[name_field] = public_name(cell[name_field])
+    return public
 
 
 def _state_cells(kind: str, partitions: Partitions) -> Iterator[tuple[str, Cell]]:
@@ -88,7 +96,30 @@ def _state_cells(kind: str, partitions: Partitions) -> Iterator[tuple[str, Cell]
 
 def profiles(partitions: Partitions = None) -> dict[str, dict[str, Any]]:
     """Service profiles: name, first/last seen, hosts, totals by level, errors seen."""
-    return {cell["name"]: _public(cell) for _key, cell in _state_cells("p", partitions)}
+    found = (_public(cell, "name") for _key, cell in _state_cells("p", partitions))
+    return merge_profiles({profile["name"]: profile} for profile in found)
+
+
+def merge_profiles(partials: Iterable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Merge ``{name: profile}`` partials; the overflow buckets of all partitions add up to one profile."""
+    merged: dict[str, dict[str, Any]] = {}
+    for partial in partials:
+        for name, profile in partial.items():
+            held = merged.get(name)
+            merged[name] = _add_profiles(held, profile) if held is not None and name == OVERFLOW else profile
+    return merged
+
+
+def _add_profiles(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    totals = dict(one["totals"])
+    for level, n in other["totals"].items():
+        totals[level] = totals.get(level, 0) + n
+    return {
+        **one, "totals": totals, "errors_seen": one["errors_seen"] + other["errors_seen"],
+        "first_seen": min(one["first_seen"], other["first_seen"]),
+        "last_seen": max(one["last_seen"], other["last_seen"]),
+        "hosts": sorted({*one["hosts"], *other["hosts"]})[:MAX_HOSTS],  # the same whichever worker merges
+    }
 
 
 def recent_errors(query: ErrorQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
@@ -96,10 +127,11 @@ def recent_errors(query: ErrorQuery, partitions: Partitions = None) -> list[dict
     errors_seen = {cell["name"]: cell["errors_seen"] for _key, cell in _state_cells("p", partitions)}
     matching = (
         error for _key, chunk in _state_cells("e", partitions)
-        if query.service is None or chunk["service"] == query.service
+        if query.service is None or public_name(chunk["service"]) == query.service
         for error in live_errors(chunk, errors_seen.get(chunk["service"], 0)) if query.matches(error)
     )
-    return [dict(error) for error in heapq.nlargest(query.limit, matching, key=_newest_first)]  # not the table's own
+    return [{**error, "service": public_name(error["service"])}  # a copy: not the table's own
+            for error in heapq.nlargest(query.limit, matching, key=_newest_first)]
 
 
 def _newest_first(record: dict[str, Any]) -> tuple[str, int, str]:
@@ -117,8 +149,8 @@ def merge_newest(partials: Iterable[list[dict[str, Any]]], limit: int, key: str 
 def groups(service: str | None = None, limit: int = 100, partitions: Partitions = None) -> list[dict[str, Any]]:
     """Error groups, most recently seen first."""
     found = (
-        _public(cell) for cell in error_groups.values()
-        if cell and _ours(cell, partitions) and (service is None or cell["service"] == service)
+        _public(cell, "service") for cell in error_groups.values()
+        if cell and _ours(cell, partitions) and (service is None or public_name(cell["service"]) == service)
     )
     return heapq.nlargest(limit, found, key=lambda group: (group["last_seen"], 0, group["fingerprint"]))
 
@@ -136,7 +168,8 @@ def window_counts(
     """
     counts: dict[str, dict[str, dict[int, int]]] = {}
     since = max(since, retention_cutoff() - WINDOW_SECONDS)
-    for (name, (start, _end)), cell in list(log_counts.table.data.items()):
+    for (stored_name, (start, _end)), cell in list(log_counts.table.data.items()):
+        name = public_name(stored_name)
         if not since <= start < until or (service is not None and name != service) or not _ours(cell, partitions):
             continue
         for level in LEVELS:

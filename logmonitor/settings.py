@@ -14,6 +14,10 @@ __all__ = ["ConfigError", "KafkaSecurity", "Settings", "format_duration", "parse
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MIB = 1024 * 1024
+# Each partition's admitted services are one table cell, rewritten at every batch: even in one
+# partition, 20,000 names of up to 256 characters stay under the changelogs' 8 MiB per message.
+MAX_SERVICES_LIMIT = 20_000
 
 
 class ConfigError(ValueError):
@@ -105,7 +109,7 @@ class KafkaSecurity:
         return options
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -115,6 +119,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -
         raise ConfigError(f"{name}={raw!r} is not an integer") from None
     if value < minimum:
         raise ConfigError(f"{name}={value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name}={value} must be at most {maximum}")
     return value
 
 
@@ -141,6 +147,12 @@ class Settings:
       ``LOGMONITOR_DLQ_RETENTION`` [7d]: topic retention
     - ``LOGMONITOR_WINDOW_RETENTION`` [24h]: how long windowed counts are kept
     - ``LOGMONITOR_GROUP_RETENTION`` [30d]: error groups unseen for this long are removed
+    - ``LOGMONITOR_SERVICE_RETENTION`` [30d]: services unseen for this long are removed, with their
+      recent errors, error groups and alert state
+    - ``LOGMONITOR_MAX_SERVICES`` [1000, at most 20000]: distinct services kept (each of the P source
+      partitions admits ceil(N / P)); records of any other service are counted under ``_overflow``
+    - ``LOGMONITOR_RING_BYTES`` [4194304 (4 MiB), at least 1 MiB]: recent errors kept per service, in
+      record bytes (besides the 1,000 errors count), oldest dropped first
     - ``LOGMONITOR_ALERT_RULES`` [unset: the packaged default rules, no notifiers]: the alert rules file
     - ``LOGMONITOR_ALERT_INTERVAL`` [5s]: how often the alert rules are evaluated
     - ``LOGMONITOR_SESSION_TIMEOUT`` [30s]: how soon the other workers take over a crashed one's partitions
@@ -166,6 +178,9 @@ class Settings:
     dlq_retention: timedelta = timedelta(days=7)
     window_retention: timedelta = timedelta(hours=24)
     group_retention: timedelta = timedelta(days=30)
+    service_retention: timedelta = timedelta(days=30)
+    max_services: int = 1000
+    ring_bytes: int = 4 * MIB
     alert_rules: str | None = None
     alert_interval: timedelta = timedelta(seconds=5)
     session_timeout: timedelta = timedelta(seconds=30)
@@ -205,6 +220,9 @@ class Settings:
             dlq_retention=_duration(env, "LOGMONITOR_DLQ_RETENTION", "7d"),
             window_retention=_duration(env, "LOGMONITOR_WINDOW_RETENTION", "24h"),
             group_retention=_duration(env, "LOGMONITOR_GROUP_RETENTION", "30d"),
+            service_retention=_duration(env, "LOGMONITOR_SERVICE_RETENTION", "30d"),
+            max_services=_int(env, "LOGMONITOR_MAX_SERVICES", cls.max_services, maximum=MAX_SERVICES_LIMIT),
+            ring_bytes=_int(env, "LOGMONITOR_RING_BYTES", cls.ring_bytes, minimum=MIB),
             alert_rules=env.get("LOGMONITOR_ALERT_RULES") or None,
             alert_interval=_duration(env, "LOGMONITOR_ALERT_INTERVAL", "5s"),
             session_timeout=_duration(env, "LOGMONITOR_SESSION_TIMEOUT", "30s"),

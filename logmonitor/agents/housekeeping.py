@@ -1,4 +1,4 @@
-"""The housekeeping tick: alert evaluation and group retention, per source partition, by its owner.
+"""The housekeeping tick: alert evaluation, group and service retention, per source partition, by its owner.
 
 Tables may only be written while handling an event of the partition the write belongs to, and
 time-driven work (a service gone silent, an incident going quiet, a group ageing out) has no
@@ -15,12 +15,14 @@ from typing import Any
 import orjson
 
 from logmonitor.alerts.evaluate import evaluate
-from logmonitor.alerts.observe import LOOKBACK, partition_views
+from logmonitor.alerts.observe import LOOKBACK, PartitionView, partition_views
 from logmonitor.app import alert_config, app, settings
 from logmonitor.assignment import owned_partitions
 from logmonitor.metrics import ALERTS_PUBLISHED
+from logmonitor.service_labels import service_labels
 from logmonitor.tables.acting_event import acting_for
-from logmonitor.tables.expiry import drop_unseen_groups
+from logmonitor.tables.alert_state import alert_state, state_key
+from logmonitor.tables.expiry import drop_unseen_groups, drop_unseen_services
 from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.topics import alerts_topic, ticks_topic
 
@@ -36,14 +38,26 @@ async def send_ticks() -> None:
         await ticks_topic.send(value=b"", partition=partition)
 
 
+def _drop_unseen(view: PartitionView, partition: int, now: float) -> None:
+    """Drop the partition's unseen services (with their alert state and metric series), then its unseen groups."""
+    expired = drop_unseen_services(view.profiles, view.groups, partition, now)
+    for service in expired:
+        del view.profiles[service]
+        service_labels.forget(service)
+        for rule in alert_config.rules:
+            alert_state.pop(state_key(rule.name, service), None)
+    view.groups = [group for group in view.groups if group["service"] not in expired]
+    drop_unseen_groups(view.groups, now)
+
+
 async def handle_ticks(events: list[Any], now: float) -> None:
-    """Evaluate the alert rules and drop unseen groups for each ticked partition; publish the alerts."""
+    """Evaluate the alert rules and drop unseen services and groups for each ticked partition; publish the alerts."""
     latest = {event.message.partition: event for event in events}
     since = now // WINDOW_SECONDS * WINDOW_SECONDS - _LONGEST_WINDOW
     views = partition_views(latest, since=since)
     for partition, event in sorted(latest.items()):
         with acting_for(event):
-            drop_unseen_groups(views[partition].groups, now)
+            _drop_unseen(views[partition], partition, now)
             alerts = evaluate(alert_config, partition, views[partition], now)
         for alert in alerts:
             await alerts_topic.send(key=alert["service"].encode(), value=orjson.dumps(alert))

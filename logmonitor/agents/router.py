@@ -17,7 +17,9 @@ from logmonitor.dead_letter import dead_letter
 from logmonitor.fingerprint import fingerprint, group_title
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
 from logmonitor.records import ERROR_LEVELS, InvalidRecord, parse_record
+from logmonitor.service_labels import service_labels
 from logmonitor.tables.acting_event import acting_for
+from logmonitor.tables.service_registry import public_name
 from logmonitor.topics import dlq_topic, errors_topic, logs_topic
 
 __all__ = ["route"]
@@ -42,13 +44,19 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
         return
     if record["id"] is None:  # the producer set none: its place in the log (formatted only here, for the few)
         record["id"] = f"{message.topic}-{message.partition}-{offset}"
+    service = changes.counted_as(record["service"], offset)
+    if service != record["service"]:  # beyond the cap: the bucket's record, naming its service in extra
+        record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
+        record["service"] = service
     if record["level"] in ERROR_LEVELS:
         record["fingerprint"] = fingerprint(record)
         record["title"] = group_title(record)
-        if not changes.already_applied(record["service"], offset):
-            outgoing.append((ERRORS, record["service"].encode(), compact_json.dumps(record)))
+        if not changes.already_applied(service, offset):
+            public = public_name(service)
+            forwarded = record if public == service else {**record, "service": public}
+            outgoing.append((ERRORS, public.encode(), compact_json.dumps(forwarded)))
     changes.apply_record(record, offset, len(message.value))
-    routed[record["service"], record["level"]] += 1
+    routed[service, record["level"]] += 1
 
 
 @app.batch_handler(logs_topic)
@@ -69,7 +77,7 @@ async def route(batch: Batch) -> None:
         await app.producer.send(topic, key, value, None, None, None)  # the next commit waits for delivery
     ERRORS_FORWARDED.inc(sum(topic == ERRORS for topic, _key, _value in outgoing))
     for (service, level), count in routed.items():
-        RECORDS_ROUTED.labels(service, level).inc(count)
+        RECORDS_ROUTED.labels(service_labels.label(service), level).inc(count)
     last = batch.last
     with acting_for(Event(app, last.key, last.value, last.headers, last)):
         changes.write()

@@ -8,6 +8,7 @@ from logmonitor.alerts.incidents import step
 from logmonitor.alerts.observe import PartitionView, observe
 from logmonitor.alerts.rules import AlertConfig
 from logmonitor.tables.alert_state import HISTORY_SIZE, alert_state, history_key, next_key, state_key
+from logmonitor.tables.service_registry import public_name
 
 __all__ = ["evaluate"]
 
@@ -21,7 +22,7 @@ def evaluate(config: AlertConfig, partition: int, view: PartitionView, now: floa
     alerts: list[dict[str, Any]] = []
     for rule in config.rules:
         for service in sorted(view.profiles):
-            if not rule.watches(service):
+            if not rule.watches(public_name(service)):
                 continue
             key = state_key(rule.name, service)
             state = alert_state.get(key)

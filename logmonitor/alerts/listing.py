@@ -9,6 +9,7 @@ from typing import Any
 from logmonitor.queries import Partitions
 from logmonitor.records import iso_timestamp
 from logmonitor.tables.alert_state import alert_state, split_key
+from logmonitor.tables.service_registry import public_name
 
 __all__ = ["AlertQuery", "active_alerts", "alert_history", "incident_order"]
 
@@ -60,8 +61,8 @@ def active_alerts(query: AlertQuery, partitions: Partitions = None) -> list[dict
         if not key.startswith("s\x1f") or not _open(state):
             continue
         _kind, rule, service = split_key(key)
-        entry = {"rule": rule, "service": service, "status": "firing", "since": iso_timestamp(state["started"]),
-                 "title": state["title"], "last_at": state["last_at"]}
+        entry = {"rule": rule, "service": public_name(service), "status": "firing",
+                 "since": iso_timestamp(state["started"]), "title": state["title"], "last_at": state["last_at"]}
         if _ours(state.get("partition", -1), partitions) and query.matches(entry):
             active.append(entry)
     return sorted(active, key=incident_order)

@@ -13,6 +13,7 @@ from logmonitor.records import epoch_of
 from logmonitor.tables.cells import Cell, source_partitions
 from logmonitor.tables.error_groups import error_groups
 from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
+from logmonitor.tables.service_registry import public_name
 from logmonitor.tables.service_state import is_profile_key, service_state
 
 __all__ = ["LOOKBACK", "PartitionView", "home_partition", "observe", "partition_views"]
@@ -71,14 +72,15 @@ def observe(rule: Rule, view: PartitionView, service: str, state: dict[str, Any]
     seen" misses none.
     """
     profile = view.profiles[service]
+    shown = public_name(service)  # every partition's overflow bucket alerts as the one _overflow service
     state = state or {}
     first_look = now // WINDOW_SECONDS * WINDOW_SECONDS - LOOKBACK
     if rule.kind == "critical":
         total = sum(profile["totals"].get(level, 0) for level in rule.levels)
         counted = state.get("counted", total - _recent(view, service, rule.levels, first_look))
         new = max(total - counted, 0)
-        return Observation(service, new=new, value=new,
-                           example=_newest_record(rule, service, partition) if new else None), {"counted": total}
+        return Observation(shown, new=new, value=new,
+                           example=_newest_record(rule, shown, partition) if new else None), {"counted": total}
     if rule.kind == "new_group":
         groups = [group for group in view.groups if group["service"] == service and group["level"] in rule.levels]
         created = max((group.get("_created", 0) for group in groups), default=0)
@@ -88,14 +90,14 @@ def observe(rule: Rule, view: PartitionView, service: str, state: dict[str, Any]
             fresh = [group for group in groups if epoch_of(group["first_seen"]) >= first_look]
         newest = max(fresh, key=lambda group: group.get("_created", 0), default=None)
         example = {k: v for k, v in newest.items() if not k.startswith("_")} if newest else None
-        seen = Observation(service, new=len(fresh), value=len(fresh), example=example)
+        seen = Observation(shown, new=len(fresh), value=len(fresh), example=example)
         return seen, {"checked": max(state.get("checked", 0), created)}
     if rule.kind == "error_rate":
         since = now // WINDOW_SECONDS * WINDOW_SECONDS - rule.window.total_seconds() + WINDOW_SECONDS
         value = _recent(view, service, rule.levels, since)
-        return Observation(service, holds=value > rule.threshold, value=value), {}
+        return Observation(shown, holds=value > rule.threshold, value=value), {}
     silent = max(now - epoch_of(profile["last_seen"]), 0.0)
-    return Observation(service, holds=silent >= rule.after.total_seconds(), value=round(silent)), {}
+    return Observation(shown, holds=silent >= rule.after.total_seconds(), value=round(silent)), {}
 
 
 def _newest_record(rule: Rule, service: str, partition: int) -> dict[str, Any] | None:

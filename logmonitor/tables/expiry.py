@@ -8,22 +8,27 @@ window older than the retention; the changelog's ``retention.ms`` plus ``segment
 makes Kafka delete them too, so a recovery never brings them back for long.
 
 Error groups unseen for ``LOGMONITOR_GROUP_RETENTION`` are deleted through the table (a
-tombstone in the compacted changelog), by the housekeeping tick of their partition.
+tombstone in the compacted changelog), by the housekeeping tick of their partition; so are
+services unseen for ``LOGMONITOR_SERVICE_RETENTION``, with their ring chunks, their groups and
+their place in the partition's registry (``service_registry.py``). "Unseen" goes by the later of
+a service's newest event time and when a batch last counted it, so a backlog of old records
+being routed now keeps its service.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from logmonitor.app import app, settings
-from logmonitor.metrics import GROUPS_EXPIRED, WINDOWS_EXPIRED, WINDOWS_HELD
+from logmonitor.metrics import GROUPS_EXPIRED, SERVICES_EXPIRED, WINDOWS_EXPIRED, WINDOWS_HELD
 from logmonitor.records import epoch_of
 from logmonitor.tables.cells import Cell
 from logmonitor.tables.error_groups import error_groups, group_key
 from logmonitor.tables.log_counts import log_counts
+from logmonitor.tables.service_state import chunk_key, profile_key, registry_key, service_state
 
-__all__ = ["drop_expired_windows", "drop_unseen_groups", "retention_cutoff"]
+__all__ = ["drop_expired_windows", "drop_unseen_groups", "drop_unseen_services", "last_counted", "retention_cutoff"]
 
 
 def retention_cutoff(now: float | None = None) -> float:
@@ -61,3 +66,37 @@ def drop_unseen_groups(groups: Iterable[Cell], now: float) -> int:
         error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
     GROUPS_EXPIRED.inc(len(unseen))
     return len(unseen)
+
+
+def last_counted(profile: Cell) -> float:
+    """When a service was last seen: its newest event time or the last batch that counted it, the later."""
+    routed: float = profile.get("_routed_at", 0.0)
+    return max(epoch_of(profile["last_seen"]), routed)
+
+
+def drop_unseen_services(profiles: Mapping[str, Cell], groups: Iterable[Cell], partition: int, now: float) -> set[str]:
+    """Delete the services of ``partition`` unseen for the service retention, their ring chunks and groups.
+
+    Also takes them, and any name whose profile is gone (an expiry that raced a batch), off the
+    partition's registry. Must run while handling an event of ``partition``. Returns the names.
+    """
+    cutoff = now - settings.service_retention.total_seconds()
+    unseen = {name for name, profile in profiles.items() if last_counted(profile) < cutoff}
+    for name in unseen:
+        profile = profiles[name]
+        for number in range(profile.get("_ring_first", 0), profile.get("_ring_next", 0)):
+            service_state.pop(chunk_key(name, number), None)
+        service_state.pop(profile_key(name), None)
+    dropped = [group for group in groups if group["service"] in unseen]
+    for group in dropped:
+        error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
+    registry: Cell | None = service_state.get(registry_key(partition))
+    if registry:
+        listed: dict[str, int] = registry.get("services", {})
+        kept = {name: offset for name, offset in listed.items()
+                if name not in unseen and profile_key(name) in service_state}
+        if len(kept) < len(listed):
+            service_state[registry_key(partition)] = {**registry, "services": kept}
+    SERVICES_EXPIRED.inc(len(unseen))
+    GROUPS_EXPIRED.inc(len(dropped))
+    return unseen

@@ -10,7 +10,7 @@ from faust.web import Request, Response
 
 from logmonitor.app import app
 from logmonitor.assignment import owned_partitions
-from logmonitor.queries import error_total, merge_counts, merge_newest
+from logmonitor.queries import error_total, merge_counts, merge_newest, merge_profiles
 from logmonitor.records import ERROR_LEVELS, LEVELS, iso_timestamp
 from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.web.answer_cache import AnswerCache
@@ -24,7 +24,7 @@ __all__ = ["ErrorsView", "GroupsView", "PartialView", "ServiceErrorsView", "Serv
 async def _summary(request: Request) -> tuple[dict[str, Any], int]:
     """All workers' service profiles and the invalid-record total."""
     partials = await gather("summary", {}, request.headers)
-    profiles = {name: p for partial in partials for name, p in partial["profiles"].items()}
+    profiles = merge_profiles(partial["profiles"] for partial in partials)
     return profiles, sum(partial["invalid_records"] for partial in partials)
 
 

@@ -85,3 +85,28 @@ def test_a_replay_after_a_crash_rewrites_the_same_chunks(table: dict[str, Any]) 
     assert ring(table, survived) == list(range(survived["errors_seen"] - RING_SIZE, survived["errors_seen"]))
     ids = [error["id"] for chunk in table.values() for error in chunk["errors"]]
     assert len(ids) == len(set(ids)), "an error is stored twice"
+
+
+def test_a_ring_holds_at_most_ring_bytes_dropping_the_oldest_chunks(table: dict[str, Any]) -> None:
+    profile = new_profile()
+    for _ in range(20):
+        store_batch(profile, 3, size=100_000)
+        held = sum(chunk["bytes"] for chunk in table.values())
+        assert held <= error_ring.RING_BYTES
+    assert ring(table, profile)[-1] == profile["errors_seen"] - 1, "the newest is kept"
+
+
+def test_one_batch_larger_than_the_bound_stores_only_its_newest(table: dict[str, Any]) -> None:
+    profile = new_profile()
+    errors = [NewError({"id": f"e{seq}", "seq": seq}, 300_000, offset=seq) for seq in range(10)]
+    profile["errors_seen"] = 10
+    append(profile, errors, partition=0, max_bytes=1_000_000)
+    assert ring(table, profile) == [7, 8, 9]
+
+
+def test_a_lone_error_larger_than_the_bound_is_still_kept(table: dict[str, Any]) -> None:
+    profile = new_profile()
+    store_batch(profile, 2, size=10)
+    profile["errors_seen"] += 1
+    append(profile, [NewError({"id": "huge", "seq": 2}, 2_000_000, offset=2)], partition=0, max_bytes=1_000_000)
+    assert ring(table, profile) == [2]

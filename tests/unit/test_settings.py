@@ -60,3 +60,14 @@ def test_security_settings_pass_through() -> None:
     assert security.protocol == "SASL_PLAINTEXT" and security.ssl_context() is None
     options = security.aiokafka_options()
     assert options["sasl_plain_username"] == "u" and options["security_protocol"] == "SASL_PLAINTEXT"
+
+
+def test_bounds_have_defaults_and_limits() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.max_services, defaults.ring_bytes, defaults.service_retention) == (
+        1000, 4 * 1024 * 1024, timedelta(days=30))
+    assert Settings.from_env({"LOGMONITOR_MAX_SERVICES": "20"}).max_services == 20
+    for name, value in [("LOGMONITOR_MAX_SERVICES", "0"), ("LOGMONITOR_MAX_SERVICES", "20001"),
+                        ("LOGMONITOR_RING_BYTES", "1000")]:
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: value})
