@@ -49,7 +49,9 @@ class WriteRefused(RuntimeError):
 
 
 def _exit_now(status: int) -> None:
-    logging.shutdown()  # the error line must reach the operator; nothing else may run
+    # Runs in the refused message's delivery callback, before aiokafka's sender can take the next
+    # batch of that partition: nothing queued behind the refused message leaves the process.
+    logging.shutdown()  # the error line must reach the operator
     os._exit(status)
 
 
