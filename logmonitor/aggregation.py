@@ -126,10 +126,6 @@ class Changes:
         announce_overflow(service, settings.max_services, self._service_cap)
         return bucket_name(self.partition)
 
-    def already_applied(self, service: str, offset: int) -> bool:
-        """Whether the service profile already counts the record at ``offset``."""
-        return offset <= self._profiles.get(service).after
-
     def apply_record(self, record: dict[str, Any], offset: int, size: int) -> None:
         """Count a valid record (``size`` bytes) everywhere it belongs; skip cells that already hold it."""
         service, level, epoch = record["service"], record["level"], record["epoch"]
@@ -143,10 +139,6 @@ class Changes:
         profile = self._profiles.get(service)
         if offset > profile.after:
             self._update_profile(profile, record, offset, size)
-
-    def invalid_applied(self, offset: int) -> bool:
-        """Whether the invalid record at ``offset`` is already counted (and so dead-lettered)."""
-        return offset <= self._invalid_count().after
 
     def apply_invalid(self, offset: int) -> None:
         """Count one record sent to the dead-letter topic."""

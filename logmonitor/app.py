@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import TopicT
@@ -12,6 +12,7 @@ from faust.types.transports import TransportT
 
 from logmonitor.alerts.rules import load_rules
 from logmonitor.batch_consumer import BatchHandler, BatchingTransport
+from logmonitor.delivery import CheckedProducer
 from logmonitor.settings import KafkaSecurity, Settings
 from logmonitor.topic_admin import MAX_MESSAGE_BYTES, changelog_specs, ensure_topics
 
@@ -104,6 +105,9 @@ class LogMonitorApp(faust.App):
 
         self.producer.buffer.max_messages = 5000
         _flush_up_to_now(self.producer.buffer)
+        changelogs = [table.changelog_topic.get_topic_name() for table in self.tables.values()]
+        cast(CheckedProducer, self.producer).deliveries.guard(
+            retried=(settings.errors_topic, settings.dlq_topic), stopping=changelogs)
 
         await ensure_topics(settings, changelog_specs(self.tables.values(), settings))
         await super().on_first_start()

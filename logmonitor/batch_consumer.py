@@ -248,7 +248,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
 
 
 class BatchingTransport(faust_aiokafka.Transport):
-    """The ``kafka://`` transport with :class:`BatchingConsumer` (and a producer that reports refusals)."""
+    """The ``kafka://`` transport with :class:`BatchingConsumer`, and a producer whose flush waits for every outcome."""
 
     Consumer = BatchingConsumer
     Producer = CheckedProducer

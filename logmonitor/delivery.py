@@ -1,44 +1,169 @@
-"""A producer that makes every undelivered message visible: counted by topic and logged.
+"""A producer that delivers what the router writes, or stops the worker before a commit passes it.
 
-Faust logs a refused changelog message as a warning and carries on; the messages the router
-sends itself (forwarded errors, dead letters) fail without a word. Either way the next commit
-moves past their source records, so what they carried is missing until an operator acts:
-``logmonitor_send_failures_total`` on ``/metrics`` says that it happened, and where.
+The consumer commits a source offset once the producer's ``flush`` returns; Faust's waits for
+the hand-over to Kafka, not for the outcome, so a message Kafka refused (``max.message.bytes``,
+an ACL, a policy; aiokafka retries only the transient errors itself) was committed past and what
+it carried was lost. Here ``flush`` returns once every message handed over before it has its
+final outcome, and a message the router depends on is never given up while the worker goes on:
+
+- forwarded errors and dead letters (append-only; readers de-duplicate by id) are sent again
+  after ``RETRY_DELAYS``, so a refusal fixed within them costs nothing;
+- a changelog message is not sent again: a copy sent late could land after a newer value of its
+  key and roll the table back on recovery (aiokafka's own retries keep each partition's order);
+- a message still refused stops the process at once (status ``EXIT_REFUSED``), without the
+  graceful stop, whose producer flush would deliver writes queued behind the refused one (a
+  service profile behind the ring chunk it counts). Nothing is committed past it: a restart
+  resumes from the last committed offset, and the router writes the replayed records' effects
+  again (``agents/router.py``).
+
+``logmonitor_send_failures_total{topic}`` counts every refused attempt,
+``logmonitor_writes_refused_total{topic}`` the messages given up; one error line says what to do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+import os
+from collections.abc import Awaitable, Callable, Collection
 from functools import partial
 from typing import Any, cast
 
 from aiokafka.structs import RecordMetadata
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from logmonitor.metrics import SEND_FAILURES
+from logmonitor.metrics import SEND_FAILURES, WRITES_REFUSED
 
-__all__ = ["CheckedProducer"]
+__all__ = ["EXIT_REFUSED", "RETRY_DELAYS", "CheckedProducer", "Deliveries", "WriteRefused"]
 
 log = logging.getLogger(__name__)
 
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds before each new attempt: 15.5 s in all
+EXIT_REFUSED = os.EX_TEMPFAIL  # 75: start again once the topic accepts the write
+Delivery = asyncio.Future[RecordMetadata]
+HandOver = Callable[[], Awaitable[Delivery]]  # hands the same message to Kafka again
+
+
+class WriteRefused(RuntimeError):
+    """Kafka refused a message the router depends on, after every retry."""
+
+
+def _exit_now(status: int) -> None:
+    # Runs in the refused message's delivery callback, before aiokafka's sender can take the next
+    # batch of that partition: nothing queued behind the refused message leaves the process.
+    logging.shutdown()  # the error line must reach the operator
+    os._exit(status)
+
+
+class Deliveries:
+    """Every message handed over, until its outcome is final: delivered, or refused after the retries."""
+
+    def __init__(self, stop: Callable[[int], object] = _exit_now, delays: tuple[float, ...] = RETRY_DELAYS) -> None:
+        self._stop, self._delays = stop, delays
+        self.retried: frozenset[str] = frozenset()  # topics whose refused messages are sent again
+        self.essential: frozenset[str] = frozenset()  # topics whose lost messages stop the worker
+        self._handed_over = 0
+        self._unsettled: dict[int, None] = {}  # hand-over numbers without a final outcome, in order
+        self._outcome = asyncio.Event()
+        self._retrying: dict[str, int] = {}  # by topic: messages waiting to be sent again
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.refused: WriteRefused | None = None
+
+    def guard(self, retried: Collection[str], stopping: Collection[str]) -> None:
+        """Send refused messages of ``retried`` again; stop the worker when one of those or of ``stopping`` is lost."""
+        self.retried, self.essential = frozenset(retried), frozenset(retried) | frozenset(stopping)
+
+    def track(self, topic: str, delivery: Delivery, hand_over: HandOver) -> None:
+        """Follow a message just handed over (``delivery``) to its final outcome."""
+        number = self._handed_over
+        self._handed_over += 1
+        self._unsettled[number] = None
+        delivery.add_done_callback(partial(self._on_outcome, number, topic, hand_over, 0))
+
+    async def settled(self) -> None:
+        """Return once every message handed over before the call has its final outcome.
+
+        Raises:
+            WriteRefused: one of them (or an earlier one) was refused for good.
+        """
+        up_to = self._handed_over
+        while self.refused is None and next(iter(self._unsettled), up_to) < up_to:
+            self._outcome.clear()
+            await self._outcome.wait()
+        if self.refused is not None:
+            raise self.refused
+
+    def _on_outcome(self, number: int, topic: str, hand_over: HandOver, attempt: int, delivery: Delivery) -> None:
+        failure = asyncio.CancelledError() if delivery.cancelled() else delivery.exception()
+        if attempt:
+            self._retrying[topic] -= 1
+        if failure is None:
+            self._settle(number)
+            return
+        SEND_FAILURES.labels(topic).inc()
+        if topic in self.retried and attempt < len(self._delays):
+            if not attempt and not self._retrying.get(topic):
+                log.warning("Kafka did not accept a message for %s (%r); sending it again for up to %.1f s",
+                            topic, failure, sum(self._delays))
+            self._retrying[topic] = self._retrying.get(topic, 0) + 1
+            task = asyncio.get_running_loop().create_task(self._resend(number, topic, hand_over, attempt + 1))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif topic in self.essential:
+            self._refuse(topic, failure, attempt + 1)
+        else:
+            log.error("a message for %s was not delivered, what it carried is missing: %r", topic, failure)
+            self._settle(number)
+
+    def _settle(self, number: int) -> None:
+        del self._unsettled[number]
+        self._outcome.set()
+
+    async def _resend(self, number: int, topic: str, hand_over: HandOver, attempt: int) -> None:
+        await asyncio.sleep(self._delays[attempt - 1])
+        try:
+            delivery = await hand_over()
+        except Exception as failure:  # the hand-over itself failed: one more failed attempt
+            delivery = asyncio.get_running_loop().create_future()
+            delivery.set_exception(failure)
+        delivery.add_done_callback(partial(self._on_outcome, number, topic, hand_over, attempt))
+
+    def _refuse(self, topic: str, failure: BaseException, attempts: int) -> None:
+        WRITES_REFUSED.labels(topic).inc()
+        if self.refused is None:
+            self.refused = WriteRefused(f"Kafka refused a write to {topic} ({attempts} attempts): {failure!r}")
+            log.error("%s; stopping the worker (exit status %d) without committing past it: make the topic accept "
+                      "it (max.message.bytes, ACLs, policies) and start the worker again, it resumes from the last "
+                      "committed offset", self.refused, EXIT_REFUSED)
+            self._stop(EXIT_REFUSED)
+        self._outcome.set()
+
 
 class CheckedProducer(faust_aiokafka.Producer):
-    """Faust's aiokafka producer, counting and logging each message that is not delivered."""
+    """Faust's aiokafka producer whose ``flush`` waits for every message's final outcome (see the module)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.deliveries = Deliveries()
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
                    timestamp: float | None, headers: Any, *, transactional_id: str | None = None,
                    ) -> Awaitable[RecordMetadata]:
-        """Schedule a message, as Faust does; its delivery is checked when it completes."""
-        sent = await super().send(topic, key, value, partition, timestamp, headers, transactional_id=transactional_id)
-        delivery = cast("asyncio.Future[RecordMetadata]", sent)
-        delivery.add_done_callback(partial(_check, topic))  # aiokafka's send hands back its future
+        """Schedule a message, as Faust does; its outcome is followed until final."""
+        async def hand_over() -> Delivery:
+            sent = await super(CheckedProducer, self).send(
+                topic, key, value, partition, timestamp, headers, transactional_id=transactional_id)
+            return cast(Delivery, sent)  # aiokafka's send hands back its future
+
+        delivery = await hand_over()
+        self.deliveries.track(topic, delivery, hand_over)
         return delivery
 
+    async def flush(self) -> None:
+        """Return once every message buffered or handed over before the call is delivered (the commit waits here).
 
-def _check(topic: str, delivery: asyncio.Future[RecordMetadata]) -> None:
-    failure = None if delivery.cancelled() else delivery.exception()
-    if failure is not None:
-        SEND_FAILURES.labels(topic).inc()
-        log.error("a message for %s was not delivered, what it carried is missing: %r", topic, failure)
+        Raises:
+            WriteRefused: a message the router depends on was refused for good.
+        """
+        await self.buffer.flush()
+        await self.deliveries.settled()

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 __all__ = [
     "ALERTS_PUBLISHED", "ERRORS_FORWARDED", "GROUPS_EXPIRED", "INVALID_RECORDS", "NOTIFICATIONS", "OVERFLOWED_RECORDS",
     "RECORDS_ROUTED", "REGISTRY", "SEND_FAILURES", "SERVICES_EXPIRED", "WINDOWS_EXPIRED", "WINDOWS_HELD",
+    "WRITES_REFUSED",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -50,6 +51,10 @@ NOTIFICATIONS = Counter(
     ["notifier", "outcome"], registry=REGISTRY,
 )
 SEND_FAILURES = Counter(
-    "logmonitor_send_failures", "Messages the broker did not accept (changelogs, forwarded errors, dead letters), "
-    "by topic; what they carried is missing.", ["topic"], registry=REGISTRY,
+    "logmonitor_send_failures", "Attempts to write a message that the broker did not accept, by topic "
+    "(forwarded errors and dead letters are sent again).", ["topic"], registry=REGISTRY,
+)
+WRITES_REFUSED = Counter(
+    "logmonitor_writes_refused", "Messages still refused after the retries, by topic; the worker stops without "
+    "committing past them.", ["topic"], registry=REGISTRY,
 )

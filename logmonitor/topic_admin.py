@@ -18,7 +18,7 @@ from logmonitor.settings import ConfigError, Settings
 
 __all__ = [
     "MAX_MESSAGE_BYTES", "ConfigRefused", "changelog_specs", "ensure_topics", "read_retention", "set_retention",
-    "topic_specs",
+    "set_topic_config", "topic_specs",
 ]
 
 log = logging.getLogger(__name__)
@@ -211,10 +211,18 @@ async def set_retention(settings: Settings, topic: str, retention: timedelta) ->
     Raises:
         ConfigRefused: the cluster refused the change.
     """
+    await set_topic_config(settings, topic, {"retention.ms": str(int(retention.total_seconds() * 1000))})
+
+
+async def set_topic_config(settings: Settings, topic: str, changes: dict[str, str]) -> None:
+    """Change some settings of one topic on the cluster, keeping its others.
+
+    Raises:
+        ConfigRefused: the cluster refused the change.
+    """
     admin = _admin(settings)
     await admin.start()
     try:
-        change = {topic: {"retention.ms": str(int(retention.total_seconds() * 1000))}}
-        await _change_topic_configs(admin, change, await _topic_configs(admin, [topic]))
+        await _change_topic_configs(admin, {topic: changes}, await _topic_configs(admin, [topic]))
     finally:
         await admin.close()

@@ -36,9 +36,8 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
     try:
         record = parse_record(message.value, now=now)
     except InvalidRecord as invalid:
-        if not changes.invalid_applied(offset):
-            letter = dead_letter(message.value, invalid.reason, message.topic, message.partition, offset)
-            outgoing.append((DEAD_LETTERS, message.key, letter))
+        letter = dead_letter(message.value, invalid.reason, message.topic, message.partition, offset)
+        outgoing.append((DEAD_LETTERS, message.key, letter))
         changes.apply_invalid(offset)
         INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
         return
@@ -51,10 +50,9 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
     if record["level"] in ERROR_LEVELS:
         record["fingerprint"] = fingerprint(record)
         record["title"] = group_title(record)
-        if not changes.already_applied(service, offset):
-            public = public_name(service)
-            forwarded = record if public == service else {**record, "service": public}
-            outgoing.append((ERRORS, public.encode(), compact_json.dumps(forwarded)))
+        public = public_name(service)
+        forwarded = record if public == service else {**record, "service": public}
+        outgoing.append((ERRORS, public.encode(), compact_json.dumps(forwarded)))
     changes.apply_record(record, offset, len(message.value))
     routed[service, record["level"]] += 1
 
@@ -64,7 +62,11 @@ async def route(batch: Batch) -> None:
     """Parse every record of one partition's batch; forward errors, dead-letter invalid ones, aggregate.
 
     Records arrive in offset order, a fetched batch at a time (``batch_consumer.py``), so each
-    table cell is written once per batch, not per record.
+    table cell is written once per batch, not per record. Records read again after a restart
+    (from the last committed offset) are forwarded and dead-lettered again even where the table
+    cells already count them: a cell says what was counted, not what reached Kafka (its changelog
+    write can be delivered while the forward beside it was refused, ``delivery.py``). Readers of
+    the errors topic de-duplicate by record id, of the dead-letter topic by source offset.
     """
     messages = batch.records
     changes, outgoing, routed = Changes(batch.last.partition), Outgoing(), Counter[tuple[str, str]]()
@@ -74,7 +76,7 @@ async def route(batch: Batch) -> None:
             _route_one(message, changes, outgoing, routed, now)
         await asyncio.sleep(0)  # web requests get in between
     for topic, key, value in outgoing:  # the producer itself: Faust's topic.send costs 5x more per record
-        await app.producer.send(topic, key, value, None, None, None)  # the next commit waits for delivery
+        await app.producer.send(topic, key, value, None, None, None)  # the next commit waits for the outcome
     ERRORS_FORWARDED.inc(sum(topic == ERRORS for topic, _key, _value in outgoing))
     for (service, level), count in routed.items():
         RECORDS_ROUTED.labels(service_labels.label(service), level).inc(count)

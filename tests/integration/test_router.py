@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from logmonitor.dead_letter import KEPT_RAW_BYTES
 from logmonitor.records import MAX_RECORD_BYTES, iso_timestamp
-from tests.fixtures.traffic import alter_topics, keyed, log_record, produce, read_topic
+from tests.fixtures.traffic import keyed, log_record, produce, read_topic
 
 
 def wait_for(worker: Any, path: str, done: Any, timeout: float = 60.0, **params: Any) -> Any:
@@ -238,22 +238,3 @@ async def test_an_error_just_under_the_size_limit_is_stored_forwarded_and_recove
     recovered = worker.get_json("/api/v1/logs/errors/upload")
     assert [e["id"] for e in recovered["errors"]] == [after["id"], huge["id"]]
     assert "MessageSizeTooLarge" not in worker.log_text()
-
-
-async def test_a_message_the_broker_refuses_is_counted_and_logged(start_worker: Any) -> None:
-    worker = start_worker()
-    worker.wait_healthy()
-    env = worker.env
-    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
-    refusing = [f"{env['LOGMONITOR_APP_ID']}-service-state-changelog", env["LOGMONITOR_TOPIC_ERRORS"]]
-    await alter_topics(bootstrap, refusing, {"max.message.bytes": "2048"})
-    noise = base64.b64encode(os.urandom(6000)).decode()  # does not compress below 2 KiB
-    await produce(bootstrap, env["LOGMONITOR_TOPIC_LOGS"], keyed([log_record("big", "ERROR", noise)]))
-    wanted = {f'logmonitor_send_failures_total{{topic="{topic}"}}' for topic in refusing}
-    deadline = time.monotonic() + 60
-    while not wanted <= set(failures := read_metrics(worker, "logmonitor_send_failures_total")):
-        assert time.monotonic() < deadline, f"refusals not counted: {failures}"
-        await asyncio.sleep(0.5)
-    assert all(failures[series] >= 1 for series in wanted)
-    assert f"a message for {refusing[1]} was not delivered" in worker.log_text()
-    assert worker.get_json("/api/v1/health")["status"] == "ok", "the worker goes on"
