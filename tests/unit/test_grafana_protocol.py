@@ -14,6 +14,7 @@ from logmonitor.grafana import (
     parse_query,
     results,
 )
+from logmonitor.settings import ConfigError, Settings
 from logmonitor.user_pattern import MAX_PATTERN_LENGTH
 
 NOW = 1_795_674_660.0  # a whole minute
@@ -118,3 +119,10 @@ def test_every_target_counts_towards_the_cap() -> None:
     tables["targets"] = [{**target, "type": "table"} for target in tables["targets"]]
     with pytest.raises(GrafanaRequestError, match="would hold 30 values"):
         answer(tables, counts(*(f"s{i}" for i in range(10))), max_values=29)
+
+
+def test_the_cap_is_configured_by_logmonitor_grafana_max_points() -> None:
+    assert Settings.from_env({}).grafana_max_points == 100_000
+    assert Settings.from_env({"LOGMONITOR_GRAFANA_MAX_POINTS": "5000"}).grafana_max_points == 5000
+    with pytest.raises(ConfigError, match="LOGMONITOR_GRAFANA_MAX_POINTS"):
+        Settings.from_env({"LOGMONITOR_GRAFANA_MAX_POINTS": "0"})
