@@ -81,10 +81,11 @@ def _bounded_number(body: Mapping[str, Any], name: str, low: float, high: float)
     value = body.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    too_long = isinstance(value, str) and len(value) > 40
+    if too_long or isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise GrafanaRequestError(f"{name} must be a number")
     try:
-        number = float(value[:40] if isinstance(value, str) else value)
+        number = float(value)
     except (ValueError, OverflowError):
         raise GrafanaRequestError(f"{name} must be a number") from None
     if not low <= number <= high:  # also refuses NaN

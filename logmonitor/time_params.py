@@ -70,4 +70,8 @@ def _epoch_of_text(text: str, name: str) -> float:
 
 
 def _shown(value: object) -> str:
-    return repr(value[:40] if isinstance(value, str) else value)
+    if isinstance(value, str):
+        return repr(value[:40])
+    if isinstance(value, int) and not -(10**40) < value < 10**40:
+        return "a number of more than 40 digits"  # repr() refuses ints of over 4,300 digits
+    return repr(value)
