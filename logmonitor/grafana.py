@@ -8,16 +8,16 @@ and turns per-minute window counts into the series, tables and annotations Grafa
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from logmonitor.records import ERROR_LEVELS, LEVELS, epoch_of
+from logmonitor.time_params import LATEST, TimeParamError, parse_time_param
+from logmonitor.user_pattern import UserPattern, UserPatternError, compile_user_pattern
 
 __all__ = [
     "TARGETS", "Filter", "GrafanaQuery", "GrafanaRequestError", "Target", "annotation_events", "annotation_frame",
@@ -28,6 +28,9 @@ TARGETS = ("error_count", "error_by_service", "error_by_level", "log_volume", "e
 WINDOW = 60
 DEFAULT_RANGE = 6 * 3600
 MAX_POINTS = 11_000
+MAX_DATA_POINTS = 1e9  # what Grafana may ask for; each series gets at most MAX_POINTS
+MAX_TARGETS = 50  # each target is a pass over the counts in range
+MAX_FILTERS = 10  # each regex filter is compiled by RE2: up to tens of milliseconds for 256 characters
 
 
 class GrafanaRequestError(ValueError):
@@ -53,16 +56,13 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _iso_epoch(value: Any, name: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return value / 1000 if value > 1e11 else float(value)
-    if not isinstance(value, str):
-        raise GrafanaRequestError(f"range.{name} must be an ISO 8601 time")
+def _range_end(window: Mapping[str, Any], name: str, default: float) -> float:
+    if window.get(name) is None:
+        return default
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise GrafanaRequestError(f"range.{name} is not ISO 8601: {value[:40]!r}") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+        return parse_time_param(window[name], f"range.{name}")
+    except TimeParamError as error:
+        raise GrafanaRequestError(str(error)) from None
 
 
 def time_range(body: Mapping[str, Any], now: float | None = None) -> tuple[float, float]:
@@ -71,25 +71,25 @@ def time_range(body: Mapping[str, Any], now: float | None = None) -> tuple[float
     window = body.get("range")
     if not isinstance(window, dict):
         return now - DEFAULT_RANGE, now
-    since = _iso_epoch(window.get("from"), "from") if window.get("from") is not None else now - DEFAULT_RANGE
-    until = _iso_epoch(window.get("to"), "to") if window.get("to") is not None else now
+    since, until = _range_end(window, "from", now - DEFAULT_RANGE), _range_end(window, "to", now)
     if since > until:
         raise GrafanaRequestError("range.from must not be after range.to")
     return since, until
 
 
-def _positive_number(body: Mapping[str, Any], name: str) -> float | None:
+def _bounded_number(body: Mapping[str, Any], name: str, low: float, high: float) -> float | None:
     value = body.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    too_long = isinstance(value, str) and len(value) > 40
+    if too_long or isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise GrafanaRequestError(f"{name} must be a number")
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise GrafanaRequestError(f"{name} must be a number") from None
-    if not math.isfinite(number) or number <= 0:
-        raise GrafanaRequestError(f"{name} must be a positive number")
+    if not low <= number <= high:  # also refuses NaN
+        raise GrafanaRequestError(f"{name} must be between {low:g} and {high:g}")
     return number
 
 
@@ -110,36 +110,56 @@ def _bucket_starts(since: float, until: float, bucket: int) -> range:
 
 @dataclass(frozen=True)
 class Filter:
-    """One ad-hoc filter on ``service`` or ``level``: ``=``, ``!=``, ``=~`` or ``!~`` (regex)."""
+    """One ad-hoc filter on ``service`` or ``level``: ``=``, ``!=``, ``=~`` or ``!~`` (a regex, run by RE2)."""
 
     key: str
     operator: str
     value: str
+    pattern: UserPattern | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, key: str, operator: str, value: str) -> Filter:
+        """The filter, its regex compiled for ``=~`` and ``!~``.
+
+        Raises:
+            GrafanaRequestError: the regex is too long or not one RE2 accepts.
+        """
+        if operator not in ("=~", "!~"):
+            return cls(key, operator, value)
+        try:
+            return cls(key, operator, value, compile_user_pattern(value))
+        except UserPatternError as error:
+            raise GrafanaRequestError(f"filter {key} {operator}: {error}") from None
 
     def accepts(self, service: str, level: str) -> bool:
-        """Whether a (service, level) count passes this filter."""
+        """Whether a (service, level) count passes this filter (a regex must match the whole value)."""
         actual = service if self.key == "service" else level
-        if self.operator in ("=~", "!~"):
-            try:
-                found = re.fullmatch(self.value, actual) is not None
-            except re.error:
-                raise GrafanaRequestError(f"filter {self.key} {self.operator}: bad regex") from None
+        if self.pattern is not None:
+            found = self.pattern.fullmatch(actual) is not None
             return found if self.operator == "=~" else not found
         equal = actual == (self.value.upper() if self.key == "level" else self.value)
         return equal if self.operator == "=" else not equal
 
 
-def _filters(raw: Any) -> list[Filter]:
-    if not isinstance(raw, list):
+def _listed(body: Mapping[str, Any], name: str, limit: int) -> list[Any]:
+    """The list under ``name`` (``[]`` when it is not a list), of at most ``limit`` items."""
+    items = body.get(name)
+    if not isinstance(items, list):
         return []
+    if len(items) > limit:
+        raise GrafanaRequestError(f"{name} has {len(items):,} items, more than {limit}")
+    return items
+
+
+def _filters(raw: list[Any]) -> list[Filter]:
     found = []
     for item in raw:
         if not isinstance(item, dict) or item.get("key") not in ("service", "level"):
             continue  # unknown keys are not ours to judge
         operator = item.get("operator") or "="
         if operator not in ("=", "!=", "=~", "!~"):
-            raise GrafanaRequestError(f"filter operator {operator!r} is not one of =, !=, =~, !~")
-        found.append(Filter(str(item["key"]), operator, str(item.get("value", ""))))
+            raise GrafanaRequestError(f"filter operator {str(operator)[:20]!r} is not one of =, !=, =~, !~")
+        found.append(Filter.parse(str(item["key"]), operator, str(item.get("value", ""))))
     return found
 
 
@@ -192,19 +212,20 @@ def _target(raw: Mapping[str, Any]) -> Target | None:
 def parse_query(body: Mapping[str, Any], now: float | None = None) -> GrafanaQuery:
     """The ``/query`` request; hidden and unknown targets are dropped."""
     since, until = time_range(body, now)
-    raw_targets = body.get("targets")
-    targets = [t for t in (_target(raw) for raw in raw_targets if isinstance(raw, dict)) if t] if isinstance(
-        raw_targets, list) else []
-    bucket = _bucket_seconds(since, until, _positive_number(body, "intervalMs"), _positive_number(body,
-                                                                                                  "maxDataPoints"))
-    filters = _filters(body.get("adhocFilters")) + _filters(body.get("filters"))
+    targets = [t for t in (_target(raw) for raw in _listed(body, "targets", MAX_TARGETS) if isinstance(raw, dict)) if t]
+    bucket = _bucket_seconds(since, until, _bounded_number(body, "intervalMs", 1, LATEST * 1000),
+                             _bounded_number(body, "maxDataPoints", 1, MAX_DATA_POINTS))
+    filters = _filters(_listed(body, "adhocFilters", MAX_FILTERS)) + _filters(_listed(body, "filters", MAX_FILTERS))
     return GrafanaQuery(since, until, bucket, tuple(targets), tuple(filters))
 
 
 Counts = Mapping[str, Mapping[str, Mapping[int, int]]]
+Row = tuple[str, str, int, int]
+"""One count: service, level, window start (epoch seconds), number of records."""
 
 
-def _selected(counts: Counts, filters: Iterable[Filter]) -> Iterable[tuple[str, str, int, int]]:
+def _selected(counts: Counts, filters: Iterable[Filter]) -> Iterable[Row]:
+    """The counts of every (service, level) that passes the query's filters, each filter run once per pair."""
     rules = list(filters)
     for service, levels in counts.items():
         for level, by_start in levels.items():
@@ -222,50 +243,95 @@ def _series_key(target: str, service: str, level: str) -> str | None:
             "error_by_level": level}[target]
 
 
-def results(query: GrafanaQuery, counts: Counts, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Grafana's answer for every target: time series, tables or (``annotations``) data frames."""
+def results(query: GrafanaQuery, counts: Counts, events: list[dict[str, Any]],
+            max_values: int) -> list[dict[str, Any]]:
+    """Grafana's answer for every target: time series, tables or (``annotations``) data frames.
+
+    Raises:
+        GrafanaRequestError: the answer would hold more than ``max_values`` values (points of all
+            series, table rows and annotations); nothing large is built before that is known.
+    """
+    rows = [row for row in _selected(counts, query.filters) if query.bucket_starts.start <= row[2] <= query.until]
+    kinds = [_kind(target) for target in query.targets]
+    series = {i: _series_sums(target, rows, query.bucket)
+              for i, target in enumerate(query.targets) if kinds[i] == "series"}
+    tables = {i: _table_sums(target, rows, query.bucket)
+              for i, target in enumerate(query.targets) if kinds[i] == "table"}
+    size = (sum(len(sums) for sums in series.values()) * len(query.bucket_starts)
+            + sum(len(sums) for sums in tables.values()) + kinds.count("annotations") * len(events))
+    if size > max_values:
+        raise GrafanaRequestError(
+            f"the answer would hold {size:,} values (series x points, table rows, annotations), more than "
+            f"{max_values:,}: shorten the range, raise intervalMs, lower maxDataPoints or filter the services")
     answer: list[dict[str, Any]] = []
-    for target in query.targets:
-        if target.name == "annotations":
+    for i, target in enumerate(query.targets):
+        if i in series:
+            answer.extend(_series(target, series[i], query))
+        elif i in tables:
+            answer.append(_table(target, tables[i]))
+        else:
             answer.append(annotation_frame(events, target.ref_id))
-            continue
-        rows = [row for row in _selected(counts, query.filters + target.filters)
-                if query.bucket_starts.start <= row[2] <= query.until]
-        answer.extend(_table(target, rows, query.bucket) if target.table else _series(target, rows, query))
     return answer
 
 
-def _series(target: Target, rows: list[tuple[str, str, int, int]], query: GrafanaQuery) -> list[dict[str, Any]]:
-    sums: dict[str, dict[int, float]] = {}
+def _kind(target: Target) -> str:
+    if target.name == "annotations":
+        return "annotations"
+    return "table" if target.table else "series"
+
+
+def _series_sums(target: Target, rows: list[Row], bucket: int) -> dict[str, dict[int, int]]:
+    """Counts per series and bucket start: one series per service or level, or one in all."""
+    sums: dict[str, dict[int, int]] = {}
     if target.name in ("error_count", "error_rate", "log_volume"):
         sums[target.name] = {}
-    for service, level, start, n in rows:
+    for service, level, start, n in _own(target, rows):
         key = _series_key(target.name, service, level)
         if key is not None:
             by_bucket = sums.setdefault(key, {})
-            bucket = start // query.bucket * query.bucket
-            by_bucket[bucket] = by_bucket.get(bucket, 0) + n
-    per_minute = query.bucket / WINDOW if target.name == "error_rate" else 1
+            start = start // bucket * bucket
+            by_bucket[start] = by_bucket.get(start, 0) + n
+    return sums
+
+
+def _series(target: Target, sums: dict[str, dict[int, int]], query: GrafanaQuery) -> list[dict[str, Any]]:
     return [
         {"target": key, "refId": target.ref_id,
-         "datapoints": [[round(by_bucket.get(start, 0) / per_minute, 6), start * 1000]
-                        for start in query.bucket_starts]}
-        for key, by_bucket in sorted(sums.items())
+         "datapoints": [[values.get(start, 0), start * 1000] for start in query.bucket_starts]}
+        for key, values in ((key, _values(target, by_bucket, query.bucket)) for key, by_bucket in sorted(sums.items()))
     ]
 
 
-def _table(target: Target, rows: list[tuple[str, str, int, int]], bucket: int) -> list[dict[str, Any]]:
+def _values(target: Target, by_bucket: dict[int, int], bucket: int) -> Mapping[int, float]:
+    """A series' values by bucket start: counts, or for ``error_rate`` errors per minute (empty buckets are 0)."""
+    if target.name != "error_rate":
+        return by_bucket
+    return {start: round(n * WINDOW / bucket, 6) for start, n in by_bucket.items()}
+
+
+def _table_sums(target: Target, rows: list[Row], bucket: int) -> dict[tuple[int, str, str], int]:
     sums: dict[tuple[int, str, str], int] = {}
-    for service, level, start, n in rows:
+    for service, level, start, n in _own(target, rows):
         if target.name == "log_volume" or level in ERROR_LEVELS:
             key = (start // bucket * bucket, service, level)
             sums[key] = sums.get(key, 0) + n
-    return [{
+    return sums
+
+
+def _table(target: Target, sums: dict[tuple[int, str, str], int]) -> dict[str, Any]:
+    return {
         "type": "table", "refId": target.ref_id,
         "columns": [{"text": "Time", "type": "time"}, {"text": "service", "type": "string"},
                     {"text": "level", "type": "string"}, {"text": "count", "type": "number"}],
         "rows": [[start * 1000, service, level, n] for (start, service, level), n in sorted(sums.items())],
-    }]
+    }
+
+
+def _own(target: Target, rows: list[Row]) -> Iterable[Row]:
+    """The rows that pass the target's own filters (plain ``=`` on service and level)."""
+    if not target.filters:
+        return rows
+    return (row for row in rows if all(rule.accepts(row[0], row[1]) for rule in target.filters))
 
 
 def annotation_events(criticals: Iterable[Mapping[str, Any]], groups: Iterable[Mapping[str, Any]],

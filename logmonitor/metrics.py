@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = [
-    "ALERTS_PUBLISHED", "ERRORS_FORWARDED", "GROUPS_EXPIRED", "INVALID_RECORDS", "NOTIFICATIONS", "OVERFLOWED_RECORDS",
-    "RECORDS_ROUTED", "REGISTRY", "SEND_FAILURES", "SERVICES_EXPIRED", "WINDOWS_EXPIRED", "WINDOWS_HELD",
+    "ALERTS_PUBLISHED",
+    "ERRORS_FORWARDED",
+    "EVENT_LOOP_LAG",
+    "GROUPS_EXPIRED",
+    "INVALID_RECORDS",
+    "NOTIFICATIONS",
+    "OVERFLOWED_RECORDS",
+    "RECORDS_ROUTED",
+    "REGISTRY",
+    "SEND_FAILURES",
+    "SERVICES_EXPIRED",
+    "WINDOWS_EXPIRED",
+    "WINDOWS_HELD",
     "WRITES_REFUSED",
 ]
 
@@ -57,4 +68,9 @@ SEND_FAILURES = Counter(
 WRITES_REFUSED = Counter(
     "logmonitor_writes_refused", "Messages still refused after the retries, by topic; the worker stops without "
     "committing past them.", ["topic"], registry=REGISTRY,
+)
+EVENT_LOOP_LAG = Histogram(
+    "logmonitor_event_loop_lag_seconds", "How late the event loop woke a task sleeping 0.25 s: the wait every "
+    "request and record had behind slow work on the loop.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=REGISTRY,
 )

@@ -159,6 +159,8 @@ class Settings:
     - ``LOGMONITOR_STORE`` [memory://] or ``rocksdb://``; ``LOGMONITOR_DATA_DIR`` [./logmonitor-data]
     - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
     - ``LOGMONITOR_CORS_ORIGINS`` [unset]: comma-separated origins allowed by CORS (``*`` for any)
+    - ``LOGMONITOR_GRAFANA_MAX_POINTS`` [100000]: the most values (series x points, table rows) one
+      Grafana query may answer; larger queries get 400
     """
 
     bootstrap_servers: str = "localhost:9092"
@@ -188,6 +190,7 @@ class Settings:
     data_dir: str = "logmonitor-data"
     auth_token: str | None = None
     cors_origins: tuple[str, ...] = ()
+    grafana_max_points: int = 100_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -230,6 +233,7 @@ class Settings:
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
             cors_origins=tuple(o.strip() for o in env.get("LOGMONITOR_CORS_ORIGINS", "").split(",") if o.strip()),
+            grafana_max_points=_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),
         )
 
     @property

@@ -20,6 +20,9 @@ import gc
 from typing import Any
 
 import faust
+from mode import Service
+
+from logmonitor.loop_lag import probe_loop_lag
 
 __all__ = ["YOUNG_GENERATION", "StreamWorker"]
 
@@ -27,10 +30,15 @@ YOUNG_GENERATION = 50_000
 
 
 class StreamWorker(faust.Worker):
-    """A :class:`faust.Worker` without the spinner, with fewer garbage collections."""
+    """A :class:`faust.Worker` without the spinner, with fewer garbage collections, measuring its loop's lag."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spinner = None
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(YOUNG_GENERATION, older, oldest)
+
+    @Service.task
+    async def _probe_loop_lag(self) -> None:
+        """From start to stop, also while tables recover (``logmonitor_event_loop_lag_seconds``)."""
+        await probe_loop_lag(self.sleep, lambda: not self.should_stop)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
 
 import faust
 from faust.web import Request, Response
 from faust.web.exceptions import WebError
 
 from logmonitor.records import LEVELS, iso_timestamp
+from logmonitor.time_params import TimeParamError, parse_time_param
 
 __all__ = [
     "ApiError", "ApiView", "BadParameter", "NotFound", "parse_time", "query_int", "query_level", "query_time",
@@ -82,21 +82,12 @@ def parse_time(raw: str, name: str) -> float:
     """Epoch seconds from ISO 8601 (``Z`` or offset; naive means UTC) or epoch seconds/milliseconds.
 
     Raises:
-        BadParameter: not a time.
+        BadParameter: not a time, or not one between 1970 and 9999.
     """
     try:
-        number = float(raw)
-    except ValueError:
-        try:
-            moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise BadParameter(f"{name} must be ISO 8601 or epoch seconds, got {raw[:40]!r}") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.timestamp()
-    if number != number or number in (float("inf"), float("-inf")) or number < 0:
-        raise BadParameter(f"{name} must be a finite, non-negative time, got {raw[:40]!r}")
-    return number / 1000 if number > 1e11 else number
+        return parse_time_param(raw, name)
+    except TimeParamError as error:
+        raise BadParameter(str(error)) from None
 
 
 def query_time(query: Mapping[str, str], name: str) -> str | None:
@@ -104,10 +95,7 @@ def query_time(query: Mapping[str, str], name: str) -> str | None:
     raw = query.get(name)
     if not raw:
         return None
-    epoch = parse_time(raw, name)
-    if epoch > 253402300799:
-        raise BadParameter(f"{name} is too far in the future")
-    return iso_timestamp(epoch)
+    return iso_timestamp(parse_time(raw, name))
 
 
 def text_param(query: Mapping[str, str], name: str, limit: int = 256) -> str | None:

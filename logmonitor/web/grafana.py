@@ -12,8 +12,9 @@ from typing import Any
 from faust.web import Request, Response
 
 from logmonitor import grafana
-from logmonitor.app import app
+from logmonitor.app import app, settings
 from logmonitor.queries import merge_counts, merge_newest
+from logmonitor.time_params import LATEST
 from logmonitor.web.base import ApiView, BadParameter
 from logmonitor.web.cluster import gather
 
@@ -97,11 +98,11 @@ async def _query(request: Request, body: Mapping[str, Any]) -> Any:
     query = _parsed(grafana.parse_query, body)
     if not query.targets:
         return []
-    window = {"since": str(query.bucket_starts.start), "until": str(query.until + 1)}
+    window = {"since": str(query.bucket_starts.start), "until": str(min(query.until + 1, LATEST))}
     counts = merge_counts(await gather("counts", window, request.headers))
     wants_events = any(target.name == "annotations" for target in query.targets)
     events = await _events(request, query.since, query.until) if wants_events else []
-    return grafana.results(query, counts, events)
+    return _parsed(grafana.results, query, counts, events, settings.grafana_max_points)
 
 
 async def _annotations(request: Request, body: Mapping[str, Any]) -> Any:
