@@ -5,8 +5,9 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = [
-    "ALERTS_PUBLISHED", "ERRORS_FORWARDED", "GROUPS_EXPIRED", "INVALID_RECORDS", "NOTIFICATIONS", "OVERFLOWED_RECORDS",
-    "RECORDS_ROUTED", "REGISTRY", "SEND_FAILURES", "SERVICES_EXPIRED", "WINDOWS_EXPIRED", "WINDOWS_HELD",
+    "ALERTS_PUBLISHED", "ERRORS_FORWARDED", "GROUPS_EXPIRED", "GROUPS_OVERFLOWED", "INVALID_RECORDS", "NOTIFICATIONS",
+    "OVERFLOWED_RECORDS", "RECORDS_ROUTED", "REGISTRY", "SEND_FAILURES", "SERVICES_EXPIRED", "WINDOWS_EXPIRED",
+    "WINDOWS_HELD",
 ]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -36,6 +37,10 @@ WINDOWS_HELD = Gauge(
 GROUPS_EXPIRED = Counter(
     "logmonitor_groups_expired", "Error groups removed for being unseen longer than the group retention.",
     registry=REGISTRY,
+)
+GROUPS_OVERFLOWED = Counter(
+    "logmonitor_groups_overflowed", "Errors counted in their service's overflow group (fingerprint _overflow): "
+    "the service has LOGMONITOR_MAX_GROUPS_PER_SERVICE groups already.", registry=REGISTRY,
 )
 SERVICES_EXPIRED = Counter(
     "logmonitor_services_expired", "Services removed (with their recent errors and groups) for being unseen "
