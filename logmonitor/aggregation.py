@@ -15,7 +15,7 @@ from typing import Any
 
 from logmonitor.app import settings
 from logmonitor.records import ERROR_LEVELS
-from logmonitor.tables import error_ring
+from logmonitor.tables import error_ring, group_cap
 from logmonitor.tables.cells import Cell, mark_applied, watermark
 from logmonitor.tables.error_groups import error_groups, group_key
 from logmonitor.tables.event_time import current_record_epoch
@@ -106,11 +106,13 @@ class Changes:
     place); a record changes it only if its offset is past the one the stored cell applied.
     """
 
-    def __init__(self, partition: int, service_cap: int = SERVICE_CAP) -> None:
-        self.partition, self._service_cap = partition, service_cap
+    def __init__(self, partition: int, service_cap: int = SERVICE_CAP,
+                 group_cap: int = settings.max_groups_per_service) -> None:
+        self.partition, self._service_cap, self._group_cap = partition, service_cap, group_cap
         self._registry = _Cells(_read_registry, _write_registry, partition)  # one cell: this partition's
         self._windows = _Cells(_read_window, _write_window, partition)
         self._groups = _Cells(error_groups.get, error_groups.__setitem__, partition)
+        self._grouped: dict[str, set[str]] = {}  # the fingerprints whose groups this batch changes, by service
         self._invalid = _Cells(invalid_counts.get, invalid_counts.__setitem__, partition, lambda _key: {"n": 0})
         self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
         self._profiles = _Cells(_read_profile, _write_profile, partition, _new_profile)  # by service
@@ -125,6 +127,14 @@ class Changes:
             return service
         announce_overflow(service, settings.max_services, self._service_cap)
         return bucket_name(self.partition)
+
+    def grouped_as(self, service: str, fingerprint: str, offset: int) -> str:
+        """The fingerprint the error at ``offset`` is counted under: its own, or beyond the group cap ``_overflow``."""
+        profile = self._profiles.get(service)
+        counted = group_cap.grouped_as(profile.cell, profile.after, fingerprint, offset, self._group_cap)
+        if counted != fingerprint and offset > profile.after:  # a replayed error was announced the first time
+            group_cap.announce_overflow(service, fingerprint, self._group_cap)
+        return counted
 
     def apply_record(self, record: dict[str, Any], offset: int, size: int) -> None:
         """Count a valid record (``size`` bytes) everywhere it belongs; skip cells that already hold it."""
@@ -161,8 +171,11 @@ class Changes:
             error_ring.append(self._profiles.open[service].cell, errors, self.partition)
         self._new_errors.clear()
         routed_at = time.time()  # for expiry: a service being counted is not unseen, whatever its event times
-        for profile in self._profiles.open.values():
+        for service, profile in self._profiles.open.items():
             profile.cell["_routed_at"] = routed_at
+            group_cap.still_admitted(profile.cell, _read_profile(service), profile.after,
+                                     self._grouped.get(service, ()))
+        self._grouped.clear()
         self._profiles.write()
 
     def _invalid_count(self) -> _Open:
@@ -170,13 +183,16 @@ class Changes:
 
     def _update_group(self, record: dict[str, Any], offset: int) -> None:
         exception = record.get("exception") or {}
-        group = self._groups.get(group_key(record["service"], record["fingerprint"]), lambda _key: {
-            "service": record["service"], "fingerprint": record["fingerprint"], "count": 0,
+        service, fingerprint = record["service"], record["fingerprint"]
+        group = self._groups.get(group_key(service, fingerprint), lambda _key: {
+            "service": service, "fingerprint": fingerprint, "count": 0,
             "first_seen": record["timestamp"], "title": record["title"],
-            "exception_type": exception.get("type"), "_created": time.time(),
+            "exception_type": None if fingerprint == group_cap.OVERFLOW_FINGERPRINT else exception.get("type"),
+            "_created": time.time(),
         })
         if offset <= group.after:
             return
+        self._grouped.setdefault(service, set()).add(fingerprint)
         cell = group.cell
         cell["count"] += 1
         cell["first_seen"] = min(cell["first_seen"], record["timestamp"])

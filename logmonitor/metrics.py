@@ -9,6 +9,7 @@ __all__ = [
     "ERRORS_FORWARDED",
     "EVENT_LOOP_LAG",
     "GROUPS_EXPIRED",
+    "GROUPS_OVERFLOWED",
     "INVALID_RECORDS",
     "NOTIFICATIONS",
     "OVERFLOWED_RECORDS",
@@ -48,6 +49,10 @@ WINDOWS_HELD = Gauge(
 GROUPS_EXPIRED = Counter(
     "logmonitor_groups_expired", "Error groups removed for being unseen longer than the group retention.",
     registry=REGISTRY,
+)
+GROUPS_OVERFLOWED = Counter(
+    "logmonitor_groups_overflowed", "Errors counted in their service's overflow group (fingerprint _overflow): "
+    "the service has LOGMONITOR_MAX_GROUPS_PER_SERVICE groups already.", registry=REGISTRY,
 )
 SERVICES_EXPIRED = Counter(
     "logmonitor_services_expired", "Services removed (with their recent errors and groups) for being unseen "

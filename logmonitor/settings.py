@@ -18,6 +18,9 @@ MIB = 1024 * 1024
 # Each partition's admitted services are one table cell, rewritten at every batch: even in one
 # partition, 20,000 names of up to 256 characters stay under the changelogs' 8 MiB per message.
 MAX_SERVICES_LIMIT = 20_000
+# A service's admitted error groups live in its profile, rewritten at every batch: 100,000
+# fingerprints (about 40 bytes each) stay well under the 8 MiB too.
+MAX_GROUPS_LIMIT = 100_000
 
 
 class ConfigError(ValueError):
@@ -151,6 +154,8 @@ class Settings:
       recent errors, error groups and alert state
     - ``LOGMONITOR_MAX_SERVICES`` [1000, at most 20000]: distinct services kept (each of the P source
       partitions admits ceil(N / P)); records of any other service are counted under ``_overflow``
+    - ``LOGMONITOR_MAX_GROUPS_PER_SERVICE`` [1000, at most 100000]: error groups kept per service;
+      errors of any other fingerprint are counted in the service's group ``_overflow``
     - ``LOGMONITOR_RING_BYTES`` [4194304 (4 MiB), at least 1 MiB]: recent errors kept per service, in
       record bytes (besides the 1,000 errors count), oldest dropped first
     - ``LOGMONITOR_ALERT_RULES`` [unset: the packaged default rules, no notifiers]: the alert rules file
@@ -182,6 +187,7 @@ class Settings:
     group_retention: timedelta = timedelta(days=30)
     service_retention: timedelta = timedelta(days=30)
     max_services: int = 1000
+    max_groups_per_service: int = 1000
     ring_bytes: int = 4 * MIB
     alert_rules: str | None = None
     alert_interval: timedelta = timedelta(seconds=5)
@@ -225,6 +231,8 @@ class Settings:
             group_retention=_duration(env, "LOGMONITOR_GROUP_RETENTION", "30d"),
             service_retention=_duration(env, "LOGMONITOR_SERVICE_RETENTION", "30d"),
             max_services=_int(env, "LOGMONITOR_MAX_SERVICES", cls.max_services, maximum=MAX_SERVICES_LIMIT),
+            max_groups_per_service=_int(env, "LOGMONITOR_MAX_GROUPS_PER_SERVICE", cls.max_groups_per_service,
+                                        maximum=MAX_GROUPS_LIMIT),
             ring_bytes=_int(env, "LOGMONITOR_RING_BYTES", cls.ring_bytes, minimum=MIB),
             alert_rules=env.get("LOGMONITOR_ALERT_RULES") or None,
             alert_interval=_duration(env, "LOGMONITOR_ALERT_INTERVAL", "5s"),

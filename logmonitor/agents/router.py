@@ -19,6 +19,7 @@ from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
 from logmonitor.records import ERROR_LEVELS, InvalidRecord, parse_record
 from logmonitor.service_labels import service_labels
 from logmonitor.tables.acting_event import acting_for
+from logmonitor.tables.group_cap import OVERFLOW_TITLE
 from logmonitor.tables.service_registry import public_name
 from logmonitor.topics import dlq_topic, errors_topic, logs_topic
 
@@ -48,8 +49,13 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
         record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
         record["service"] = service
     if record["level"] in ERROR_LEVELS:
-        record["fingerprint"] = fingerprint(record)
-        record["title"] = group_title(record)
+        own = fingerprint(record)
+        record["fingerprint"] = changes.grouped_as(service, own, offset)
+        if record["fingerprint"] == own:
+            record["title"] = group_title(record)
+        else:  # beyond the group cap: the overflow group's error, naming its own fingerprint in extra
+            record["extra"] = {**record["extra"], "overflowed_fingerprint": own}
+            record["title"] = OVERFLOW_TITLE
         public = public_name(service)
         forwarded = record if public == service else {**record, "service": public}
         outgoing.append((ERRORS, public.encode(), compact_json.dumps(forwarded)))

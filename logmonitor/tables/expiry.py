@@ -8,7 +8,8 @@ window older than the retention; the changelog's ``retention.ms`` plus ``segment
 makes Kafka delete them too, so a recovery never brings them back for long.
 
 Error groups unseen for ``LOGMONITOR_GROUP_RETENTION`` are deleted through the table (a
-tombstone in the compacted changelog), by the housekeeping tick of their partition; so are
+tombstone in the compacted changelog), by the housekeeping tick of their partition, and taken
+off their service's admitted groups (``group_cap.py``); so are
 services unseen for ``LOGMONITOR_SERVICE_RETENTION``, with their ring chunks, their groups and
 their place in the partition's registry (``service_registry.py``). "Unseen" goes by the later of
 a service's newest event time and when a batch last counted it, so a backlog of old records
@@ -25,6 +26,7 @@ from logmonitor.metrics import GROUPS_EXPIRED, SERVICES_EXPIRED, WINDOWS_EXPIRED
 from logmonitor.records import epoch_of
 from logmonitor.tables.cells import Cell
 from logmonitor.tables.error_groups import error_groups, group_key
+from logmonitor.tables.group_cap import forget
 from logmonitor.tables.log_counts import log_counts
 from logmonitor.tables.service_state import chunk_key, profile_key, registry_key, service_state
 
@@ -55,15 +57,22 @@ async def expire_windows() -> None:
 
 
 def drop_unseen_groups(groups: Iterable[Cell], now: float) -> int:
-    """Delete the groups last seen before ``now - group retention``; return how many.
+    """Delete the groups last seen before ``now - group retention``, freeing their places under the group cap.
 
-    Must run while handling an event of the groups' partition (the delete is a changelog write).
+    Must run while handling an event of the groups' partition (the deletes are changelog writes).
+    Returns how many.
     """
     cutoff = now - settings.group_retention.total_seconds()
     unseen = [group for group in groups
               if epoch_of(group["last_seen"]) < cutoff]
+    by_service: dict[str, list[str]] = {}
     for group in unseen:
         error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
+        by_service.setdefault(group["service"], []).append(group["fingerprint"])
+    for service, fingerprints in by_service.items():
+        profile: Cell | None = service_state.get(profile_key(service))
+        if profile:
+            service_state[profile_key(service)] = forget(profile, fingerprints)
     GROUPS_EXPIRED.inc(len(unseen))
     return len(unseen)
 

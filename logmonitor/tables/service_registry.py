@@ -24,7 +24,10 @@ import logging
 from logmonitor.metrics import OVERFLOWED_RECORDS
 from logmonitor.tables.cells import Cell
 
-__all__ = ["OVERFLOW", "admits", "announce_overflow", "bucket_name", "is_overflow", "partition_cap", "public_name"]
+__all__ = [
+    "OVERFLOW", "admits", "announce_overflow", "bucket_name", "first_come", "is_overflow", "partition_cap",
+    "public_name",
+]
 
 OVERFLOW = "_overflow"
 _BUCKET_PREFIX = f"{OVERFLOW}/"
@@ -63,13 +66,22 @@ def admits(registry: Cell, applied: int, service: str, offset: int, cap: int) ->
         offset: the record's source offset.
         cap: the services the partition admits (:func:`partition_cap`).
     """
-    services: dict[str, int] = registry.setdefault("services", {})
-    admitted = services.get(service)
+    return first_come(registry.setdefault("services", {}), applied, service, offset, cap)
+
+
+def first_come(listed: dict[str, int], applied: int, name: str, offset: int, cap: int) -> bool:
+    """The admission rule, for services and error groups alike: whether ``name`` at ``offset`` is admitted.
+
+    ``listed`` maps the admitted names to the offset each was admitted at (changed in place: a
+    name admitted now is added); ``applied`` is the last offset the stored listing has decided
+    for. Names starting with :data:`OVERFLOW` are reserved, never admitted.
+    """
+    admitted = listed.get(name)
     if admitted is not None:
         return offset >= admitted
-    if offset <= applied or len(services) >= cap or is_overflow(service):
+    if offset <= applied or len(listed) >= cap or is_overflow(name):
         return False
-    services[service] = offset
+    listed[name] = offset
     return True
 
 
