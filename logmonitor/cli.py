@@ -31,6 +31,15 @@ def _prepare_topics(app: Any, settings: Any) -> None:
         _exit_with(str(error))
 
 
+def _check_exposure(settings: Any) -> None:
+    """Refuse an API open to the network without a token; warn when it is explicitly allowed (DESIGN section 6)."""
+    if refusal := settings.exposure_refusal():
+        _exit_with(refusal)
+    if settings.anonymous_on_network:
+        click.echo("logmonitor: warning: the API answers anyone who can reach it (LOGMONITOR_ALLOW_ANONYMOUS=true)",
+                   err=True)
+
+
 def main() -> None:
     """Run a command: ``worker`` (Faust's), ``kafka``, ``retention``, ``demo`` and the rest."""
     from logmonitor.settings import ConfigError
@@ -44,6 +53,8 @@ def main() -> None:
     except ConfigError as error:
         _exit_with(str(error))
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    if command == "worker":
+        _check_exposure(settings)
     if command in _NEEDS_BROKER:
         from logmonitor.broker_probe import wait_for_metadata
 
