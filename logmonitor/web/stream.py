@@ -24,6 +24,7 @@ __all__ = ["SeriesView", "StreamView"]
 logger = logging.getLogger(__name__)
 
 PING_SECONDS = 15.0
+LEFT_SECONDS = 1.0  # how often an idle stream looks whether its client is still there
 RETRY_SECONDS = 3  # how soon a client reconnects, and retries when every place is taken
 
 
@@ -53,13 +54,19 @@ async def _stream(request: web.BaseRequest, subscription: Subscription,
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
     })
     await response.prepare(request)  # faust's Request is aiohttp's
+    loop = asyncio.get_running_loop()
     try:
         await response.write(f"retry: {RETRY_SECONDS * 1000}\n: connected\n\n".encode() + _status(subscription.state))
+        pinged = loop.time()
         while True:
             try:
-                item = await asyncio.wait_for(subscription.queue.get(), PING_SECONDS)
+                item = await asyncio.wait_for(subscription.queue.get(), LEFT_SECONDS)
             except asyncio.TimeoutError:
-                await response.write(b": ping\n\n")
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client left: its place is free now, not at the next ping
+                if loop.time() - pinged >= PING_SECONDS:
+                    await response.write(b": ping\n\n")
+                    pinged = loop.time()
                 continue
             if isinstance(item, str):
                 await response.write(_status(item))
