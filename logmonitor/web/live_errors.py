@@ -7,7 +7,8 @@ aiokafka never raises when the broker goes away or the topic is deleted: its con
 quietly forever, and a recreated topic stays unassigned for minutes. So the feed asks the broker
 every ``CHECK_SECONDS`` whether the topic is still there and assigned. When it is not, or the
 consumer raises, the feed turns ``reconnecting``: open streams are told so and ended (clients
-reconnect and fill the gap from the API), and a new consumer is started after a backoff.
+reconnect and fill the gap from the API), and a new consumer is started after a backoff. While
+only the broker does not answer, the consumer is kept: it reconnects by itself, where it was.
 """
 
 from __future__ import annotations
@@ -141,19 +142,33 @@ class LiveErrors:
             consumer.subscribe([self._topic])
             await self._assigned(consumer)
             await asyncio.wait_for(consumer.seek_to_end(), BROKER_TIMEOUT)
-            if self.state == RECONNECTING:
-                logger.warning("live error feed reading %s again", self._topic)
-            self._set_state(LIVE)
+            self._live()
             loop = asyncio.get_running_loop()
             checked = loop.time()
             while self._subscribers:
                 batches = await consumer.getmany(timeout_ms=1000)
                 self._publish(record.value for records in batches.values() for record in records)
                 if loop.time() - checked >= CHECK_SECONDS:
-                    await self._check(consumer)
+                    await self._watch(consumer)
                     checked = loop.time()
         finally:
-            await consumer.stop()
+            await _stop(consumer)
+
+    async def _watch(self, consumer: FeedConsumer) -> None:
+        """Check a running consumer: while the broker does not answer, it reconnects by itself and keeps its place."""
+        try:
+            await self._check(consumer)
+        except (KafkaError, asyncio.TimeoutError) as error:
+            if self.state == LIVE:
+                logger.warning("live error feed lost (%s: %s); waiting for the broker", type(error).__name__, error)
+            self._set_state(RECONNECTING)
+        else:
+            self._live()
+
+    def _live(self) -> None:
+        if self.state == RECONNECTING:
+            logger.warning("live error feed reading %s again", self._topic)
+        self._set_state(LIVE)
 
     async def _check(self, consumer: FeedConsumer) -> None:
         """Raise unless the broker answers, has the topic, and the consumer reads it."""
@@ -177,6 +192,21 @@ class LiveErrors:
         for value in values:
             for subscription in self._subscribers:
                 subscription.put(value)
+
+
+async def _stop(consumer: FeedConsumer) -> None:
+    """Stop ``consumer``, though aiokafka 0.14 may raise a CancelledError meant for none of ours.
+
+    Its fetcher's ``close()`` cancels its in-flight requests and awaits them without catching
+    their CancelledError (seen with the broker stopped).
+    """
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        logger.debug("aiokafka's consumer.stop() was interrupted by its own cancelled request")
 
 
 def _errors_topic_consumer() -> FeedConsumer:

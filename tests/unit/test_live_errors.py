@@ -28,6 +28,8 @@ class Broker:
     has_topic: bool = True
     written: list[bytes] = field(default_factory=list)
     fetch_error: Exception | None = None
+    answers: bool = True
+    stop_cancelled: bool = False  # aiokafka 0.14's stop() can raise a CancelledError of its own
     opened: int = 0
 
 
@@ -40,9 +42,12 @@ class FakeConsumer:
         pass
 
     async def stop(self) -> None:
-        pass
+        if self.broker.stop_cancelled:
+            raise asyncio.CancelledError
 
     async def topics(self) -> set[str]:
+        if not self.broker.answers:
+            raise KafkaConnectionError("Unable to get cluster metadata over all known brokers")
         return {TOPIC} if self.broker.has_topic else set()
 
     def subscribe(self, topics: list[str]) -> None:
@@ -109,6 +114,29 @@ async def test_a_consumer_that_raises_is_replaced() -> None:
         assert await next_item(subscription) == RECONNECTING
         broker.fetch_error = None
         assert await next_item(subscription) == LIVE
+
+
+async def test_a_cancelled_error_out_of_aiokafkas_stop_does_not_end_the_feed() -> None:
+    broker = Broker(stop_cancelled=True)
+    live = LiveErrors(TOPIC, lambda: FakeConsumer(broker), 10)
+    async with live.subscribe() as subscription:
+        assert await next_item(subscription) == LIVE
+        broker.has_topic = False
+        assert await next_item(subscription) == RECONNECTING
+        broker.has_topic = True
+        assert await next_item(subscription) == LIVE
+
+
+async def test_while_the_broker_does_not_answer_the_feed_is_reconnecting_and_keeps_its_consumer() -> None:
+    broker = Broker()
+    live = LiveErrors(TOPIC, lambda: FakeConsumer(broker), 10)
+    async with live.subscribe() as subscription:
+        assert await next_item(subscription) == LIVE
+        broker.answers = False
+        assert await next_item(subscription) == RECONNECTING
+        broker.answers = True
+        assert await next_item(subscription) == LIVE
+        assert broker.opened == 1, "aiokafka reconnects by itself and keeps its place"
 
 
 async def test_the_feed_serves_at_most_its_cap_of_clients() -> None:

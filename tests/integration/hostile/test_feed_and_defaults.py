@@ -12,10 +12,13 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import TopicAlreadyExistsError
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from logmonitor.localkafka import LocalKafka
+from logmonitor.web.live_errors import LIVE, RECONNECTING, LiveErrors
 from tests.fixtures.receivers import WebhookReceiver, wait_until
 from tests.fixtures.traffic import create_topic, delete_topic, keyed, log_record, produce
 from tests.fixtures.worker import WorkerProcess, worker_env
@@ -128,6 +131,23 @@ async def test_a_lost_feed_ends_its_streams_says_reconnecting_and_comes_back(
         assert orjson.loads(seen[-1][1])["id"] == record["id"]
     await dashboard_says(browser, "live", 60)
     await shown(browser, "feed", record["message"], 30)
+
+
+async def test_the_feed_reconnects_after_its_broker_was_stopped_and_started(restartable_broker: LocalKafka) -> None:
+    bootstrap, topic = restartable_broker.bootstrap_servers, f"feed-{uuid.uuid4().hex[:8]}"
+    await create_topic(bootstrap, topic, 2)
+    feed = LiveErrors(topic, lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                                      auto_offset_reset="latest", fetch_max_wait_ms=100), 10)
+    async with feed.subscribe() as subscription:
+        async def next_item() -> bytes | str:
+            return await asyncio.wait_for(subscription.queue.get(), 90)
+        assert await next_item() == LIVE
+        await asyncio.to_thread(restartable_broker.stop)
+        assert await next_item() == RECONNECTING, "a stopped broker is noticed, though aiokafka never raises"
+        await asyncio.to_thread(restartable_broker.start)
+        assert await next_item() == LIVE
+        await produce(bootstrap, topic, [(b"k", b'{"after": "restart"}')])
+        assert await next_item() == b'{"after": "restart"}'
 
 
 async def test_beyond_the_cap_a_stream_gets_503_with_a_json_error(
