@@ -6,6 +6,7 @@ import pytest
 
 from logmonitor.alerts.notifiers import DeliveryError, build_notifier, url_origin
 from logmonitor.alerts.rules import NotifierConfig
+from logmonitor.cli import check_exposure
 from logmonitor.settings import ConfigError, Settings
 from tests.fixtures.ports import free_port
 
@@ -33,6 +34,16 @@ def test_a_token_or_an_explicit_allowance_lets_a_network_bind_start() -> None:
     assert allowed.exposure_refusal() is None and allowed.anonymous_on_network, "allowed, and warned about"
     not_allowed = Settings.from_env({"LOG_MONITOR_SERVER_HOST": "0.0.0.0", "LOGMONITOR_ALLOW_ANONYMOUS": "false"})
     assert not_allowed.exposure_refusal() is not None
+
+
+@pytest.mark.parametrize("args", [["worker", "--web-bind", "0.0.0.0"], ["worker", "--web-bind=0.0.0.0"],
+                                  ["worker", "-l", "info", "-b", "10.0.0.1"], ["worker", "-b0.0.0.0"]])
+def test_a_bind_on_the_command_line_is_checked_too(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        check_exposure(Settings.from_env({}), args)
+    assert refused.value.code == 2 and "LOGMONITOR_AUTH_TOKEN" in capsys.readouterr().err
+    check_exposure(Settings.from_env({"LOGMONITOR_AUTH_TOKEN": "t"}), args)
+    check_exposure(Settings.from_env({"LOG_MONITOR_SERVER_HOST": "0.0.0.0"}), ["worker", "-b", "127.0.0.1"])
 
 
 def test_bad_allowance_and_sse_cap_values_name_their_variable() -> None:
