@@ -114,9 +114,10 @@ class LogMonitorApp(faust.App):
 
     def on_webserver_init(self, web: Any) -> None:
         """Put authentication, CORS and security headers in front of every route."""
-        from logmonitor.web.middleware import middlewares
+        from logmonitor.web.middleware import add_security_headers, middlewares
 
         web.web_app.middlewares.extend(middlewares(settings))
+        web.web_app.on_response_prepare.append(add_security_headers)
 
 
 app = LogMonitorApp(

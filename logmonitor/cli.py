@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
 import click
 
-__all__ = ["main"]
+__all__ = ["check_exposure", "main"]
 
 _NEEDS_BROKER = {"worker", "retention"}
 
@@ -31,6 +32,32 @@ def _prepare_topics(app: Any, settings: Any) -> None:
         _exit_with(str(error))
 
 
+def _web_bind(args: list[str]) -> str | None:
+    """The host given to Faust's ``--web-bind``/``-b``, which wins over LOG_MONITOR_SERVER_HOST."""
+    for index, arg in enumerate(args):
+        if arg in ("--web-bind", "-b") and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(("--web-bind=", "-b")) and arg not in ("--web-bind=", "-b"):
+            return arg.removeprefix("--web-bind=").removeprefix("-b")
+    return None
+
+
+def check_exposure(settings: Any, args: list[str]) -> None:
+    """Refuse an API open to the network without a token; warn when it is explicitly allowed (DESIGN section 6).
+
+    Args:
+        settings: the worker's :class:`~logmonitor.settings.Settings`.
+        args: the command line after the program name (a ``--web-bind`` there is where it listens).
+    """
+    if (bind := _web_bind(args)) is not None:
+        settings = dataclasses.replace(settings, web_host=bind)
+    if refusal := settings.exposure_refusal():
+        _exit_with(refusal)
+    if settings.anonymous_on_network:
+        click.echo("logmonitor: warning: the API answers anyone who can reach it (LOGMONITOR_ALLOW_ANONYMOUS=true)",
+                   err=True)
+
+
 def main() -> None:
     """Run a command: ``worker`` (Faust's), ``kafka``, ``retention``, ``demo`` and the rest."""
     from logmonitor.settings import ConfigError
@@ -44,6 +71,8 @@ def main() -> None:
     except ConfigError as error:
         _exit_with(str(error))
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    if command == "worker":
+        check_exposure(settings, sys.argv[1:])
     if command in _NEEDS_BROKER:
         from logmonitor.broker_probe import wait_for_metadata
 

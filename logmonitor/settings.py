@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-__all__ = ["ConfigError", "KafkaSecurity", "Settings", "format_duration", "parse_duration"]
+__all__ = ["ConfigError", "KafkaSecurity", "Settings", "format_duration", "is_loopback", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -131,6 +132,25 @@ def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
     return parse_duration(env.get(name) or default, name=name)
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in {"", "0", "false", "no"}:
+        return False
+    if raw in {"1", "true", "yes"}:
+        return True
+    raise ConfigError(f"{name}={raw!r}: use true or false")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only: ``localhost``, 127.0.0.0/8 or ``::1``."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name may resolve to any interface
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the worker reads from the environment, validated once.
@@ -163,6 +183,9 @@ class Settings:
     - ``LOGMONITOR_SESSION_TIMEOUT`` [30s]: how soon the other workers take over a crashed one's partitions
     - ``LOGMONITOR_STORE`` [memory://] or ``rocksdb://``; ``LOGMONITOR_DATA_DIR`` [./logmonitor-data]
     - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
+    - ``LOGMONITOR_ALLOW_ANONYMOUS`` [false]: ``true`` lets the worker serve the API without a token
+      on an address other than loopback (it refuses to start otherwise)
+    - ``LOGMONITOR_SSE_MAX_CLIENTS`` [100]: concurrent live-feed (SSE) clients per worker; more get 503
     - ``LOGMONITOR_CORS_ORIGINS`` [unset]: comma-separated origins allowed by CORS (``*`` for any)
     - ``LOGMONITOR_GRAFANA_MAX_POINTS`` [100000]: the most values (series x points, table rows) one
       Grafana query may answer; larger queries get 400
@@ -195,6 +218,8 @@ class Settings:
     store: str = "memory://"
     data_dir: str = "logmonitor-data"
     auth_token: str | None = None
+    allow_anonymous: bool = False
+    sse_max_clients: int = 100
     cors_origins: tuple[str, ...] = ()
     grafana_max_points: int = 100_000
 
@@ -240,8 +265,25 @@ class Settings:
             store=store,
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
+            allow_anonymous=_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
+            sse_max_clients=_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),
             cors_origins=tuple(o.strip() for o in env.get("LOGMONITOR_CORS_ORIGINS", "").split(",") if o.strip()),
             grafana_max_points=_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),
+        )
+
+    @property
+    def anonymous_on_network(self) -> bool:
+        """Whether the API would answer other machines without a token."""
+        return not self.auth_token and not is_loopback(self.web_host)
+
+    def exposure_refusal(self) -> str | None:
+        """Why the web server must not start as configured (an API open to the network without a token), or None."""
+        if not self.anonymous_on_network or self.allow_anonymous:
+            return None
+        return (
+            f"LOG_MONITOR_SERVER_HOST={self.web_host} serves the API to other machines, and "
+            "LOGMONITOR_AUTH_TOKEN is not set: set a token (e.g. `openssl rand -hex 32`), listen on "
+            "127.0.0.1, or set LOGMONITOR_ALLOW_ANONYMOUS=true to serve it to anyone who can reach it"
         )
 
     @property

@@ -11,13 +11,14 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
 
 from logmonitor.alerts.rules import NotifierConfig
 
-__all__ = ["DeliveryError", "Notifier", "build_notifier", "email_message", "slack_payload"]
+__all__ = ["DeliveryError", "Notifier", "build_notifier", "email_message", "slack_payload", "url_origin"]
 
 
 class DeliveryError(Exception):
@@ -39,6 +40,7 @@ class WebhookNotifier:
     def __init__(self, config: NotifierConfig) -> None:
         self.name = config.name
         self._url: str = config.options["url"]
+        self._where = url_origin(self._url)
         self._headers = {"Content-Type": "application/json", **config.options.get("headers", {})}
         self._timeout = aiohttp.ClientTimeout(total=config.options["timeout"])
 
@@ -52,9 +54,24 @@ class WebhookNotifier:
             async with aiohttp.ClientSession(timeout=self._timeout) as session, \
                     session.post(self._url, data=self.body(alert), headers=self._headers) as response:
                 if not 200 <= response.status < 300:
-                    raise DeliveryError(f"{self.name}: {self._url} answered {response.status}")
+                    raise DeliveryError(f"{self.name}: {self._where} answered {response.status}")
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            raise DeliveryError(f"{self.name}: {self._url}: {error or type(error).__name__}") from None
+            raise DeliveryError(f"{self.name}: {self._where}: {_failure(error)}") from None
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: what may be logged of it (a webhook's path is often its secret)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def _failure(error: BaseException) -> str:
+    """What went wrong, without the URL that aiohttp puts in most of its messages."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return f"cannot connect ({error.os_error.strerror or type(error.os_error).__name__})"
+    return "timed out" if isinstance(error, asyncio.TimeoutError) else type(error).__name__
 
 
 def _slack_escape(text: str) -> str:

@@ -71,7 +71,7 @@ class NotifierConfig:
 
     name: str
     type: str
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)  # URLs, headers and passwords are secrets
 
 
 @dataclass(frozen=True)

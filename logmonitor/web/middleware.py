@@ -13,7 +13,7 @@ from aiohttp import web
 
 from logmonitor.settings import Settings
 
-__all__ = ["CONTENT_SECURITY_POLICY", "middlewares", "token_matches"]
+__all__ = ["CONTENT_SECURITY_POLICY", "add_security_headers", "middlewares", "token_matches"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +97,18 @@ async def _no_stack_traces(request: web.Request, handler: Handler) -> web.Stream
         return _json_error(500, "internal", "the server failed to answer; the worker log has the details")
 
 
-@web.middleware
-async def _security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
+async def add_security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Set the security headers on ``response`` (an ``on_response_prepare`` signal handler).
+
+    A signal rather than a middleware, because aiohttp prepares the responses it answers itself
+    (404, 405, 413) and those a middleware returns early (401) outside any inner middleware.
+    """
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cache-Control", "no-store")  # API answers may hold log text; views that may be cached say so
 
 
 def middlewares(settings: Settings) -> list[Middleware]:
@@ -114,5 +118,5 @@ def middlewares(settings: Settings) -> list[Middleware]:
         chain.append(_cors(settings.cors_origins))
     if settings.auth_token:
         chain.append(_auth(settings.auth_token))
-    chain += [_security_headers, _no_stack_traces]
+    chain.append(_no_stack_traces)
     return chain

@@ -75,7 +75,7 @@ OPENAPI: dict[str, Any] = {
             _param("service", _TEXT), _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})]),
         "/api/v1/logs/series": _get("Per-minute counts per service and level", [
             _param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}), _param("service", _TEXT)]),
-        "/api/v1/logs/stream": _get("Server-Sent Events of new errors",
+        "/api/v1/logs/stream": _get("Server-Sent Events of new errors and of the feed's state (503 when full)",
                                     [_param("service", _TEXT), _param("level", _LEVEL)], media="text/event-stream"),
         "/api/v1/alerts": _get("Published alerts, newest first, and the incidents open now", [
             _param("status", {"type": "string", "enum": ["firing", "resolved"]}), _param("rule", _TEXT),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, cast
 
@@ -16,34 +17,70 @@ from logmonitor.records import LEVELS
 from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.web.base import ApiView, query_int, query_level, text_param
 from logmonitor.web.cluster import gather
-from logmonitor.web.live_errors import live_errors
+from logmonitor.web.live_errors import RECONNECTING, FeedFull, Subscription, live_errors
 
 __all__ = ["SeriesView", "StreamView"]
 
+logger = logging.getLogger(__name__)
+
 PING_SECONDS = 15.0
+LEFT_SECONDS = 1.0  # how often an idle stream looks whether its client is still there
+RETRY_SECONDS = 3  # how soon a client reconnects, and retries when every place is taken
 
 
 @app.page("/api/v1/logs/stream")
 class StreamView(ApiView):
-    """New errors as they happen: ``event: error`` with the record as JSON data."""
+    """New errors as they happen (``event: error``, the record as JSON) and the feed's state (``event: status``)."""
 
     async def get(self, request: Request) -> Any:
-        """Stream until the client leaves; ``?service=&level=`` filter; a ``: ping`` comment every 15 s."""
+        """Stream until the client leaves or the feed is lost; ``?service=&level=`` filter; 503 when full.
+
+        The first event is the feed's state (``connecting``, ``live`` or ``reconnecting``), then
+        each change; when a feed that was live is lost the stream ends after ``reconnecting``, so
+        every client notices and reconnects. A ``: ping`` comment comes every 15 s.
+        """
         service, level = text_param(request.query, "service"), query_level(request.query)
-        response = web.StreamResponse(headers={
-            "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-        })
-        await response.prepare(cast(web.BaseRequest, request))  # faust's Request is aiohttp's
-        await response.write(b"retry: 3000\n: connected\n\n")
-        async with live_errors.subscribe() as queue:
-            while True:
-                try:
-                    value = await asyncio.wait_for(queue.get(), PING_SECONDS)
-                except asyncio.TimeoutError:
+        try:
+            async with live_errors.subscribe() as subscription:
+                return await _stream(cast(web.BaseRequest, request), subscription, service, level)
+        except FeedFull as full:
+            return self.json({"error": "too_many_streams", "detail": str(full)}, status=503,
+                             headers={"Retry-After": str(RETRY_SECONDS)})
+
+
+async def _stream(request: web.BaseRequest, subscription: Subscription,
+                  service: str | None, level: str | None) -> web.StreamResponse:
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+    })
+    await response.prepare(request)  # faust's Request is aiohttp's
+    loop = asyncio.get_running_loop()
+    try:
+        await response.write(f"retry: {RETRY_SECONDS * 1000}\n: connected\n\n".encode() + _status(subscription.state))
+        pinged = loop.time()
+        while True:
+            try:
+                item = await asyncio.wait_for(subscription.queue.get(), LEFT_SECONDS)
+            except asyncio.TimeoutError:
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client left: its place is free now, not at the next ping
+                if loop.time() - pinged >= PING_SECONDS:
                     await response.write(b": ping\n\n")
-                    continue
-                if _wanted(value, service, level):
-                    await response.write(b"event: error\ndata: " + value + b"\n\n")
+                    pinged = loop.time()
+                continue
+            if isinstance(item, str):
+                await response.write(_status(item))
+                if item == RECONNECTING:
+                    break
+            elif _wanted(item, service, level):
+                await response.write(b"event: error\ndata: " + item + b"\n\n")
+    except ConnectionResetError:
+        logger.debug("a live-feed client left")  # what clients do; not an error of ours
+    return response
+
+
+def _status(state: str) -> bytes:
+    return f"event: status\ndata: {state}\n\n".encode()
 
 
 def _wanted(value: bytes, service: str | None, level: str | None) -> bool:

@@ -91,12 +91,15 @@ async def test_sse_stream_delivers_a_new_error(fed_worker: Any) -> None:
     async with aiohttp.ClientSession() as session, session.get(fed_worker.url + "/api/v1/logs/stream") as stream:
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         assert (await stream.content.readline()).startswith(b"retry:")
+        async with asyncio.timeout(30):  # once the feed says it is live, no new error is missed
+            while await stream.content.readline() != b"data: live\n":
+                pass
         record = log_record("booking", "CRITICAL", "fire in the data centre")
         await produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"], keyed([record]))
         async with asyncio.timeout(30):
-            line = b""
-            while not line.startswith(b"data: "):
-                line = await stream.content.readline()
+            while await stream.content.readline() != b"event: error\n":
+                pass
+            line = await stream.content.readline()
     assert orjson.loads(line[6:])["id"] == record["id"]
 
 

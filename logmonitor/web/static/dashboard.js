@@ -4,10 +4,17 @@
 
 const FEED_LIMIT = 100;
 const POLL_MS = 5000;
+const RECONNECT_MS = [3000, 30000]; // first and longest wait before opening a refused stream again
+const FEED_STATUS = {
+  connecting: "connecting to the live feed; polling every 5 s",
+  live: "live",
+  reconnecting: "live feed reconnecting; polling every 5 s",
+  polling: "polling every 5 s",
+};
 const COLORS = ["#1f5fbf", "#b3261e", "#2e7d32", "#8e44ad", "#c25e00", "#00796b", "#5d4037", "#455a64"];
 const SVG = "http://www.w3.org/2000/svg";
 
-const state = { errors: [], live: false, source: null, pollTimer: null, services: [] };
+const state = { errors: [], feed: "connecting", source: null, reconnectMs: RECONNECT_MS[0], pollTimer: null, services: [] };
 
 function $(id) { return document.getElementById(id); }
 
@@ -241,20 +248,29 @@ async function refresh() {
     renderChart(series);
     renderGroups(groups.groups);
     renderAlerts(alerts);
-    if (!state.live) {
-      await loadErrors();
-      if (!state.live) setStatus("polling every 5 s", false);
-    }
+    if (state.feed !== "live") await loadErrors();
+    showFeed(state.feed);
   } catch (error) {
     setStatus(`cannot reach the worker (${error.message}); retrying`, false);
   }
 }
 
+// The server sends the feed's state first and on each change; a lost feed ends the stream.
+function showFeed(feed) {
+  const wasLive = state.feed === "live";
+  state.feed = feed in FEED_STATUS ? feed : "reconnecting";
+  setStatus(FEED_STATUS[state.feed], state.feed === "live");
+  if (state.feed === "live" && !wasLive) {
+    state.reconnectMs = RECONNECT_MS[0];
+    loadErrors().catch(() => {}); // what arrived while the stream was down
+  }
+}
+
 function connectStream() {
-  if (!window.EventSource) return;
+  if (!window.EventSource) { showFeed("polling"); return; }
   const source = new EventSource("/api/v1/logs/stream");
   state.source = source;
-  source.addEventListener("open", () => { state.live = true; setStatus("live", true); loadErrors().catch(() => {}); });
+  source.addEventListener("status", (event) => showFeed(event.data));
   // New errors arrive as `event: error` messages; the browser's own connection errors share
   // the name but carry no data.
   source.addEventListener("error", (event) => {
@@ -262,8 +278,12 @@ function connectStream() {
       try { addError(JSON.parse(event.data)); } catch (_) { /* a malformed event is skipped */ }
       return;
     }
-    state.live = false;
-    setStatus("live stream lost; polling every 5 s", false);
+    showFeed("reconnecting");
+    if (source.readyState === EventSource.CLOSED) {
+      // Refused (503 when every place is taken): the browser gives up, so try again later.
+      setTimeout(connectStream, state.reconnectMs);
+      state.reconnectMs = Math.min(state.reconnectMs * 2, RECONNECT_MS[1]);
+    }
   });
 }
 
