@@ -21,6 +21,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 _OPEN_PATHS = frozenset({"/api/v1/health"})
+_BODY_HEADERS = frozenset({"content-type", "content-length"})
 _CORS_HEADERS = "accept, content-type, authorization"
 # Log text is attacker-controlled: no inline script or style, nothing from elsewhere, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -90,11 +91,21 @@ def _cors(origins: tuple[str, ...]) -> Middleware:
 async def _no_stack_traces(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as refusal:
+        if refusal.status < 400 or refusal.content_type == "application/json":
+            raise
+        return _as_json_error(refusal)
     except Exception:
         logger.exception("unhandled error serving %s %s", request.method, request.path)
         return _json_error(500, "internal", "the server failed to answer; the worker log has the details")
+
+
+def _as_json_error(refusal: web.HTTPException) -> web.Response:
+    """aiohttp's own plain-text refusals (no route 404, 405, body too large 413) in the API's error shape."""
+    kept = {name: value for name, value in refusal.headers.items() if name.lower() not in _BODY_HEADERS}
+    code = refusal.reason.lower().replace(" ", "_")
+    detail = refusal.text.removeprefix(f"{refusal.status}: ") if refusal.text else refusal.reason
+    return _json_error(refusal.status, code, detail, kept)
 
 
 async def add_security_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:

@@ -223,6 +223,9 @@ async def test_every_response_carries_the_security_headers(
             assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy, (method, path)
             if response.content_type == "application/json":
                 assert response.headers.get("Cache-Control") == "no-store", (method, path)
+            if expected >= 400:
+                error = await response.json()
+                assert set(error) == {"error", "detail"} and error["detail"], (method, path, error)
     async with session.get(base + "/api/v1/logs/stream", headers=AUTH) as stream:
         assert all(stream.headers.get(name) == value for name, value in SECURITY_HEADERS.items())
 
