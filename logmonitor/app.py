@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any, cast
 
 import faust
-from faust.types import TopicT
-from faust.types.transports import TransportT
 
 from logmonitor.alerts.rules import load_rules
-from logmonitor.batch_consumer import BatchHandler, BatchingTransport
-from logmonitor.delivery import CheckedProducer
+from logmonitor.engine.checked_producer import CheckedProducer
+from logmonitor.engine.producer_buffer import flush_up_to_now
+from logmonitor.engine.transport import BatchingApp
 from logmonitor.settings import KafkaSecurity, Settings
 from logmonitor.topic_admin import MAX_MESSAGE_BYTES, changelog_specs, ensure_topics
 
@@ -36,75 +33,15 @@ def _broker_credentials(security: KafkaSecurity) -> Any:
     return None
 
 
-def _flush_up_to_now(buffer: Any) -> None:
-    """Make the producer buffer's ``flush`` return once every record buffered before the call is handed over.
-
-    Faust's ``ProducerBuffer.flush`` gives up when no record leaves for 0.1 s (the broker
-    applying back-pressure) and does not see the record being handed to aiokafka at that moment.
-    The consumer's commit calls it first, so it could commit source offsets whose table
-    changelog records were never produced; a SIGKILL right after loses them: counts came up
-    short (199,991 of 200,000) in the kill test under load. Waiting for an empty buffer instead
-    starved the commits while the router kept writing (committed offsets 151,000 records behind
-    in a soak, P6): the commit needs only what was buffered before it chose its offsets, and the
-    buffer hands records over in the order they came. Called before the buffer starts.
-    """
-    buffered = handed_over = 0
-    one_handed_over = asyncio.Event()
-    buffer_one, hand_over = buffer.put, buffer._send_pending
-
-    def put(message: Any) -> None:
-        nonlocal buffered
-        buffered += 1
-        buffer_one(message)
-
-    async def send_pending(message: Any) -> None:
-        nonlocal handed_over
-        try:
-            await hand_over(message)
-        finally:
-            handed_over += 1
-            one_handed_over.set()
-
-    async def flush() -> None:
-        up_to = buffered
-        while handed_over < up_to:
-            one_handed_over.clear()
-            await one_handed_over.wait()
-
-    buffer.put, buffer._send_pending, buffer.flush = put, send_pending, flush
-
-
-class LogMonitorApp(faust.App):
-    """A Faust app that creates the project's topics before its consumers subscribe.
-
-    Topics with a batch handler (:meth:`batch_handler`) are consumed a fetched batch per
-    partition at a time (``batch_consumer.py``) instead of through an agent's stream.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.batch_handlers: dict[str, BatchHandler] = {}
-
-    def batch_handler(self, topic: TopicT) -> Callable[[BatchHandler], BatchHandler]:
-        """Decorate ``async def handler(batch)``: it gets each partition's fetched records of ``topic``.
-
-        The records count as processed when the handler returns; it must process all of them.
-        """
-        def register(handler: BatchHandler) -> BatchHandler:
-            self.batch_handlers.update((name, handler) for name in topic.topics)
-            self.topics.add(topic)
-            return handler
-        return register
-
-    def _new_transport(self) -> TransportT:
-        return BatchingTransport(self.conf.broker_consumer, self)
+class LogMonitorApp(BatchingApp):
+    """A Faust app on the engine seam's transport that creates the project's topics before its consumers subscribe."""
 
     async def on_first_start(self) -> None:
         """Create missing topics (partitions, retention) and table changelogs, then start as Faust does."""
         import logmonitor.tables.every  # noqa: F401  (autodiscovery comes later)
 
         self.producer.buffer.max_messages = 5000
-        _flush_up_to_now(self.producer.buffer)
+        flush_up_to_now(self.producer.buffer)
         changelogs = [table.changelog_topic.get_topic_name() for table in self.tables.values()]
         cast(CheckedProducer, self.producer).deliveries.guard(
             retried=(settings.errors_topic, settings.dlq_topic), stopping=changelogs)

@@ -1,10 +1,11 @@
-"""A producer that delivers what the router writes, or stops the worker before a commit passes it.
+"""Delivering what the router writes, or stopping the worker before a commit passes it.
 
 The consumer commits a source offset once the producer's ``flush`` returns; Faust's waits for
 the hand-over to Kafka, not for the outcome, so a message Kafka refused (``max.message.bytes``,
 an ACL, a policy; aiokafka retries only the transient errors itself) was committed past and what
-it carried was lost. Here ``flush`` returns once every message handed over before it has its
-final outcome, and a message the router depends on is never given up while the worker goes on:
+it carried was lost. Here (with the seam's ``engine/checked_producer.py``) ``flush`` returns once
+every message handed over before it has its final outcome, and a message the router depends on
+is never given up while the worker goes on:
 
 - forwarded errors and dead letters (append-only; readers de-duplicate by id) are sent again
   after ``RETRY_DELAYS``, so a refusal fixed within them costs nothing;
@@ -27,14 +28,12 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Collection
 from functools import partial
-from typing import Any, cast
 
 from aiokafka.structs import RecordMetadata
-from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from logmonitor.metrics import SEND_FAILURES, WRITES_REFUSED
 
-__all__ = ["EXIT_REFUSED", "RETRY_DELAYS", "CheckedProducer", "Deliveries", "WriteRefused"]
+__all__ = ["EXIT_REFUSED", "RETRY_DELAYS", "Deliveries", "Delivery", "HandOver", "WriteRefused"]
 
 log = logging.getLogger(__name__)
 
@@ -138,32 +137,3 @@ class Deliveries:
             self._stop(EXIT_REFUSED)
         self._outcome.set()
 
-
-class CheckedProducer(faust_aiokafka.Producer):
-    """Faust's aiokafka producer whose ``flush`` waits for every message's final outcome (see the module)."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.deliveries = Deliveries()
-
-    async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None,
-                   timestamp: float | None, headers: Any, *, transactional_id: str | None = None,
-                   ) -> Awaitable[RecordMetadata]:
-        """Schedule a message, as Faust does; its outcome is followed until final."""
-        async def hand_over() -> Delivery:
-            sent = await super(CheckedProducer, self).send(
-                topic, key, value, partition, timestamp, headers, transactional_id=transactional_id)
-            return cast(Delivery, sent)  # aiokafka's send hands back its future
-
-        delivery = await hand_over()
-        self.deliveries.track(topic, delivery, hand_over)
-        return delivery
-
-    async def flush(self) -> None:
-        """Return once every message buffered or handed over before the call is delivered (the commit waits here).
-
-        Raises:
-            WriteRefused: a message the router depends on was refused for good.
-        """
-        await self.buffer.flush()
-        await self.deliveries.settled()

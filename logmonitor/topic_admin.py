@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from logmonitor.engine.admin_responses import ResourceOutcome, TopicConfig, altered_configs, described_configs
 from logmonitor.settings import ConfigError, Settings
 
 __all__ = [
@@ -149,7 +150,7 @@ async def _raise_message_limit(admin: AIOKafkaAdminClient, topics: list[str]) ->
                     MAX_MESSAGE_BYTES, refused)
 
 
-async def _topic_configs(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, dict[str, tuple[str, int]]]:
+async def _topic_configs(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, TopicConfig]:
     """Each topic's settings as ``name: (value, config_source)``.
 
     Raises:
@@ -157,15 +158,14 @@ async def _topic_configs(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[
     """
     answers = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic) for topic in topics])
     configs = {}
-    for answer in answers:
-        for code, message, _type, topic, entries in answer.resources:
-            _check(code, message, topic)
-            configs[topic] = {entry[0]: (entry[1], entry[3]) for entry in entries}
+    for outcome, config in described_configs(answers):
+        _check(outcome)
+        configs[outcome.name] = config
     return configs
 
 
 async def _change_topic_configs(admin: AIOKafkaAdminClient, changes: dict[str, dict[str, str]],
-                                current: dict[str, dict[str, tuple[str, int]]]) -> None:
+                                current: dict[str, TopicConfig]) -> None:
     """Change some settings of each topic and keep its others (AlterConfigs replaces them all).
 
     ``current`` holds each changed topic's settings as :func:`_topic_configs` reads them.
@@ -180,14 +180,13 @@ async def _change_topic_configs(admin: AIOKafkaAdminClient, changes: dict[str, d
         })
         for topic, changed in changes.items()
     ]
-    for answer in await admin.alter_configs(resources):
-        for code, message, _type, topic in answer.resources:
-            _check(code, message, topic)
+    for outcome in altered_configs(await admin.alter_configs(resources)):
+        _check(outcome)
 
 
-def _check(code: int, message: str | None, topic: str) -> None:
-    if code:
-        raise ConfigRefused(f"{topic}: {message or for_code(code).__name__}")
+def _check(outcome: ResourceOutcome) -> None:
+    if outcome.code:
+        raise ConfigRefused(f"{outcome.name}: {outcome.message or for_code(outcome.code).__name__}")
 
 
 async def read_retention(settings: Settings) -> dict[str, timedelta]:

@@ -18,9 +18,9 @@ from logmonitor.alerts.evaluate import evaluate
 from logmonitor.alerts.observe import LOOKBACK, PartitionView, partition_views
 from logmonitor.app import alert_config, app, settings
 from logmonitor.assignment import owned_partitions
+from logmonitor.engine.current_event import acting_for
 from logmonitor.metrics import ALERTS_PUBLISHED
 from logmonitor.service_labels import service_labels
-from logmonitor.tables.acting_event import acting_for
 from logmonitor.tables.alert_state import alert_state, state_key
 from logmonitor.tables.expiry import drop_unseen_groups, drop_unseen_services
 from logmonitor.tables.log_counts import WINDOW_SECONDS

@@ -12,13 +12,13 @@ from faust import Event
 from logmonitor import compact_json
 from logmonitor.aggregation import Changes
 from logmonitor.app import app
-from logmonitor.batch_consumer import Batch
 from logmonitor.dead_letter import dead_letter
+from logmonitor.engine.batch_consumer import Batch
+from logmonitor.engine.current_event import acting_for
 from logmonitor.fingerprint import fingerprint, group_title
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
 from logmonitor.records import ERROR_LEVELS, InvalidRecord, parse_record
 from logmonitor.service_labels import service_labels
-from logmonitor.tables.acting_event import acting_for
 from logmonitor.tables.group_cap import OVERFLOW_TITLE
 from logmonitor.tables.service_registry import public_name
 from logmonitor.topics import dlq_topic, errors_topic, logs_topic

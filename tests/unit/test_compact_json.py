@@ -7,7 +7,8 @@ from typing import Any
 import orjson
 from faust.serializers import codecs
 
-from logmonitor.compact_json import CODEC, dumps
+from logmonitor.compact_json import dumps
+from logmonitor.engine.json_codec import CODEC
 
 CELL = {"INFO": 1234, "ERROR": 5, "_wm": {"3": 456789}}
 

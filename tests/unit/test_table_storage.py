@@ -5,8 +5,8 @@ from faust.types import Message
 
 import logmonitor.tables.every  # noqa: F401  (defines every table)
 from logmonitor.app import app
-from logmonitor.compact_json import CODEC
-from logmonitor.tables.acting_event import acting_for
+from logmonitor.engine.current_event import acting_for
+from logmonitor.engine.json_codec import CODEC
 from logmonitor.tables.define import CellTable
 from logmonitor.tables.event_time import current_record_epoch
 from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts

@@ -22,6 +22,16 @@ Three of Faust's habits can lose records around a rebalance (the failover test l
 - Faust resumes fetching while it restores tables from their changelogs; a handler writing
   then has its writes replaced by the restore. Records fetched during a rebalance are set
   aside, and the first fetch after it seeks back to the committed offsets.
+
+Verified against faust-streaming 0.15.3 (with mode-streaming 0.7.1, aiokafka 0.14.0). It
+assumes of Faust's ``Consumer`` (``faust/transport/consumer.py``): its fetcher runs
+``_drain_messages(fetcher)``; a commit takes each partition's offset from ``_new_offset(tp)``
+for the partitions ``_filter_tps_with_pending_acks(topics)`` yields; a rebalance waits until
+``_unacked_messages`` is empty, woken by ``_waiting_for_ack``; ``ack()`` does its bookkeeping
+under ``faust.types.tuples.ack_lock`` (so does :meth:`BatchingConsumer._deliver_batch`);
+``_committed_offset``, ``_read_offset``, ``_n_acked``, ``_commit_every``, ``_commit_fut``,
+``_buffered_partitions``, ``_add_gap``, ``_wait_next_records`` and ``_to_message`` mean what
+they mean there. ``tests/unit/engine/test_batch_consumer.py`` checks each.
 """
 
 from __future__ import annotations
@@ -35,11 +45,10 @@ from aiokafka import ConsumerRecord
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from faust.types.transports import TPorTopicSet
+from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
 
-from logmonitor.delivery import CheckedProducer
-
-__all__ = ["Batch", "BatchHandler", "BatchingConsumer", "BatchingTransport"]
+__all__ = ["Batch", "BatchHandler", "BatchingConsumer"]
 
 
 class Batch(NamedTuple):
@@ -210,11 +219,12 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         last = self._to_message(tp, records[-1])
         self._unacked_messages.add(last)  # what a rebalance waits for
         await handler(Batch(records, last))
-        last.acked = True
-        self._unacked_messages.discard(last)
-        self._processed_up_to[tp] = last.offset + 1
-        self._n_acked += len(records)
-        notify(self._waiting_for_ack)
+        with ack_lock:  # as Consumer.ack(): the counters are shared with events acked from other threads
+            last.acked = True
+            self._unacked_messages.discard(last)
+            self._processed_up_to[tp] = last.offset + 1
+            self._n_acked += len(records)
+            notify(self._waiting_for_ack)
 
     def _new_offset(self, tp: TP) -> int | None:
         if tp in self._processed_up_to:
@@ -246,9 +256,3 @@ class BatchingConsumer(faust_aiokafka.Consumer):
             self._n_acked = 0
             self.add_future(self.commit())
 
-
-class BatchingTransport(faust_aiokafka.Transport):
-    """The ``kafka://`` transport with :class:`BatchingConsumer`, and a producer whose flush waits for every outcome."""
-
-    Consumer = BatchingConsumer
-    Producer = CheckedProducer
