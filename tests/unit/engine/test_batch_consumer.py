@@ -1,0 +1,107 @@
+"""Contract of the batch consumer hook with Faust's Consumer (faust-streaming 0.15.3)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from aiokafka import ConsumerRecord
+from faust.transport import consumer as faust_consumer
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.types.tuples import ack_lock
+
+from logmonitor.engine.batch_consumer import Batch, BatchingConsumer
+from logmonitor.engine.transport import BatchingApp
+from tests.unit.engine.signatures import bare_signature, calls
+
+Consumer = faust_aiokafka.Consumer
+TOPIC = TP("contract-logs", 0)
+VERIFIED_SIGNATURES = {
+    "_drain_messages": "(self, fetcher)",
+    "_new_offset": "(self, tp)",
+    "_filter_tps_with_pending_acks": "(self, topics=None)",
+    "_add_gap": "(self, tp, offset_from, offset_to)",
+    "_wait_next_records": "(self, timeout)",
+    "_to_message": "(self, tp, record)",
+    "ack": "(self, message)",
+    "perform_seek": "(self)",
+    "on_partitions_revoked": "(self, revoked)",
+    "seek": "(self, partition, offset)",
+    "earliest_offsets": "(self, *partitions)",
+    "commit": "(self, topics=None, start_new_transaction=True)",
+}
+UPSTREAM_STATE = ("_committed_offset", "_read_offset", "_unacked_messages", "_n_acked", "_commit_every",
+                  "_commit_fut", "_buffered_partitions", "_waiting_for_ack", "_stopped", "_acked")
+
+
+@pytest.fixture
+def consumer() -> Iterator[BatchingConsumer]:
+    app = BatchingApp("engine-contract", broker="kafka://127.0.0.1:1")  # never connected
+    yield app.consumer
+
+
+def records(*offsets: int) -> list[ConsumerRecord]:
+    return [ConsumerRecord(TOPIC.topic, TOPIC.partition, offset, 0, 0, b"k", b"{}", None, 1, 2, [])
+            for offset in offsets]
+
+
+@pytest.mark.parametrize(("name", "verified"), VERIFIED_SIGNATURES.items())
+def test_the_upstream_methods_have_the_verified_signatures(name: str, verified: str) -> None:
+    assert bare_signature(getattr(Consumer, name)) == verified
+
+
+def test_the_upstream_state_the_hook_uses_exists_on_a_new_consumer(consumer: BatchingConsumer) -> None:
+    for name in UPSTREAM_STATE:
+        assert hasattr(consumer, name), name
+    assert consumer._n_acked == 0 and consumer._commit_fut is None and not consumer._unacked_messages
+
+
+def test_the_fetcher_runs_drain_messages_and_a_rebalance_waits_for_unacked_messages() -> None:
+    assert calls(faust_consumer.Fetcher._fetcher, "consumer._drain_messages(self)")
+    assert calls(Consumer.wait_empty, "while not self.should_stop and self._unacked_messages", "self._wait_for_ack)")
+    assert calls(Consumer._wait_for_ack, "self._waiting_for_ack = asyncio.Future")
+
+
+def test_a_commit_takes_a_delivered_batchs_offset_through_the_overridden_methods(consumer: BatchingConsumer) -> None:
+    consumer._processed_up_to[TOPIC] = 11
+    assert calls(Consumer.force_commit, "self._filter_tps_with_pending_acks(topics)")
+    tps = list(consumer._filter_tps_with_pending_acks({TOPIC.topic}))
+    assert tps == [TOPIC]
+    assert consumer._filter_committable_offsets(tps) == {TOPIC: 11}, "upstream asks _new_offset for the offset"
+
+
+def test_faust_acks_under_ack_lock() -> None:
+    assert Consumer.ack.__globals__["ack_lock"] is ack_lock
+    assert calls(Consumer.ack, "with ack_lock:", "self._n_acked += 1", "self._unacked_messages.discard(message)",
+                 "notify(self._waiting_for_ack)")
+
+
+class _LockWatchingSet(set):  # type: ignore[type-arg]
+    """A set that notes, at each discard, whether this thread holds Faust's ``ack_lock``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.discarded_under_lock: list[bool] = []
+
+    def discard(self, element: object) -> None:
+        self.discarded_under_lock.append(ack_lock._is_owned())  # type: ignore[attr-defined]
+        super().discard(element)
+
+
+async def test_a_delivered_batch_is_acked_as_faust_acks_under_ack_lock(consumer: BatchingConsumer) -> None:
+    watched = consumer._unacked_messages = _LockWatchingSet()
+    consumer._waiting_for_ack = waiting = asyncio.get_running_loop().create_future()
+    seen: list[Batch] = []
+
+    async def handler(batch: Batch) -> None:
+        assert len(watched) == 1, "a rebalance waits for the batch in hand"
+        seen.append(batch)
+
+    await consumer._deliver_batch(handler, TOPIC, records(7, 8, 9))
+    assert [record.offset for record in seen[0].records] == [7, 8, 9] and seen[0].last.offset == 9
+    assert seen[0].last.acked and not watched
+    assert watched.discarded_under_lock == [True]
+    assert consumer._n_acked == 3 and consumer._new_offset(TOPIC) == 10
+    assert waiting.done(), "a waiting rebalance is woken"
