@@ -20,8 +20,9 @@ run: $(STAMP)
 	$(BIN)/logmonitor up
 
 lint: $(STAMP)
-	$(BIN)/ruff check logmonitor tests $(wildcard bench)
+	$(BIN)/ruff check logmonitor tests tools $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/python -m tools.check_engine_private
 
 test: lint
 	$(BIN)/pytest
