@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint install bench clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "logmonitor needs Python 3.10+ (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[server,rocksdb,test,bench]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[server,rocksdb,test,bench]'
 	@touch $@
 
 install: $(STAMP)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
-__all__ = ["check_exposure", "main"]
+__all__ = ["check_engine", "check_exposure", "main"]
 
 _NEEDS_BROKER = {"worker", "retention"}
 
@@ -58,6 +59,26 @@ def check_exposure(settings: Any, args: list[str]) -> None:
                    err=True)
 
 
+def check_engine(settings: Any, installed: Mapping[str, str | None] | None = None) -> None:
+    """Refuse an engine version the seam was not verified with; warn when it is explicitly allowed (DESIGN section 9).
+
+    Args:
+        settings: the worker's :class:`~logmonitor.settings.Settings`.
+        installed: each engine distribution's version (default: the installed ones).
+    """
+    from logmonitor.engine.versions import VERIFIED, installed_versions, untested_engine
+
+    if (untested := untested_engine(installed_versions() if installed is None else installed)) is None:
+        return
+    if not settings.allow_untested_engine:
+        verified = " ".join(f"'{name}=={version}'" for name, version in VERIFIED.items())
+        _exit_with(f"the installed engine is not the one logmonitor was verified with: {untested}. Install the "
+                   f"verified versions (pip install {verified}), or set LOGMONITOR_ALLOW_UNTESTED_ENGINE=true to "
+                   "try this one")
+    click.echo(f"logmonitor: warning: running on an engine logmonitor was not verified with: {untested} "
+               "(LOGMONITOR_ALLOW_UNTESTED_ENGINE=true)", err=True)
+
+
 def main() -> None:
     """Run a command: ``worker`` (Faust's), ``kafka``, ``retention``, ``demo`` and the rest."""
     from logmonitor.settings import ConfigError
@@ -72,6 +93,7 @@ def main() -> None:
         _exit_with(str(error))
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
     if command == "worker":
+        check_engine(settings)
         check_exposure(settings, sys.argv[1:])
     if command in _NEEDS_BROKER:
         from logmonitor.broker_probe import wait_for_metadata

@@ -185,6 +185,8 @@ class Settings:
     - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
     - ``LOGMONITOR_ALLOW_ANONYMOUS`` [false]: ``true`` lets the worker serve the API without a token
       on an address other than loopback (it refuses to start otherwise)
+    - ``LOGMONITOR_ALLOW_UNTESTED_ENGINE`` [false]: ``true`` lets the worker start on faust-streaming,
+      mode-streaming or aiokafka versions other than the verified ones (logmonitor/engine/versions.py)
     - ``LOGMONITOR_SSE_MAX_CLIENTS`` [100]: concurrent live-feed (SSE) clients per worker; more get 503
     - ``LOGMONITOR_CORS_ORIGINS`` [unset]: comma-separated origins allowed by CORS (``*`` for any)
     - ``LOGMONITOR_GRAFANA_MAX_POINTS`` [100000]: the most values (series x points, table rows) one
@@ -219,6 +221,7 @@ class Settings:
     data_dir: str = "logmonitor-data"
     auth_token: str | None = None
     allow_anonymous: bool = False
+    allow_untested_engine: bool = False
     sse_max_clients: int = 100
     cors_origins: tuple[str, ...] = ()
     grafana_max_points: int = 100_000
@@ -266,6 +269,7 @@ class Settings:
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
             allow_anonymous=_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
+            allow_untested_engine=_flag(env, "LOGMONITOR_ALLOW_UNTESTED_ENGINE"),
             sse_max_clients=_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),
             cors_origins=tuple(o.strip() for o in env.get("LOGMONITOR_CORS_ORIGINS", "").split(",") if o.strip()),
             grafana_max_points=_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),

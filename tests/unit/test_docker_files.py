@@ -100,3 +100,10 @@ def test_the_image_listens_on_every_interface_so_it_refuses_to_start_without_a_t
     assert host is not None
     image = Settings.from_env({"LOG_MONITOR_SERVER_HOST": host.group(1)})
     assert "LOGMONITOR_AUTH_TOKEN" in (image.exposure_refusal() or "")
+
+
+def test_the_image_and_the_makefile_install_the_constrained_versions() -> None:
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert re.search(r"^COPY .*\bconstraints\.txt\b", dockerfile, re.M)
+    assert re.search(r"pip wheel .*-c constraints\.txt '\.\[server,rocksdb\]'", dockerfile)
+    assert "-c constraints.txt -e '.[server,rocksdb,test,bench]'" in (ROOT / "Makefile").read_text()
