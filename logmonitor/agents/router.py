@@ -15,6 +15,7 @@ from logmonitor.app import app
 from logmonitor.batch_consumer import Batch
 from logmonitor.dead_letter import dead_letter
 from logmonitor.fingerprint import fingerprint, group_title
+from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES, Redactor
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
 from logmonitor.records import ERROR_LEVELS, InvalidRecord, parse_record
 from logmonitor.tables.acting_event import acting_for
@@ -25,6 +26,8 @@ __all__ = ["route"]
 
 Outgoing = list[tuple[str, bytes | None, bytes]]  # (topic, key, value)
 ERRORS, DEAD_LETTERS = errors_topic.get_topic_name(), dlq_topic.get_topic_name()
+REDACTED = (REDACTED_HEADER, REDACTION_RULES)  # the header our handler sends with the records it redacted
+FOREIGN_REDACTOR = Redactor()  # for every other record (DESIGN section 6)
 YIELD_EVERY = 500  # records routed between turns of the event loop (~15 ms; a fetch brings up to 5,000)
 
 
@@ -42,6 +45,8 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
         return
     if record["id"] is None:  # the producer set none: its place in the log (formatted only here, for the few)
         record["id"] = f"{message.topic}-{message.partition}-{offset}"
+    if REDACTED not in message.headers:  # another producer's record, or one redacted by other rules
+        FOREIGN_REDACTOR.record(record)
     if record["level"] in ERROR_LEVELS:
         record["fingerprint"] = fingerprint(record)
         record["title"] = group_title(record)
