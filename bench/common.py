@@ -25,6 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 from logmonitor.devstack import wait_for_health
+from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES
 from logmonitor.localkafka import LocalKafka
 from logmonitor.records import iso_timestamp
 
@@ -95,15 +96,20 @@ def records(count: int, error_share: float = 0.05, seed: int = 1) -> Iterator[tu
         yield service.encode(), orjson.dumps(value)
 
 
-async def preload(bootstrap: str, topic: str, count: int) -> int:
-    """Produce ``count`` records to ``topic`` as fast as the broker takes them."""
+async def preload(bootstrap: str, topic: str, count: int, *, ours: bool = True) -> int:
+    """Produce ``count`` records to ``topic`` as fast as the broker takes them.
+
+    ``ours``: marked as redacted, as KafkaLogHandler sends them; else as another producer's,
+    which the router redacts.
+    """
+    headers = [(REDACTED_HEADER, REDACTION_RULES)] if ours else None
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024,
                                 compression_type="lz4")
     await producer.start()
     try:
         pending = []
         for key, value in records(count):
-            pending.append(await producer.send(topic, value, key=key))
+            pending.append(await producer.send(topic, value, key=key, headers=headers))
             if len(pending) >= 20_000:
                 await asyncio.gather(*pending)
                 pending.clear()

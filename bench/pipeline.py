@@ -1,13 +1,15 @@
 """P2 (router throughput against a plain aiokafka loop) and P5 (restart time with history), one run.
 
     .venv/bin/python -m bench.pipeline [--records 200000] [--rounds 3] [--history 1000000] [--partitions 8]
+                                       [--foreign]
 
 P2: the same pre-loaded records are read by (a) a plain aiokafka consume-parse-produce loop that
 forwards the errors, and (b) one logmonitor worker (parse, normalise, tables, forward errors),
 taking turns for ``--rounds`` rounds; records/s of each, their medians and the ratio. The worker
 is timed from health 200 to its Prometheus counter reaching every record. P5: a worker with
 ``--history`` records of table state is restarted, on ``memory://`` and on ``rocksdb://``;
-seconds from process start to health 200.
+seconds from process start to health 200. The records come as KafkaLogHandler sends them, marked
+as redacted; with ``--foreign`` unmarked, as from other producers, so the router redacts each one.
 Starts its own broker on free loopback ports (or uses $KAFKA_BOOTSTRAP_SERVERS), stops it.
 """
 
@@ -57,12 +59,12 @@ async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: st
         await producer.stop()
 
 
-def router_rate(bootstrap: str, work: Path, app_id: str, partitions: int, total: int, store: str) -> tuple[
-        float, Worker]:
+def router_rate(bootstrap: str, work: Path, app_id: str, partitions: int, total: int, store: str, *,
+                ours: bool = True) -> tuple[float, Worker]:
     """Records/s of one logmonitor worker over a pre-loaded topic (health 200 to all routed)."""
     worker = Worker(bootstrap, app_id, work / app_id, partitions, LOGMONITOR_STORE=store)
     asyncio.run(create_topics(bootstrap, partitions, worker.logs_topic))
-    asyncio.run(preload(bootstrap, worker.logs_topic, total))
+    asyncio.run(preload(bootstrap, worker.logs_topic, total, ours=ours))
     worker.start()
     ready = worker.wait_healthy()
     done = worker.wait_routed(total)
@@ -82,21 +84,24 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=1_000_000, help="P5 records of history (0: skip P5)")
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="P2 rounds of plain loop then router")
+    parser.add_argument("--foreign", action="store_true", help="P2 records as from other producers (redacted)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     lines = []
     with broker() as (bootstrap, _local):
         asyncio.run(create_topics(bootstrap, args.partitions, "plain-source", "plain-errors"))
-        asyncio.run(preload(bootstrap, "plain-source", args.records))
+        asyncio.run(preload(bootstrap, "plain-source", args.records, ours=not args.foreign))
         plains, ours = [], []
         for round_ in range(args.rounds):  # alternating, so both meet the broker cold and warm
             plains.append(asyncio.run(plain_loop(bootstrap, "plain-source", args.partitions, "plain-errors",
                                                  args.records)))
-            rate, worker = router_rate(bootstrap, work, f"p2-{round_}", args.partitions, args.records, "memory://")
+            rate, worker = router_rate(bootstrap, work, f"p2-{round_}", args.partitions, args.records, "memory://",
+                                       ours=not args.foreign)
             worker.stop()
             ours.append(rate)
         plain, our = statistics.median(plains), statistics.median(ours)
-        lines.append(f"P2, {args.records:,} records, {args.partitions} partitions, 5% errors, one worker, "
+        origin = "other producers' (redacted by the router)" if args.foreign else "our handler's"
+        lines.append(f"P2, {args.records:,} {origin} records, {args.partitions} partitions, 5% errors, one worker, "
                      f"{args.rounds} rounds (median; each round's figure in brackets):")
         lines.append(f"  plain aiokafka consume-parse-produce loop: {plain:,.0f} records/s "
                      f"[{', '.join(f'{rate:,.0f}' for rate in plains)}]")

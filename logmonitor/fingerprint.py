@@ -8,9 +8,10 @@ from typing import Any
 
 __all__ = ["fingerprint", "group_title", "mask_message"]
 
+# Quoted values are masked by a regex: it is linear, as a quote without a closing one is the last of its kind.
+_QUOTED = re.compile(r"'[^']*+'|\"[^\"]*+\"")
+_CLOSER = {"[": "]", "(": ")", "{": "}", "<": ">"}
 _MASKS = (
-    (re.compile(r"'[^']*'|\"[^\"]*\""), "#str"),
-    (re.compile(r"\[[^\]]*\]|\([^)]*\)|\{[^}]*\}|<[^>]*>"), "#val"),
     (re.compile(r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"), "#uuid"),
     (re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "#hex"),
     (re.compile(r"\d+(?:\.\d+)?"), "#n"),
@@ -21,10 +22,42 @@ _LIBRARY_PATH = re.compile(r"(site-packages|dist-packages|/lib/python\d|<frozen 
 
 def mask_message(message: str) -> str:
     """Replace the variable parts of a message (numbers, ids, quoted and bracketed values)."""
-    masked = message[:2000]
+    masked = _mask_bracketed(_QUOTED.sub("#str", message[:2000]))
     for pattern, token in _MASKS:
         masked = pattern.sub(token, masked)
     return masked
+
+
+def _mask_bracketed(text: str) -> str:
+    """Each ``[...]``, ``(...)``, ``{...}``, ``<...>`` as ``#val``, in linear time.
+
+    What ``\\[[^\\]]*\\]|\\([^)]*\\)|...`` replaces (from the leftmost opener to the first closer of
+    its kind), without its quadratic time: after an opener finds no closer, that regex tries again
+    at every later opener of the kind, each time to the end of the text ("[[[[..."); here that kind
+    is not looked for again, and each kind's next opener is searched for from where the last
+    replacement ended, so no character is searched twice for the same thing.
+    """
+    parts: list[str] = []
+    done = 0
+    nearest = {opener: index for opener in _CLOSER if (index := text.find(opener)) >= 0}
+    while nearest:
+        opener = min(nearest, key=nearest.__getitem__)
+        start = nearest[opener]
+        end = text.find(_CLOSER[opener], start + 1)
+        if end < 0:  # no closer after this opener, so none after a later one of its kind
+            del nearest[opener]
+            continue
+        parts += (text[done:start], "#val")
+        done = end + 1
+        for kind, index in list(nearest.items()):
+            if index < done:
+                index = text.find(kind, done)
+                if index < 0:
+                    del nearest[kind]
+                else:
+                    nearest[kind] = index
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _top_application_frame(stacktrace: str | None) -> str:

@@ -19,6 +19,7 @@ from logmonitor.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_na
 __all__ = [
     "ERROR_LEVELS",
     "LEVELS",
+    "MAX_EXTRA_DEPTH",
     "MAX_RECORD_BYTES",
     "InvalidRecord",
     "epoch_of",
@@ -29,6 +30,7 @@ __all__ = [
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
 MAX_RECORD_BYTES = 1024 * 1024
+MAX_EXTRA_DEPTH = 100  # nesting of ``extra``: orjson writes at most 255 levels, and redaction recurses
 MAX_FUTURE_SECONDS = 24 * 3600
 MAX_PAST_SECONDS = 30 * 24 * 3600
 
@@ -219,8 +221,13 @@ def _otel_attributes(attributes: Any) -> dict[str, Any]:
     return flat
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (a producer's shape is never trusted)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _from_otel(doc: dict[str, Any], now: float) -> dict[str, Any]:
-    resource = _otel_attributes((doc.get("resource") or {}).get("attributes"))
+    resource = _otel_attributes(_object(doc.get("resource")).get("attributes"))
     attributes = _otel_attributes(doc.get("attributes"))
     body = doc.get("body")
     if isinstance(body, dict):
@@ -241,7 +248,7 @@ def _from_otel(doc: dict[str, Any], now: float) -> dict[str, Any]:
     return {
         "timestamp": epoch, "level": level, "service": resource.get("service.name"),
         "host": resource.get("host.name"), "message": body, "trace_id": doc.get("traceId") or None,
-        "span_id": doc.get("spanId") or None, "logger": (doc.get("scope") or {}).get("name"),
+        "span_id": doc.get("spanId") or None, "logger": _object(doc.get("scope")).get("name"),
         "exception": exception,
     }
 
@@ -271,7 +278,22 @@ def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: floa
     """
     now = time.time() if now is None else now
     native = decode_native(raw) if raw and len(raw) <= MAX_RECORD_BYTES else None
-    return _from_any_shape(raw, fallback_id, now) if native is None else _from_native(*native, fallback_id, now)
+    record = _from_any_shape(raw, fallback_id, now) if native is None else _from_native(*native, fallback_id, now)
+    if raw and raw.count(b"[") + raw.count(b"{") > MAX_EXTRA_DEPTH and _nesting(record["extra"]) > MAX_EXTRA_DEPTH:
+        raise InvalidRecord(f"bad_extra: extra nests deeper than {MAX_EXTRA_DEPTH} levels")
+    return record
+
+
+def _nesting(value: Any) -> int:
+    """How many levels of arrays and objects ``value`` has; iterative, as deep values are what it finds."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth + 1)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | None, now: float) -> dict[str, Any]:

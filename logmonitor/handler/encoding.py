@@ -16,7 +16,6 @@ from logmonitor.handler.redaction import Redactor
 
 __all__ = ["Captured", "RecordEncoder", "level_name"]
 
-MAX_TEXT = 64 * 1024
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
@@ -38,12 +37,6 @@ class Captured:
     record: logging.LogRecord
     message: str
     context: tuple[str | None, ...]
-
-
-def _truncate(text: str) -> str:
-    if len(text) <= MAX_TEXT:
-        return text
-    return f"{text[:MAX_TEXT]}... [truncated {len(text) - MAX_TEXT} characters]"
 
 
 def _iso(created: float) -> str:
@@ -72,7 +65,6 @@ class RecordEncoder:
     def encode(self, captured: Captured) -> bytes:
         """The record's JSON value for ``application-logs``."""
         record = captured.record
-        redact = self.redactor
         extra: dict[str, Any] = {}
         context = dict(zip(CONTEXT_FIELDS, captured.context, strict=True))
         for key, value in record.__dict__.items():
@@ -89,7 +81,7 @@ class RecordEncoder:
             "service": self.service,
             "host": self.host,
             "logger": record.name,
-            "message": _truncate(redact.text(captured.message)),
+            "message": captured.message,
             "module": record.module,
             "function": record.funcName,
             "line": record.lineno,
@@ -97,17 +89,19 @@ class RecordEncoder:
             "thread": record.threadName,
             **context,
             "exception": self._exception(record),
-            "extra": redact.value(extra),
+            "extra": extra,
         }
+        self.redactor.record(document)  # cut first, then redacted
         return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
 
-    def _exception(self, record: logging.LogRecord) -> dict[str, str] | None:
+    @staticmethod
+    def _exception(record: logging.LogRecord) -> dict[str, str] | None:
         if not record.exc_info or record.exc_info[0] is None:
             return None
         kind, error, tb = record.exc_info
         stacktrace = "".join(traceback.format_exception(kind, error, tb))
         return {
             "type": kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}",
-            "message": _truncate(self.redactor.text(str(error))),
-            "stacktrace": _truncate(self.redactor.text(stacktrace)),
+            "message": str(error),
+            "stacktrace": stacktrace,
         }

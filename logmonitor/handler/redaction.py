@@ -1,6 +1,14 @@
 """Secret redaction (DESIGN section 6): secrets become ``[Filtered]`` before a record leaves.
 
-Used by the handler on every record and by the router again, for producers that are not ours.
+Used by the handler on every record, and by the router on every record our handler did not
+redact: the handler marks what it sends with the ``REDACTED_HEADER`` Kafka header.
+
+Every pattern here runs in time linear in its input, with the standard ``re`` module: each one
+starts at a literal or at the first character of a run (a negative lookbehind of the run's own
+characters, so a run of ``n`` characters is a candidate once, not ``n`` times), and crosses runs
+with possessive quantifiers (``*+``, ``++``, ``{m,}+``), which never give characters back. A
+record's free text is also cut to ``MAX_TEXT`` characters before it is scanned
+(``Redactor.record``). ``tests/unit/test_redaction_properties.py`` times 64 KiB of adversarial text.
 """
 
 from __future__ import annotations
@@ -9,32 +17,76 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["FILTERED", "Redactor"]
+__all__ = ["FILTERED", "MAX_TEXT", "REDACTED_HEADER", "REDACTION_RULES", "Redactor", "cut"]
 
 FILTERED = "[Filtered]"
+MAX_TEXT = 64 * 1024  # characters of a message, exception message or stack trace that are kept
+REDACTED_HEADER = "logmonitor-redacted"
+REDACTION_RULES = b"1"  # the header's value: these rules; a router redacts records marked otherwise again
 
 # Key names are compared with separators removed: "X-Auth-Token" -> "xauthtoken".
 _SECRET_KEY_PARTS = (
-    "password", "passwd", "secret", "token", "apikey", "accesstoken", "authorization",
-    "credential", "mysqlpwd", "privatekey", "cookie", "session",
+    "password", "passwd", "passphrase", "secret", "token", "apikey", "accesstoken", "authorization",
+    "credential", "mysqlpwd", "privatekey", "cookie", "session", "auth(?!or)",
 )
-_AUTH_NOT_AUTHOR = re.compile(r"auth(?!or)")
+_SECRET_KEY_WORDS = frozenset({"otp", "pwd", "pass"})  # whole words only: not "compass", "passed"
 _SEPARATORS = re.compile(r"[\s_.\-]+")
-_WORDS = re.compile(r"[a-z0-9]+")
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]++|[A-Z]+(?![a-z])")  # "dbPass" -> db, Pass; "SMTP_PASS" -> SMTP, PASS
 
-_KEY_WORD = (
-    r"(?:passw(?:or)?d|secret|token|api[_-]?key|access[_-]?token|auth(?!or)|authorization"
-    r"|credentials?|mysql[_-]?pwd|private[_-]?key|otp|cookie|session)"
+_PEM = re.compile(
+    r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----.*?(?:-----END [A-Z ]{0,40}PRIVATE KEY-----|\Z)", re.DOTALL,
 )
-# `key=value`, `key: value`, `"key": "value"` where the key is named like a secret.
-_PAIR = re.compile(
-    r"(?i)(?P<key>\b[\w.-]*" + _KEY_WORD + r"[\w.-]*)(?P<sep>[\"']?\s*[=:]\s*)"
-    r"(?P<value>(?:(?:Bearer|Basic|Token)\s+)?(?:\"[^\"]*\"|'[^']*'|[^\s,;&\"'}]+))"
+# Secrets recognisable by their form. Every alternative begins with a literal character, so that
+# the regex engine skips positions where none could start, and a branch fails at its first
+# character; the lookbehind after that character is the boundary before it. A branch with a group
+# keeps what is outside the group (the group becomes [Filtered]); otherwise the whole match goes.
+_FORMS = re.compile("|".join((
+    r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])",  # AWS access key id
+    r"A(?<![A-Za-z0-9_-]A)Iza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])",  # Google API key
+    r"g(?<![A-Za-z0-9_]g)h[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9])",  # GitHub token, classic
+    r"g(?<![A-Za-z0-9_]g)ithub_pat_[A-Za-z0-9_]{22,}+",  # GitHub token, fine-grained
+    r"x(?<![A-Za-z0-9_-]x)(?:ox[abeprs]|app)-[A-Za-z0-9-]{10,}+",  # Slack token
+    r"hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9_/+-]++)",  # Slack webhook URL
+    r"e(?<![A-Za-z0-9_-]e)yJ[A-Za-z0-9_-]++\.[A-Za-z0-9_-]++\.[A-Za-z0-9_-]*+",  # JWT
+    r"s(?<![A-Za-z0-9_]s)k_(?:live|test)_[A-Za-z0-9]{10,}+",  # Stripe secret key
+    r"r(?<![A-Za-z0-9_]r)k_(?:live|test)_[A-Za-z0-9]{10,}+",  # Stripe restricted key
+    r"B(?<!\wB)(?:earer|asic|EARER|ASIC)\s++([A-Za-z0-9._~+/-]{6,}+=*+)",  # Authorization values
+    r"b(?<!\wb)(?:earer|asic)\s++([A-Za-z0-9._~+/-]{6,}+=*+)",
+    # scheme://user:password@host, the user may be empty; the password runs to the last @ of the authority
+    r"://[^\s:/@]*+:([^\s/]+)@",
+)))
+# A key (a whole run of key characters) and its separator: `key=`, `key: `, `"key": `.
+_KEY = re.compile(r"(?<![\w.-])(?P<key>[\w.-]++)[\"']?\s*+[=:]\s*+")
+# The value after it; its group named like the alternative is what is replaced (quotes stay).
+_VALUE = re.compile(
+    r"\"(?P<double>(?:[^\"\\]++|\\.)*+)\"?|'(?P<single>[^']*+)'?"
+    r"|(?P<bare>(?i:(?:bearer|basic|token)\s++)?[^\s,;&\"'}]++)"
 )
-_BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]{6,}=*")
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@]+:)([^\s@/]+)(@)")
-_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL)
-_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
+_ALREADY_FILTERED = re.compile(r"(?i:(?:bearer|basic|token)\s++)?\[Filtered\]")
+_CARD = re.compile(r"\d(?<!\w\d)(?:[ -]?\d){12,18}\b")  # bounded: at most 37 characters from each start
+_NON_DIGITS = re.compile(r"\D")
+
+
+def cut(text: str) -> str:
+    """``text`` cut to ``MAX_TEXT`` characters, saying how many were cut."""
+    if len(text) <= MAX_TEXT:
+        return text
+    return f"{text[:MAX_TEXT]}... [truncated {len(text) - MAX_TEXT} characters]"
+
+
+def _filter_cards(text: str) -> tuple[str, int]:
+    """``text`` with Luhn-valid card numbers replaced, and how many."""
+    parts: list[str] = []
+    done = 0
+    for match in _CARD.finditer(text):
+        digits = _NON_DIGITS.sub("", match[0])
+        if 13 <= len(digits) <= 19 and _luhn_valid(digits):
+            parts += (text[done:match.start()], FILTERED)
+            done = match.end()
+    if not parts:
+        return text, 0
+    parts.append(text[done:])
+    return "".join(parts), len(parts) // 2
 
 
 def _luhn_valid(digits: str) -> bool:
@@ -49,64 +101,81 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _filtered_form(match: re.Match[str]) -> str:
+    """The replacement of a ``_FORMS`` match: ``[Filtered]`` for its group, or for all of it."""
+    if match.lastindex is None:
+        return FILTERED
+    whole, (start, end) = match.span(), match.span(match.lastindex)
+    return f"{match.string[whole[0]:start]}{FILTERED}{match.string[end:whole[1]]}"
+
+
 class Redactor:
     """Replaces secrets in text and in nested JSON-like values; counts what it replaced.
 
     Args:
         enabled: False turns redaction off entirely.
         extra_keys: more key names to treat as secret (matched like the built-in ones).
-        extra_patterns: more regular expressions whose whole match is replaced.
+        extra_patterns: more regular expressions whose whole match is replaced (they run on
+            the cut text; keep them linear too).
     """
 
     def __init__(self, *, enabled: bool = True, extra_keys: Iterable[str] = (),
                  extra_patterns: Iterable[str | re.Pattern[str]] = ()) -> None:
         self.enabled = enabled
         self.redactions = 0
-        self._extra_keys = tuple(_SEPARATORS.sub("", key.lower()) for key in extra_keys)
+        extra = (re.escape(_SEPARATORS.sub("", key.lower())) for key in extra_keys)
+        self._secret_part = re.compile("|".join((*_SECRET_KEY_PARTS, *extra)))
         self._extra_patterns = tuple(re.compile(pattern) for pattern in extra_patterns)
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a mapping key (or ``k=v`` name) names a secret."""
-        lowered = key.lower()
-        flat = _SEPARATORS.sub("", lowered)
-        if any(part in flat for part in _SECRET_KEY_PARTS + self._extra_keys):
+        flat = _SEPARATORS.sub("", key.lower())
+        if self._secret_part.search(flat):
             return True
-        return bool(_AUTH_NOT_AUTHOR.search(flat)) or "otp" in _WORDS.findall(lowered)
+        if "otp" not in flat and "pwd" not in flat and "pass" not in flat:  # the common case, at once
+            return False
+        return any(word.lower() in _SECRET_KEY_WORDS for word in _WORDS.findall(key))
 
     def text(self, text: str) -> str:
         """``text`` with every secret replaced by ``[Filtered]``."""
         if not self.enabled or not text:
             return text
         count = 0
-
-        def replace_pair(match: re.Match[str]) -> str:
-            nonlocal count
-            if not self.is_secret_key(match["key"]) or match["value"].endswith(FILTERED):
-                return match[0]
-            count += 1
-            return f"{match['key']}{match['sep']}{FILTERED}"
-
-        def replace_card(match: re.Match[str]) -> str:
-            nonlocal count
-            digits = re.sub(r"\D", "", match[0])
-            if 13 <= len(digits) <= 19 and _luhn_valid(digits):
-                count += 1
-                return FILTERED
-            return match[0]
-
-        text, n = _PEM.subn(FILTERED, text)
-        count += n
-        text, n = _BEARER.subn(lambda m: f"{m[1]} {FILTERED}", text)
-        count += n
-        text, n = _URL_PASSWORD.subn(lambda m: f"{m[1]}{FILTERED}{m[3]}", text)
-        count += n
-        text = _PAIR.sub(replace_pair, text)
-        text = _CARD.sub(replace_card, text)
+        if "-----BEGIN " in text:  # these checks spare most texts a regex call (the handler's CPU, P2)
+            text, count = _PEM.subn(FILTERED, text)
+        text, forms = _FORMS.subn(_filtered_form, text)
+        count += forms
+        if "=" in text or ":" in text:
+            text, pairs = self._pairs(text)
+            count += pairs
+        text, cards = _filter_cards(text)
+        count += cards
         for pattern in self._extra_patterns:
-            text, n = pattern.subn(FILTERED, text)
-            count += n
+            text, extra = pattern.subn(FILTERED, text)
+            count += extra
         self.redactions += count
         return text
+
+    def _pairs(self, text: str) -> tuple[str, int]:
+        """``text`` with the values of secret-named ``key=value`` pairs replaced, and how many."""
+        parts: list[str] = []
+        done = count = 0
+        found = _KEY.search(text)
+        while found is not None:
+            resume = found.end()  # the value of a key that is no secret is searched for pairs too
+            if self.is_secret_key(found["key"]):
+                value = _VALUE.match(text, resume)
+                if value is not None:
+                    kind = value.lastgroup or "bare"
+                    start, end = value.span(kind)
+                    if start < end and not _ALREADY_FILTERED.fullmatch(text, start, end):
+                        parts += (text[done:start], FILTERED)
+                        done = end
+                        count += 1
+                    resume = value.end()
+            found = _KEY.search(text, resume)
+        parts.append(text[done:])
+        return "".join(parts), count
 
     def value(self, value: Any) -> Any:
         """A JSON-like value with secret-named keys and secrets inside strings replaced."""
@@ -119,6 +188,16 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self.value(item) for item in value]
         return value
+
+    def record(self, record: dict[str, Any]) -> None:
+        """Cut and redact a wire record's free text in place: message, exception, ``extra``."""
+        record["message"] = self.text(cut(record["message"]))
+        exception = record.get("exception")
+        if exception:
+            for field in ("message", "stacktrace"):
+                if exception.get(field):
+                    exception[field] = self.text(cut(exception[field]))
+        record["extra"] = self.value(record.get("extra") or {})
 
     def _field(self, key: str, value: Any) -> Any:
         if value is not None and value != "" and self.is_secret_key(key):

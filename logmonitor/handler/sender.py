@@ -22,6 +22,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from logmonitor.handler.encoding import Captured, RecordEncoder, level_name
+from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES
 from logmonitor.handler.spool import LEVEL_RANK, SpooledRecord
 from logmonitor.handler.spool_keeper import SpoolKeeper
 
@@ -70,6 +71,9 @@ class Sender(threading.Thread):
         self.failed = 0
         self.internal_errors = 0
         self._order = _Order()
+        # Tells the router not to redact again (what a redact=False handler sends, it redacts).
+        self._headers: list[tuple[str, str | bytes | None]] | None = (
+            [(REDACTED_HEADER, REDACTION_RULES)] if encoder.redactor.enabled else None)
         self._outstanding: dict[int, float] = {}  # order -> produce time, direct records only
         self._spool_inflight: set[int] = set()
         self._spool_cursor = -1
@@ -215,7 +219,8 @@ class Sender(threading.Thread):
         callback = partial(self._on_delivery, record, from_spool)
         while True:
             try:
-                self.producer.produce(self.config.topic, record.value, record.key, on_delivery=callback)
+                self.producer.produce(self.config.topic, record.value, record.key, on_delivery=callback,
+                                      headers=self._headers)
                 break
             except BufferError:  # librdkafka's own queue is full: serve callbacks, retry
                 self.producer.poll(0.05)

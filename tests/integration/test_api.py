@@ -6,7 +6,6 @@ import asyncio
 import base64
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +35,7 @@ def fed_worker(start_worker: Any) -> Any:
     worker.wait_healthy()
     records = [log_record("booking", level, f"seat {i}") for i, level in enumerate(["INFO", "ERROR"] * 10)]
     asyncio.run(produce(worker.env["KAFKA_BOOTSTRAP_SERVERS"], worker.env["LOGMONITOR_TOPIC_LOGS"], keyed(records)))
-    deadline = time.monotonic() + 60
-    while worker.get_json("/api/v1/logs/stats")["total_logs"] < 20 and time.monotonic() < deadline:
-        time.sleep(0.3)
+    worker.wait_counted(20)
     return worker
 
 

@@ -36,10 +36,7 @@ def worker(module_worker: Any) -> Any:
     records += [log_record("payment", "CRITICAL", "gateway unreachable", exception=EXCEPTION,
                            request_id="req-77", extra={"order": 12})]
     send(module_worker, *records)
-    deadline = time.monotonic() + 60
-    while module_worker.get_json("/api/v1/logs/stats")["total_logs"] < len(records):
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    module_worker.wait_counted(len(records))
     return module_worker
 
 

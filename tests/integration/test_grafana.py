@@ -39,10 +39,7 @@ ERRORS = 7
 def worker(module_worker: Any) -> Any:
     env = module_worker.env
     asyncio.run(produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"], keyed(RECORDS)))
-    deadline = time.monotonic() + 60
-    while module_worker.get_json("/api/v1/logs/stats")["total_logs"] < len(RECORDS):
-        assert time.monotonic() < deadline, "the worker did not count the records"
-        time.sleep(0.3)
+    module_worker.wait_counted(len(RECORDS))
     return module_worker
 
 

@@ -1,5 +1,12 @@
 """Fingerprints: one bug is one group, two bugs are two."""
 
+import re
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from logmonitor.fingerprint import fingerprint, group_title, mask_message
 
 TRACE = 'Traceback:\n  File "/usr/lib/python3.11/site-packages/db.py", line 9, in query\n' \
@@ -31,3 +38,29 @@ def test_different_bugs_are_different_groups() -> None:
 def test_title_names_the_exception() -> None:
     assert group_title(error("Order 17 not found")) == "KeyError: Order 17 not found"
     assert group_title({"service": "s", "message": "plain\nsecond line", "exception": None}) == "plain"
+
+
+OLD_MASKS = (  # mask_message's regexes before the bracket mask was made linear: the reference
+    (re.compile(r"'[^']*'|\"[^\"]*\""), "#str"),
+    (re.compile(r"\[[^\]]*\]|\([^)]*\)|\{[^}]*\}|<[^>]*>"), "#val"),
+    (re.compile(r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"), "#uuid"),
+    (re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "#hex"),
+    (re.compile(r"\d+(?:\.\d+)?"), "#n"),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="[](){}<>'\"\nax 1f-.", max_size=80))
+def test_messages_are_masked_as_the_regexes_masked_them(text: str) -> None:
+    expected = text[:2000]
+    for pattern, token in OLD_MASKS:
+        expected = pattern.sub(token, expected)
+    assert mask_message(text) == expected
+
+
+@pytest.mark.parametrize("run", ["[", "(", "{", "<", "'", '"', "0x", "a1", "[(", "1."])
+def test_masking_a_long_run_of_one_delimiter_takes_linear_time(run: str) -> None:
+    started = time.perf_counter()
+    mask_message(run * 100_000)
+    fingerprint(error(run * 100_000))
+    assert time.perf_counter() - started < 1.0

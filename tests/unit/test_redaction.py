@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from logmonitor.handler.redaction import FILTERED, Redactor
+from logmonitor.handler.redaction import FILTERED, MAX_TEXT, Redactor
 
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx\nabc\n-----END RSA PRIVATE KEY-----"
+AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+GITHUB_CLASSIC = "ghp_" + "a1B2c3D4e5" * 3 + "F6g7H8"
+GITHUB_FINE_GRAINED = "github_pat_11ABCDEFG0123456789abc_" + "x9Y8z7W6v5" * 5 + "u4T3s2R1q"
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
+       ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+GOOGLE_KEY = "AIzaSyD-" + "abcdefghij" * 3 + "k"  # AIza and 35 characters
 
 
 @pytest.mark.parametrize(
@@ -33,6 +39,32 @@ PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx\nabc\n-----END RSA PRI
         ("card 4111 1111 1111 1111 charged", "4111 1111 1111 1111"),
         ("card 5500-0000-0000-0004 charged", "5500-0000-0000-0004"),
         (f"key follows {PEM} end", "MIIEowIBAAKCAQEAx"),
+        (f"aws key {AWS_KEY_ID} used", AWS_KEY_ID),
+        ("session ASIAY34FZKBOKMUTVV7A expired", "ASIAY34FZKBOKMUTVV7A"),
+        (f"cloned with {GITHUB_CLASSIC}.", GITHUB_CLASSIC),
+        (f"gho token {GITHUB_CLASSIC.replace('ghp_', 'gho_')}", GITHUB_CLASSIC[4:]),
+        (f"fine-grained {GITHUB_FINE_GRAINED} ok", GITHUB_FINE_GRAINED),
+        ("slack xoxb-2048-1024-AbCdEfGhIjKlMnOp rejected", "AbCdEfGhIjKlMnOp"),
+        ("user xoxp-1234567890-0987654321-abcdef", "0987654321"),
+        ("app xapp-1-A0123BC4DEF-5678901234-abcdef0123 up", "A0123BC4DEF"),
+        ("posting to https://hooks.slack.com/services/T0001/B0002/XXXXXXXXXXXXXXXXXXXXXXXX now",
+         "XXXXXXXXXXXXXXXXXXXXXXXX"),
+        (f"jwt={JWT}", "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"),
+        (f"got {JWT} from idp", "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"),
+        ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc charged", "4eC39HqLyjWDarjtT1zdp7dc"),
+        ("stripe sk_test_BQokikJOvBiI2HlWgH4olfQ2", "BQokikJOvBiI2HlWgH4olfQ2"),
+        ("restricted rk_live_51H8abcdefghijklmnop", "51H8abcdefghijklmnop"),
+        (f"maps {GOOGLE_KEY} quota", GOOGLE_KEY),
+        ("cache redis://:s3cretpw@cache:6379/0", "s3cretpw"),
+        ("amqp://:p@ss@rabbit/vhost", "p@ss"),
+        ("pwd=Tr0ub4dor", "Tr0ub4dor"),
+        ("db_pwd: Tr0ub4dor", "Tr0ub4dor"),
+        ("pass=correcthorse", "correcthorse"),
+        ("SMTP_PASS=correcthorse", "correcthorse"),
+        ('{"dbPass": "correcthorse"}', "correcthorse"),
+        ("passphrase: battery staple", "battery"),
+        ("gpg_passphrase=batterystaple", "batterystaple"),
+        ('{"password": "ab\\"cd"}', "cd"),
     ],
 )
 def test_each_secret_kind_is_filtered_and_counted(text: str, secret: str) -> None:
@@ -51,6 +83,17 @@ def test_each_secret_kind_is_filtered_and_counted(text: str, secret: str) -> Non
         "processed 1234567 rows",
         "https://example.com/path",
         "tokenizer finished",
+        "AKIA1234 is too short, AKIAIOSFODNN7EXAMPLEX too long, akiaiosfodnn7example lower case",
+        "ghp_short and ghx_" + "a" * 36 + " are no GitHub tokens",
+        "xoxz-1234567890 and xoxb-123 are no Slack tokens",
+        "https://hooks.slack.com/ and https://slack.com/services/T0001 are no webhooks",
+        "eyJhbGciOiJIUzI1NiJ9 alone, eyJabc.def with two parts",
+        "pk_live_4eC39HqLyjWDarjtT1zdp7dc is publishable, sk_live_short",
+        "AIzaShort and AIza" + "b" * 36 + " are no Google keys",
+        "http://host:8080/path?mail=a@b.com and redis://cache:6379",
+        "the test passed, passenger=12 compass=north bypass=on",
+        "passing=1 passes: 3 passive=yes",
+        "cwd=/srv pwdump=1",
     ],
 )
 def test_look_alikes_are_left_alone(text: str) -> None:
@@ -76,3 +119,44 @@ def test_redaction_is_configurable() -> None:
     custom = Redactor(extra_keys=["pin"], extra_patterns=[r"EMP-\d{6}"])
     assert custom.value({"pin": "1234"}) == {"pin": FILTERED}
     assert custom.text("employee EMP-123456 left") == f"employee {FILTERED} left"
+
+
+def test_a_value_is_filtered_whatever_its_quoting_and_quotes_stay() -> None:
+    redactor = Redactor()
+    assert redactor.text('{"password": "hunter2", "user": "bob"}') == f'{{"password": "{FILTERED}", "user": "bob"}}'
+    assert redactor.text("secret='a b c' next") == f"secret='{FILTERED}' next"
+    assert redactor.text('token="unterminated and the rest') == f'token="{FILTERED}'
+
+
+def test_pairs_inside_the_value_of_another_key_are_found() -> None:
+    assert Redactor().text('msg: "login password=hunter2 failed"') == f'msg: "login password={FILTERED} failed"'
+
+
+def test_extra_keys_apply_to_pairs_in_text_too() -> None:
+    assert Redactor(extra_keys=["pin"]).text("card pin=1234 ok") == f"card pin={FILTERED} ok"
+
+
+def test_what_is_already_filtered_is_not_counted_again() -> None:
+    redactor = Redactor()
+    once = redactor.text("password=hunter2 Authorization: Bearer abcdefgh token=xoxb-1234567890-abc")
+    counted = redactor.redactions
+    assert redactor.text(once) == once
+    assert redactor.redactions == counted
+
+
+def test_a_record_is_cut_before_it_is_redacted() -> None:
+    record = {"message": "password=" + "x" * (2 * MAX_TEXT), "extra": {"token": "t", "n": 1},
+              "exception": {"type": "E", "message": "AKIAIOSFODNN7EXAMPLE", "stacktrace": "s" * (MAX_TEXT + 5)}}
+    Redactor().record(record)
+    assert record["message"].startswith(f"password={FILTERED}")
+    assert record["message"] == f"password={FILTERED} [truncated {MAX_TEXT + 9} characters]"
+    assert record["exception"] == {"type": "E", "message": FILTERED,
+                                   "stacktrace": "s" * MAX_TEXT + "... [truncated 5 characters]"}
+    assert record["extra"] == {"token": FILTERED, "n": 1}
+
+
+def test_a_record_is_cut_even_with_redaction_off() -> None:
+    record = {"message": "password=" + "x" * MAX_TEXT, "extra": {"token": "t"}, "exception": None}
+    Redactor(enabled=False).record(record)
+    assert record["message"] == "password=" + "x" * (MAX_TEXT - 9) + "... [truncated 9 characters]"
+    assert record["extra"] == {"token": "t"}

@@ -21,7 +21,7 @@ from logmonitor.localkafka import LocalKafka
 from logmonitor.web.live_errors import LIVE, RECONNECTING, LiveErrors
 from tests.fixtures.receivers import WebhookReceiver, wait_until
 from tests.fixtures.traffic import create_topic, delete_topic, keyed, log_record, produce
-from tests.fixtures.worker import WorkerProcess, worker_env
+from tests.fixtures.worker import WorkerProcess, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +34,9 @@ Event = tuple[str, str]
 @pytest.fixture(scope="module")
 def guarded(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     """A worker with a token and room for two live-feed clients."""
-    directory = tmp_path_factory.mktemp("guarded-worker")
-    env = worker_env(kafka_broker.bootstrap_servers, f"lm-guarded-{uuid.uuid4().hex[:8]}", directory / "data",
-                     LOGMONITOR_AUTH_TOKEN=TOKEN, LOGMONITOR_SSE_MAX_CLIENTS="2")
-    worker = WorkerProcess(env, directory / "worker.log").start()
-    try:
-        worker.wait_healthy()
+    with running_worker(kafka_broker.bootstrap_servers, tmp_path_factory.mktemp("guarded-worker"), "lm-guarded",
+                        LOGMONITOR_AUTH_TOKEN=TOKEN, LOGMONITOR_SSE_MAX_CLIENTS="2") as worker:
         yield worker
-    finally:
-        worker.stop()
 
 
 async def next_event(stream: aiohttp.ClientResponse) -> Event | None:

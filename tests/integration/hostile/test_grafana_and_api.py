@@ -32,10 +32,7 @@ def worker(module_worker: Any) -> Any:
     env = module_worker.env
     records = [log_record(service, "ERROR", "disk full") for service in SERVICES]
     asyncio.run(produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"], keyed(records)))
-    deadline = time.monotonic() + 60
-    while module_worker.get_json("/api/v1/logs/stats")["total_errors"] < len(SERVICES):
-        assert time.monotonic() < deadline, "the worker did not count the records"
-        time.sleep(0.3)
+    module_worker.wait_counted(len(SERVICES), "total_errors")
     return module_worker
 
 
