@@ -131,7 +131,8 @@ class Changes:
     def grouped_as(self, service: str, fingerprint: str, offset: int) -> str:
         """The fingerprint the error at ``offset`` is counted under: its own, or beyond the group cap ``_overflow``."""
         profile = self._profiles.get(service)
-        counted = group_cap.grouped_as(profile.cell, profile.after, fingerprint, offset, self._group_cap)
+        counted = group_cap.grouped_as(profile.cell, profile.after, fingerprint, offset, self._group_cap,
+                                       self.partition)
         if counted != fingerprint and offset > profile.after:  # a replayed error was announced the first time
             group_cap.announce_overflow(service, fingerprint, self._group_cap)
         return counted
@@ -174,7 +175,7 @@ class Changes:
         for service, profile in self._profiles.open.items():
             profile.cell["_routed_at"] = routed_at
             group_cap.still_admitted(profile.cell, _read_profile(service), profile.after,
-                                     self._grouped.get(service, ()))
+                                     self._grouped.get(service, ()), self.partition)
         self._grouped.clear()
         self._profiles.write()
 

@@ -6,8 +6,8 @@ fingerprint masks numbers, ids and quoted values, not words). A service keeps at
 all the same, in the service's overflow group (fingerprint :data:`OVERFLOW_FINGERPRINT`,
 reserved, titled :data:`OVERFLOW_TITLE`), each keeping its own in ``extra.overflowed_fingerprint``.
 
-The admitted fingerprints live in the service's profile, ``_groups: {fingerprint: offset
-admitted}``; the profile is written at every batch that counts a record of the service, with its
+The admitted fingerprints live in the service's profile, ``_groups: {fingerprint: [source
+partition, offset] admitted}``; the profile is written at every batch that counts a record of the service, with its
 watermark. So admission follows the services' rule (``service_registry.first_come``): a
 function of the profile and the record's offset, the same when a batch is replayed after a
 crash. Group expiry (``tables/expiry.py``) takes the expired fingerprints off the profile,
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 _announced = False
 
 
-def grouped_as(profile: Cell, applied: int, fingerprint: str, offset: int, cap: int) -> str:
+def grouped_as(profile: Cell, applied: int, fingerprint: str, offset: int, cap: int, partition: int) -> str:
     """The fingerprint the error at ``offset`` is counted under: its own, or beyond ``cap`` the overflow group's.
 
     Args:
@@ -42,31 +42,32 @@ def grouped_as(profile: Cell, applied: int, fingerprint: str, offset: int, cap: 
         fingerprint: the error's fingerprint.
         offset: the error's source offset.
         cap: the groups a service keeps.
+        partition: the error's source partition (``applied`` and ``offset`` are its offsets).
     """
-    admitted = first_come(profile.setdefault(_ADMITTED, {}), applied, fingerprint, offset, cap)
+    admitted = first_come(profile.setdefault(_ADMITTED, {}), applied, fingerprint, offset, cap, partition)
     return fingerprint if admitted else OVERFLOW_FINGERPRINT
 
 
-def still_admitted(profile: Cell, stored: Cell | None, applied: int, written: Collection[str]) -> None:
+def still_admitted(profile: Cell, stored: Cell | None, applied: int, written: Collection[str], partition: int) -> None:
     """Drop, in place, the fingerprints expiry took off the stored profile while a batch held its copy.
 
     A fingerprint stays listed if ``stored`` (the profile as stored now) still lists it, the batch
-    admitted it (after ``applied``) or the batch writes its group (in ``written``): so every group
+    admitted it (from ``partition``, after ``applied``) or the batch writes its group (in ``written``): so every group
     the batch leaves behind is listed, and a slot expiry freed stays free.
     """
-    listed: dict[str, int] | None = profile.get(_ADMITTED)
+    listed: dict[str, list[int]] | None = profile.get(_ADMITTED)
     if not listed:
         return
-    kept: dict[str, int] = (stored or {}).get(_ADMITTED, {})
-    profile[_ADMITTED] = {name: offset for name, offset in listed.items()
-                          if name in kept or offset > applied or name in written}
+    kept: dict[str, list[int]] = (stored or {}).get(_ADMITTED, {})
+    profile[_ADMITTED] = {name: place for name, place in listed.items()
+                          if name in kept or name in written or (place[0] == partition and place[1] > applied)}
 
 
 def forget(profile: Cell, fingerprints: Iterable[str]) -> Cell:
     """A copy of ``profile`` without ``fingerprints`` among its admitted groups (their groups expired)."""
     gone = set(fingerprints)
-    listed: dict[str, int] = profile.get(_ADMITTED, {})
-    return {**profile, _ADMITTED: {name: offset for name, offset in listed.items() if name not in gone}}
+    listed: dict[str, list[int]] = profile.get(_ADMITTED, {})
+    return {**profile, _ADMITTED: {name: place for name, place in listed.items() if name not in gone}}
 
 
 def announce_overflow(service: str, fingerprint: str, cap: int) -> None:

@@ -20,6 +20,7 @@ room. Expiry (``tables/expiry.py``) removes a service from the registry with its
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from logmonitor.metrics import OVERFLOWED_RECORDS
 from logmonitor.tables.cells import Cell
@@ -69,19 +70,24 @@ def admits(registry: Cell, applied: int, service: str, offset: int, cap: int) ->
     return first_come(registry.setdefault("services", {}), applied, service, offset, cap)
 
 
-def first_come(listed: dict[str, int], applied: int, name: str, offset: int, cap: int) -> bool:
+def first_come(listed: dict[str, Any], applied: int, name: str, offset: int, cap: int,
+               partition: int | None = None) -> bool:
     """The admission rule, for services and error groups alike: whether ``name`` at ``offset`` is admitted.
 
     ``listed`` maps the admitted names to the offset each was admitted at (changed in place: a
     name admitted now is added); ``applied`` is the last offset the stored listing has decided
-    for. Names starting with :data:`OVERFLOW` are reserved, never admitted.
+    for. A listing fed by several source partitions (a service's error groups: producers that do
+    not key by service spread it) gives ``partition`` and keeps ``[partition, offset]``: offsets
+    compare only within their partition, and a name admitted from another one counts from then
+    on. Names starting with :data:`OVERFLOW` are reserved, never admitted.
     """
     admitted = listed.get(name)
     if admitted is not None:
-        return offset >= admitted
+        at_partition, at_offset = (partition, admitted) if partition is None else admitted
+        return bool(at_partition != partition or offset >= at_offset)
     if offset <= applied or len(listed) >= cap or is_overflow(name):
         return False
-    listed[name] = offset
+    listed[name] = offset if partition is None else [partition, offset]
     return True
 
 

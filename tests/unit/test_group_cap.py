@@ -37,9 +37,9 @@ class Tables:
         monkeypatch.setattr(aggregation, "_read_window", self.windows.get)
         monkeypatch.setattr(aggregation, "_write_window", self.windows.__setitem__)
 
-    def route(self, errors: list[tuple[str, int]]) -> list[str]:
-        """Count one batch of errors ``(fingerprint, offset)``; the fingerprints they are counted under."""
-        changes = Changes(0, service_cap=10, group_cap=CAP)
+    def route(self, errors: list[tuple[str, int]], partition: int = 0) -> list[str]:
+        """Count one batch of errors ``(fingerprint, offset)`` of ``partition``; the fingerprints counted under."""
+        changes = Changes(partition, service_cap=10, group_cap=CAP)
         counted = self.count(changes, errors)
         changes.write()
         return counted
@@ -60,8 +60,9 @@ class Tables:
         return {group["fingerprint"]: group["count"] for group in self.groups.values()}
 
     def admitted(self) -> dict[str, int]:
-        listed: dict[str, int] = self.state[profile_key("pay")]["_groups"]
-        return listed
+        """The admitted fingerprints with the offset each was admitted at (all from partition 0 here)."""
+        listed: dict[str, list[int]] = self.state[profile_key("pay")]["_groups"]
+        return {name: offset for name, (_partition, offset) in listed.items()}
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_new_groups_are_admitted_until_the_cap_then_counted_in_the_overflow_grou
 
 def test_the_overflow_fingerprint_is_reserved() -> None:
     profile: dict[str, Any] = {}
-    assert grouped_as(profile, -1, OVERFLOW_FINGERPRINT, 0, CAP) == OVERFLOW_FINGERPRINT
+    assert grouped_as(profile, -1, OVERFLOW_FINGERPRINT, 0, CAP, 0) == OVERFLOW_FINGERPRINT
     assert profile["_groups"] == {}
 
 
@@ -98,9 +99,15 @@ def test_a_batch_replayed_after_a_crash_counts_under_the_same_groups(tables: Tab
 
 
 def test_a_group_admitted_later_does_not_claim_its_earlier_overflowed_errors() -> None:
-    profile: dict[str, Any] = {"_groups": {"a": 0, "x": 20}}
-    assert grouped_as(profile, 25, "x", 12, cap=2) == OVERFLOW_FINGERPRINT
-    assert grouped_as(profile, 25, "x", 21, cap=2) == "x"
+    profile: dict[str, Any] = {"_groups": {"a": [0, 0], "x": [0, 20]}}
+    assert grouped_as(profile, 25, "x", 12, cap=2, partition=0) == OVERFLOW_FINGERPRINT
+    assert grouped_as(profile, 25, "x", 21, cap=2, partition=0) == "x"
+
+
+def test_a_group_admitted_from_another_partition_counts_this_partitions_errors(tables: Tables) -> None:
+    assert tables.route([("a", 100)], partition=0) == ["a"]
+    assert tables.route([("a", 0), ("b", 1)], partition=1) == ["a", "b"], "offset 0 of partition 1 is not before 100"
+    assert tables.counts() == {"a": 2, "b": 1}
 
 
 def test_an_expired_group_frees_its_slot(tables: Tables) -> None:
