@@ -8,6 +8,7 @@ The real tables, their changelogs and a real worker are covered by the integrati
 from __future__ import annotations
 
 import copy
+import time
 from collections import Counter
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -16,6 +17,8 @@ from typing import Any
 import pytest
 
 from logmonitor import aggregation, queries
+from logmonitor.aggregation import Changes
+from logmonitor.records import ERROR_LEVELS, iso_timestamp
 from logmonitor.tables import error_ring, expiry
 from logmonitor.tables.log_counts import WINDOW_SECONDS
 
@@ -69,6 +72,31 @@ class DictTables:
         """A deep copy of every table, to compare with later."""
         return copy.deepcopy({"groups": dict(self.groups), "state": dict(self.state),
                               "invalid": dict(self.invalid), "windows": dict(self.windows)})
+
+
+NOW = time.time()
+MINUTE = NOW - NOW % WINDOW_SECONDS  # the window the records of :func:`record` fall in
+
+
+def record(offset: int, service: str, level: str, minute: float = MINUTE) -> dict[str, Any]:
+    """A parsed record as the router hands it to ``Changes`` (one kind of error per service)."""
+    return {"service": service, "level": level, "epoch": minute + 1, "timestamp": iso_timestamp(minute + 1),
+            "id": f"{service}-{offset}", "message": f"m{offset}", "title": "KeyError: boom", "extra": {},
+            "fingerprint": f"fp-{service}", "host": "h1", "exception": {"type": "KeyError"}, "logger": "app"}
+
+
+def apply_batch(changes: Changes, batch: list[tuple[int, str, str]], invalid: tuple[int, ...] = ()) -> Changes:
+    """Apply records ``(offset, service, level)`` and invalid offsets as the router does; write; the overlay."""
+    for offset, service, level in batch:
+        one = record(offset, service, level)
+        one["service"] = changes.counted_as(service, offset)
+        if level in ERROR_LEVELS:
+            one["fingerprint"] = changes.grouped_as(one["service"], one["fingerprint"], offset)
+        changes.apply_record(one, offset, 100)
+    for offset in invalid:
+        changes.apply_invalid(offset)
+    changes.write()
+    return changes
 
 
 @pytest.fixture

@@ -7,40 +7,17 @@ tested in test_group_cap.py and test_service_registry.py.
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from logmonitor.aggregation import Changes
 from logmonitor.tables.cells import watermark
-from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.tables.service_state import profile_key
-from tests.unit.dict_tables import WINDOW_TABLE, DictTables
+from tests.unit.dict_tables import MINUTE, WINDOW_TABLE, DictTables, apply_batch, record
 
-NOW = time.time()
-MINUTE = NOW - NOW % WINDOW_SECONDS
-Batch = list[tuple[int, str, str]]  # (offset, service, level); offset -1 entries are left out
-
-
-def record(offset: int, service: str, level: str) -> dict[str, Any]:
-    """A parsed record as the router hands it to ``Changes`` (one error kind per service)."""
-    return {"service": service, "level": level, "epoch": MINUTE + 1, "timestamp": "2026-12-02T00:00:01.000Z",
-            "id": f"{service}-{offset}", "message": f"m{offset}", "title": "KeyError: boom", "extra": {},
-            "fingerprint": f"fp-{service}", "host": "h1", "exception": {"type": "KeyError"}}
+Batch = list[tuple[int, str, str]]  # (offset, service, level)
 
 
 def route(partition: int, batch: Batch, invalid: tuple[int, ...] = ()) -> Changes:
-    """Apply one batch of ``partition`` as the router does, write it, and return the overlay."""
-    changes = Changes(partition, service_cap=100, group_cap=100)
-    for offset, service, level in batch:
-        changes.counted_as(service, offset)
-        error = record(offset, service, level)
-        if level == "ERROR":
-            error["fingerprint"] = changes.grouped_as(service, error["fingerprint"], offset)
-        changes.apply_record(error, offset, 100)
-    for offset in invalid:
-        changes.apply_invalid(offset)
-    changes.write()
-    return changes
+    """Apply one batch of ``partition`` with generous caps, write it, and return the overlay."""
+    return apply_batch(Changes(partition, service_cap=100, group_cap=100), batch, invalid)
 
 
 def totals(tables: DictTables, service: str) -> dict[str, int]:
