@@ -1,11 +1,23 @@
-"""Test-suite wide configuration: fixture plugins and logging hygiene."""
+"""Test-suite wide configuration: the hypothesis profiles and logging hygiene.
+
+The integration fixtures (broker, workers, browser, alert receivers) live in tests/integration/conftest.py.
+"""
 
 import logging
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["tests.fixtures.kafka", "tests.fixtures.worker", "tests.fixtures.browser", "tests.fixtures.receivers"]
+# "fast" (the default) keeps the unit layer in seconds and cannot flake: the same well-spread examples on
+# every run (derandomize), no per-example deadline and no too-slow health check, so a loaded machine only
+# makes it slower. "thorough" explores: many more fresh random examples each run, e.g.
+#   pytest tests/unit --hypothesis-profile=thorough
+# a failure there prints the @reproduce_failure blob to replay it.
+_PATIENT = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "print_blob": True}
+settings.register_profile("fast", max_examples=100, derandomize=True, database=None, **_PATIENT)
+settings.register_profile("thorough", max_examples=2000, **_PATIENT)
+settings.load_profile("fast")
 
 
 @pytest.fixture(autouse=True)

@@ -11,11 +11,13 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import Producer
+
 from logmonitor.handler.context import current_context
 from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.producer_config import producer_config
 from logmonitor.handler.redaction import Redactor
-from logmonitor.handler.sender import Sender, SenderConfig
+from logmonitor.handler.sender import ProducerFactory, Sender, SenderConfig
 from logmonitor.handler.spool_keeper import SpoolKeeper
 
 __all__ = ["KafkaLogHandler"]
@@ -59,6 +61,8 @@ class KafkaLogHandler(logging.Handler):
         close_timeout: seconds ``close()`` waits for delivery before spooling the rest.
         producer_options: extra librdkafka settings (override the defaults).
         level: the handler's level.
+        producer_factory: builds the producer from its librdkafka settings [confluent_kafka's
+            ``Producer``]; tests pass a fake.
     """
 
     def __init__(self, bootstrap_servers: str | None = None, service: str | None = None, host: str | None = None,
@@ -66,7 +70,7 @@ class KafkaLogHandler(logging.Handler):
                  spool_dir: str | Path | None = None, spool_bytes: int | None = None,
                  spool_retry_interval: float = 60.0, close_timeout: float = 5.0,
                  producer_options: dict[str, Any] | None = None,
-                 level: int | str = logging.NOTSET) -> None:
+                 level: int | str = logging.NOTSET, producer_factory: ProducerFactory | None = None) -> None:
         super().__init__(level)
         self.service = service or os.environ.get("SERVICE_NAME") or Path(sys.argv[0] or "python").stem
         self.host = host or os.environ.get("HOSTNAME") or socket.gethostname()
@@ -79,6 +83,7 @@ class KafkaLogHandler(logging.Handler):
         self.spool_retry_interval = spool_retry_interval
         self.close_timeout = close_timeout
         self._producer_options = producer_options or {}
+        self._producer_factory: ProducerFactory = Producer if producer_factory is None else producer_factory
         self.dropped_in_memory = 0
         self._start()
         _LIVE_HANDLERS.add(self)
@@ -97,6 +102,7 @@ class KafkaLogHandler(logging.Handler):
             self._queue,
             RecordEncoder(self.service, self.host, self.redactor),
             SpoolKeeper(self.spool_dir, self.spool_bytes, self.spool_retry_interval),
+            self._producer_factory,
         )
         self._sender.start()
 

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -26,12 +27,15 @@ from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES
 from logmonitor.handler.spool import LEVEL_RANK, SpooledRecord
 from logmonitor.handler.spool_keeper import SpoolKeeper
 
-__all__ = ["Sender", "SenderConfig"]
+__all__ = ["ProducerFactory", "Sender", "SenderConfig"]
 
 _DRAIN_CHUNK = 2000
 _PURGED = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT})
 _TRY_AGAIN_LATER = _PURGED | {KafkaError._UNKNOWN_TOPIC, KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._MSG_TIMED_OUT}
 _ENCODE_BATCH = 5000
+
+ProducerFactory = Callable[[dict[str, Any]], Producer]
+"""Builds the producer from its librdkafka configuration (confluent_kafka's ``Producer``; a fake in tests)."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,10 @@ class Sender(threading.Thread):
     """Moves captured records from the handler's queue to Kafka (or the spool)."""
 
     def __init__(self, config: SenderConfig, queue: deque[Captured], encoder: RecordEncoder,
-                 spool: SpoolKeeper) -> None:
+                 spool: SpoolKeeper, producer_factory: ProducerFactory = Producer) -> None:
         super().__init__(name="logmonitor-kafka-sender", daemon=True)
         self.config = config
+        self.producer_factory = producer_factory
         self.queue = queue
         self.encoder = encoder
         self.spool = spool
@@ -92,7 +97,7 @@ class Sender(threading.Thread):
     def run(self) -> None:
         try:
             self.spool.open()
-            self.producer = Producer({**self.config.producer, "error_cb": self._on_error})
+            self.producer = self.producer_factory({**self.config.producer, "error_cb": self._on_error})
             while not self._stop_requested.is_set():
                 try:
                     if not self._step():

@@ -1,8 +1,14 @@
-"""R1: counts stay exact and no error appears twice when the worker is killed -9 mid-stream."""
+"""R1: counts stay exact and no error appears twice when the worker is killed -9 mid-stream.
+
+The moments of the kills are random; the test prints its seed ("kill seed: N"). To replay a failure
+with the same kill moments:
+    LOGMONITOR_TEST_SEED=N pytest tests/integration/test_exact_counts.py -s
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import time
@@ -26,6 +32,13 @@ def make_records() -> list[dict[str, Any]]:
     ]
 
 
+def kill_seed() -> int:
+    """LOGMONITOR_TEST_SEED to replay a run, else a fresh one; printed either way (pytest shows it on failure)."""
+    seed = int(os.environ.get("LOGMONITOR_TEST_SEED") or time.time_ns())
+    print(f"kill seed: {seed} (replay with LOGMONITOR_TEST_SEED={seed})")
+    return seed
+
+
 async def kill_three_times(worker: Any, rng: random.Random) -> int:
     """SIGKILL the worker at three random moments while it processes; restart it each time."""
     kills = 0
@@ -47,7 +60,7 @@ async def test_kill_minus_nine_three_times_keeps_every_count_exact(start_worker:
     expected = Counter((r["service"], r["level"]) for r in records)
     producing = asyncio.create_task(produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"],
                                             keyed(records)))
-    kills = await kill_three_times(worker, random.Random(time.time_ns()))
+    kills = await kill_three_times(worker, random.Random(kill_seed()))
     assert await producing == TOTAL and kills == 3
 
     deadline = time.monotonic() + 400

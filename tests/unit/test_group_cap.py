@@ -1,7 +1,7 @@
 """The cap on error groups per service: decided from the profile alone, the same on a replay; expiry frees slots.
 
-The tables are replaced by dicts here (``Changes`` reads and writes cells by key); the real
-tables, their changelogs and a real worker are covered by tests/integration/hostile/test_group_cap.py.
+The tables are replaced by dicts here (tests/unit/dict_tables.py); the real tables, their
+changelogs and a real worker are covered by tests/integration/hostile/test_group_cap.py.
 """
 
 from __future__ import annotations
@@ -11,31 +11,20 @@ from typing import Any
 
 import pytest
 
-from logmonitor import aggregation
 from logmonitor.aggregation import Changes
 from logmonitor.settings import ConfigError, Settings
-from logmonitor.tables import error_ring, expiry
+from logmonitor.tables import expiry
 from logmonitor.tables.group_cap import OVERFLOW_FINGERPRINT, grouped_as
 from logmonitor.tables.service_state import profile_key
+from tests.unit.dict_tables import DictTables
 
 CAP = 3
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 OLD = "2026-12-01T00:00:00.000Z"  # before NOW less the 30 days' group retention
 
 
-class Tables:
+class Tables(DictTables):
     """The tables a batch of valid errors writes, as dicts."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.groups: dict[str, Any] = {}
-        self.state: dict[str, Any] = {}
-        self.windows: dict[Any, Any] = {}
-        for module in (aggregation, error_ring, expiry):
-            monkeypatch.setattr(module, "service_state", self.state)
-        for module in (aggregation, expiry):
-            monkeypatch.setattr(module, "error_groups", self.groups)
-        monkeypatch.setattr(aggregation, "_read_window", self.windows.get)
-        monkeypatch.setattr(aggregation, "_write_window", self.windows.__setitem__)
 
     def route(self, errors: list[tuple[str, int]], partition: int = 0) -> list[str]:
         """Count one batch of errors ``(fingerprint, offset)`` of ``partition``; the fingerprints counted under."""

@@ -7,13 +7,12 @@ import time
 from typing import Any
 
 import orjson
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from logmonitor.handler.redaction import Redactor
 from logmonitor.records import MAX_EXTRA_DEPTH, InvalidRecord, parse_record
 
-PROPERTIES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = time.time()
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
@@ -69,25 +68,21 @@ def assert_parses_or_is_invalid(raw: bytes) -> None:
     orjson.dumps(record)
 
 
-@PROPERTIES
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_parse_or_are_invalid(raw: bytes) -> None:
     assert_parses_or_is_invalid(raw)
 
 
-@PROPERTIES
 @given(json_values)
 def test_arbitrary_json_parses_or_is_invalid(value: Any) -> None:
     assert_parses_or_is_invalid(encode(value))
 
 
-@PROPERTIES
 @given(NATIVE | ECS | OTEL)
 def test_record_shaped_objects_parse_or_are_invalid(doc: dict[str, Any]) -> None:
     assert_parses_or_is_invalid(encode(doc))
 
 
-@PROPERTIES
 @given(NATIVE, st.integers(min_value=0, max_value=400), st.data())
 def test_damaged_record_bytes_parse_or_are_invalid(doc: dict[str, Any], cut: int, data: st.DataObject) -> None:
     raw = encode(doc)

@@ -105,3 +105,71 @@ async def test_a_delivered_batch_is_acked_as_faust_acks_under_ack_lock(consumer:
     assert watched.discarded_under_lock == [True]
     assert consumer._n_acked == 3 and consumer._new_offset(TOPIC) == 10
     assert waiting.done(), "a waiting rebalance is woken"
+
+
+class _Seeks:
+    """The consumer's seek and gap bookkeeping, recorded instead of done."""
+
+    def __init__(self, consumer: BatchingConsumer) -> None:
+        self.seeks: list[tuple[TP, int]] = []
+        self.gaps: list[tuple[TP, int, int]] = []
+
+        async def seek(tp: TP, offset: int) -> None:
+            self.seeks.append((tp, offset))
+
+        async def add_gap(tp: TP, offset_from: int, offset_to: int) -> None:
+            self.gaps.append((tp, offset_from, offset_to))
+
+        consumer.seek = seek  # type: ignore[method-assign]
+        consumer._add_gap = add_gap  # type: ignore[method-assign]
+
+
+def offsets(taken: list[ConsumerRecord]) -> list[int]:
+    return [record.offset for record in taken]
+
+
+async def test_a_batch_in_sequence_is_taken_whole_and_the_next_offset_follows_it(consumer: BatchingConsumer) -> None:
+    done = _Seeks(consumer)
+    assert offsets(await consumer._in_sequence(TOPIC, records(0, 1, 2))) == [0, 1, 2], "nothing expected yet"
+    assert offsets(await consumer._in_sequence(TOPIC, records(3, 4))) == [3, 4]
+    assert consumer._next_offset[TOPIC] == 5 and not done.seeks and not done.gaps
+
+
+async def test_records_read_already_are_left_out(consumer: BatchingConsumer) -> None:
+    done = _Seeks(consumer)
+    consumer._next_offset[TOPIC] = 10
+    assert offsets(await consumer._in_sequence(TOPIC, records(8, 9, 10, 11))) == [10, 11]
+    assert offsets(await consumer._in_sequence(TOPIC, records(5, 6))) == []
+    assert consumer._next_offset[TOPIC] == 12 and not done.seeks
+
+
+async def test_a_jump_is_read_again_from_the_expected_offset_before_it_is_taken_for_a_gap(
+        consumer: BatchingConsumer) -> None:
+    done = _Seeks(consumer)
+    consumer._next_offset[TOPIC] = 10
+    assert offsets(await consumer._in_sequence(TOPIC, records(13, 14))) == [], "maybe prefetched from an old position"
+    assert done.seeks == [(TOPIC, 10)] and not done.gaps
+    assert offsets(await consumer._in_sequence(TOPIC, records(13, 14))) == [13, 14], "the same jump again: a gap"
+    assert done.gaps == [(TOPIC, 10, 12)] and consumer._next_offset[TOPIC] == 15
+
+
+async def test_a_jump_that_reading_again_fills_is_no_gap(consumer: BatchingConsumer) -> None:
+    done = _Seeks(consumer)
+    consumer._next_offset[TOPIC] = 10
+    assert offsets(await consumer._in_sequence(TOPIC, records(9, 10, 13))) == [10], "in sequence up to the jump"
+    assert done.seeks == [(TOPIC, 11)]
+    assert offsets(await consumer._in_sequence(TOPIC, records(11, 12, 13))) == [11, 12, 13]
+    assert not done.gaps and consumer._next_offset[TOPIC] == 14
+    assert offsets(await consumer._in_sequence(TOPIC, records(16))) == [] and done.seeks[-1] == (TOPIC, 14), (
+        "an earlier suspicion settled by reading on does not let a later jump through")
+
+
+def test_a_delivered_batchs_commit_offset_is_given_once_and_only_for_the_topics_asked(
+        consumer: BatchingConsumer) -> None:
+    other = TP("contract-other", 0)
+    consumer._processed_up_to.update({TOPIC: 12, other: 3})
+    assert set(consumer._filter_tps_with_pending_acks({TOPIC.topic})) == {TOPIC}
+    assert set(consumer._filter_tps_with_pending_acks(None)) == {TOPIC, other}
+    assert consumer._new_offset(TOPIC) == 12
+    assert consumer._new_offset(TOPIC) is None, "committed once; then Faust's own bookkeeping (nothing acked)"
+    assert consumer._filter_committable_offsets([TOPIC, other]) == {other: 3}

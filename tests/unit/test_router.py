@@ -1,0 +1,115 @@
+"""The router's batch handling in-process: one batch in; forwarded errors, dead letters and table cells out.
+
+The producer is a fake that records what the router sends, the tables are dicts
+(tests/unit/dict_tables.py); tests/integration/test_router.py runs the same against a broker.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import ConsumerRecord
+from faust.types import Message
+
+from logmonitor.agents import router
+from logmonitor.app import app
+from logmonitor.engine.batch_consumer import Batch
+from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RULES
+from logmonitor.records import iso_timestamp
+from logmonitor.tables.service_state import profile_key
+from tests.unit.dict_tables import WINDOW_TABLE, DictTables
+
+LOGS = router.logs_topic.get_topic_name()
+SECRET = "password=hunter2"
+
+
+class FakeProducer:
+    """Records each send as (topic, key, value)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, dict[str, Any]]] = []
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, partition: Any, timestamp: Any,
+                   headers: Any) -> None:
+        self.sent.append((topic, key, orjson.loads(value)))
+
+    def to(self, topic: str) -> list[dict[str, Any]]:
+        return [value for sent_to, _key, value in self.sent if sent_to == topic]
+
+
+@pytest.fixture
+def producer(monkeypatch: pytest.MonkeyPatch) -> FakeProducer:
+    fake = FakeProducer()
+    monkeypatch.setattr(app, "producer", fake)
+    return fake
+
+
+def raw(level: str, message: str, service: str = "pay", **fields: Any) -> bytes:
+    return orjson.dumps({"timestamp": iso_timestamp(time.time()), "level": level, "service": service,
+                         "message": message, **fields})
+
+
+def batch(values: list[bytes], partition: int = 2, first: int = 40, ours: bool = False) -> Batch:
+    """One partition's fetched records; ``ours``: sent by our handler, redacted already."""
+    headers = [(REDACTED_HEADER, REDACTION_RULES)] if ours else []
+    records = [ConsumerRecord(LOGS, partition, first + i, 0, 0, b"k", value, None, 1, len(value), headers)
+               for i, value in enumerate(values)]
+    last = records[-1]
+    return Batch(records, Message(LOGS, partition, last.offset, 0.0, 0, headers, last.key, last.value, None))
+
+
+KEY_ERROR = {"type": "KeyError"}
+VALUES = [raw("INFO", "hello"), raw("ERROR", f"Order 17 failed {SECRET}", exception=KEY_ERROR), b"not json",
+          raw("WARNING", "slow"), raw("ERROR", "Order 18 failed password=x", id="e-18", exception=KEY_ERROR)]
+
+
+async def test_a_batch_forwards_errors_dead_letters_invalid_records_and_counts_the_rest(
+        tables: DictTables, producer: FakeProducer) -> None:
+    await router.route(batch(VALUES))
+    errors, letters = producer.to(router.ERRORS), producer.to(router.DEAD_LETTERS)
+    assert [error["id"] for error in errors] == [f"{LOGS}-2-41", "e-18"], "an id, the log position if none was set"
+    assert {error["fingerprint"] for error in errors} == {errors[0]["fingerprint"]}, "one bug, one group"
+    assert errors[0]["title"].startswith("KeyError: Order")
+    assert [key for topic, key, _value in producer.sent if topic == router.ERRORS] == [b"pay", b"pay"]
+    assert len(letters) == 1 and letters[0]["source"] == {"topic": LOGS, "partition": 2, "offset": 42}
+    assert letters[0]["raw"] == "not json" and letters[0]["reason"].startswith("not_json")
+    assert tables.state[profile_key("pay")]["totals"] == {"INFO": 1, "ERROR": 2, "WARNING": 1}
+    assert tables.invalid["2"]["n"] == 1 and tables.writes[WINDOW_TABLE] == 1
+
+
+async def test_a_record_from_another_producer_is_redacted_ours_is_not_redacted_again(
+        tables: DictTables, producer: FakeProducer) -> None:
+    await router.route(batch([raw("ERROR", f"login {SECRET}")]))
+    assert producer.to(router.ERRORS)[0]["message"] == f"login password={FILTERED}"
+    await router.route(batch([raw("ERROR", f"login {SECRET}")], first=50, ours=True))
+    assert producer.to(router.ERRORS)[1]["message"] == f"login {SECRET}", "the handler's own rules were applied"
+
+
+def sent_without_times(producer: FakeProducer) -> list[tuple[str, bytes | None, dict[str, Any]]]:
+    return [(topic, key, {k: v for k, v in value.items() if k != "received_at"}) for topic, key, value in producer.sent]
+
+
+async def test_a_replayed_batch_is_sent_again_but_counted_once(tables: DictTables, producer: FakeProducer) -> None:
+    await router.route(batch(VALUES))
+    counted, sent = tables.snapshot(), sent_without_times(producer)
+    await router.route(batch(VALUES))
+    assert sent_without_times(producer) == sent + sent, "the forwards are repeated (readers de-duplicate by id, offset)"
+    assert tables.snapshot() == counted
+
+
+async def test_a_big_batch_lets_the_event_loop_in(tables: DictTables, producer: FakeProducer,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    turns = []
+    real_sleep = router.asyncio.sleep
+
+    async def sleep(delay: float) -> None:
+        turns.append(delay)
+        await real_sleep(delay)
+
+    monkeypatch.setattr(router.asyncio, "sleep", sleep)
+    await router.route(batch([raw("INFO", f"r{i}") for i in range(router.YIELD_EVERY * 2 + 1)]))
+    assert turns == [0, 0]
+    assert tables.state[profile_key("pay")]["totals"] == {"INFO": router.YIELD_EVERY * 2 + 1}
