@@ -253,9 +253,17 @@ def results(query: GrafanaQuery, counts: Counts, events: list[dict[str, Any]],
     """
     rows = [row for row in _selected(counts, query.filters) if query.bucket_starts.start <= row[2] <= query.until]
     kinds = [_kind(target) for target in query.targets]
-    series = {i: _series_sums(target, rows, query.bucket)
+    series_sums: dict[tuple[str, tuple[Filter, ...]], dict[str, dict[int, int]]] = {}
+    table_sums: dict[tuple[str, tuple[Filter, ...]], dict[tuple[int, str, str], int]] = {}
+    for kind, target in zip(kinds, query.targets, strict=True):  # a target repeated (50 times, say) is summed once
+        same = (target.name, target.filters)
+        if kind == "series" and same not in series_sums:
+            series_sums[same] = _series_sums(target, rows, query.bucket)
+        elif kind == "table" and same not in table_sums:
+            table_sums[same] = _table_sums(target, rows, query.bucket)
+    series = {i: series_sums[target.name, target.filters]
               for i, target in enumerate(query.targets) if kinds[i] == "series"}
-    tables = {i: _table_sums(target, rows, query.bucket)
+    tables = {i: table_sums[target.name, target.filters]
               for i, target in enumerate(query.targets) if kinds[i] == "table"}
     size = (sum(len(sums) for sums in series.values()) * len(query.bucket_starts)
             + sum(len(sums) for sums in tables.values()) + kinds.count("annotations") * len(events))
