@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from logmonitor.app import settings
-from logmonitor.records import ERROR_LEVELS
+from logmonitor.levels import ERROR_LEVELS
 from logmonitor.tables import error_ring, group_cap
 from logmonitor.tables.cells import Cell, mark_applied, watermark
 from logmonitor.tables.error_groups import error_groups, group_key

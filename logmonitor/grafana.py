@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from logmonitor.records import ERROR_LEVELS, LEVELS, epoch_of
+from logmonitor.levels import ERROR_LEVELS, LEVELS
+from logmonitor.records import epoch_of
 from logmonitor.time_params import LATEST, TimeParamError, parse_time_param
 from logmonitor.user_pattern import UserPattern, UserPatternError, compile_user_pattern
 

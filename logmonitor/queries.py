@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from logmonitor.records import ERROR_LEVELS, LEVELS
+from logmonitor.levels import ERROR_LEVELS, LEVELS
 from logmonitor.tables.cells import Cell, source_partitions
 from logmonitor.tables.error_groups import error_groups
 from logmonitor.tables.error_ring import live_errors

@@ -14,11 +14,10 @@ from typing import Any
 import orjson
 from msgspec import UNSET
 
+from logmonitor.levels import LEVEL_ALIASES, LEVELS, level_of_severity_number
 from logmonitor.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
 
 __all__ = [
-    "ERROR_LEVELS",
-    "LEVELS",
     "MAX_EXTRA_DEPTH",
     "MAX_RECORD_BYTES",
     "InvalidRecord",
@@ -27,21 +26,14 @@ __all__ = [
     "parse_record",
 ]
 
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
 MAX_RECORD_BYTES = 1024 * 1024
 MAX_EXTRA_DEPTH = 100  # nesting of ``extra``: orjson writes at most 255 levels, and redaction recurses
 MAX_FUTURE_SECONDS = 24 * 3600
 MAX_PAST_SECONDS = 30 * 24 * 3600
 
-_LEVEL_ALIASES = {
-    "WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG", "ERR": "ERROR",
-    "NOTICE": "INFO", "ALERT": "CRITICAL", "EMERGENCY": "CRITICAL", "EMERG": "CRITICAL",
-    "CRIT": "CRITICAL", "SEVERE": "ERROR", "INFORMATION": "INFO",
-}
 _LEVEL_OF = {  # level spellings taken without further work: canonical and alias, in three cases
     spelling: canonical
-    for name, canonical in [*((level, level) for level in LEVELS), *_LEVEL_ALIASES.items()]
+    for name, canonical in [*((level, level) for level in LEVELS), *LEVEL_ALIASES.items()]
     for spelling in (name, name.lower(), name.title())
 }
 _OPTIONAL_TEXT = ("host", "logger", "module", "function", "request_id", "trace_id", "span_id", "user_id")
@@ -97,7 +89,7 @@ def _level(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidRecord(f"bad_level: level must be a string, got {type(value).__name__}")
     level = value.strip().upper()
-    level = _LEVEL_ALIASES.get(level, level)
+    level = LEVEL_ALIASES.get(level, level)
     if level not in LEVELS:
         raise InvalidRecord(f"bad_level: {value[:40]!r} is not one of {', '.join(LEVELS)}")
     return level
@@ -106,7 +98,7 @@ def _level(value: Any) -> str:
 def _otel_level(number: Any) -> str:
     if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 24:
         raise InvalidRecord("bad_level: severityNumber must be an integer 1..24")
-    return ("DEBUG", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")[(number - 1) // 4]
+    return level_of_severity_number(number)
 
 
 def _canonical_epoch(timestamp: str) -> float | None:

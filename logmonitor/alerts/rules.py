@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from logmonitor.records import LEVELS
+from logmonitor.levels import LEVELS
 from logmonitor.settings import ConfigError, parse_duration
 
 __all__ = ["KINDS", "AlertConfig", "NotifierConfig", "Retries", "Rule", "load_rules", "parse_rules"]

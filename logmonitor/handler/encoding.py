@@ -13,21 +13,11 @@ import orjson
 
 from logmonitor.handler.context import CONTEXT_FIELDS
 from logmonitor.handler.redaction import Redactor
+from logmonitor.levels import level_name
 
-__all__ = ["Captured", "RecordEncoder", "level_name"]
+__all__ = ["Captured", "RecordEncoder"]
 
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-
-
-def level_name(levelno: int) -> str:
-    """The DESIGN level for any numeric level (custom levels round down)."""
-    if levelno >= logging.CRITICAL:
-        return "CRITICAL"
-    if levelno >= logging.ERROR:
-        return "ERROR"
-    if levelno >= logging.WARNING:
-        return "WARNING"
-    return "INFO" if levelno >= logging.INFO else "DEBUG"
 
 
 @dataclass(slots=True)

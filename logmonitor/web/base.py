@@ -8,7 +8,8 @@ import faust
 from faust.web import Request, Response
 from faust.web.exceptions import WebError
 
-from logmonitor.records import LEVELS, iso_timestamp
+from logmonitor.levels import LEVELS
+from logmonitor.records import iso_timestamp
 from logmonitor.time_params import TimeParamError, parse_time_param
 
 __all__ = [

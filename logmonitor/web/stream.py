@@ -12,8 +12,8 @@ from aiohttp import web
 from faust.web import Request, Response
 
 from logmonitor.app import app
+from logmonitor.levels import LEVELS
 from logmonitor.queries import merge_counts
-from logmonitor.records import LEVELS
 from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.web.base import ApiView, query_int, query_level, text_param
 from logmonitor.web.cluster import gather
