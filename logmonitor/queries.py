@@ -25,9 +25,10 @@ from logmonitor.tables.error_groups import error_groups
 from logmonitor.tables.error_ring import live_errors
 from logmonitor.tables.expiry import retention_cutoff
 from logmonitor.tables.invalid_counts import invalid_counts
-from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
+from logmonitor.tables.log_counts import log_counts
 from logmonitor.tables.service_registry import OVERFLOW, public_name
 from logmonitor.tables.service_state import MAX_HOSTS, service_state, split_key
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = [
     "ErrorQuery",

@@ -23,8 +23,8 @@ from logmonitor.metrics import ALERTS_PUBLISHED
 from logmonitor.service_labels import service_labels
 from logmonitor.tables.alert_state import alert_state, state_key
 from logmonitor.tables.expiry import drop_unseen_groups, drop_unseen_services
-from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.topics import alerts_topic, ticks_topic
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["housekeeping", "send_ticks"]
 

@@ -21,7 +21,7 @@ from logmonitor.aggregation import Changes
 from logmonitor.levels import ERROR_LEVELS
 from logmonitor.records import iso_timestamp
 from logmonitor.tables import error_ring, expiry
-from logmonitor.tables.log_counts import WINDOW_SECONDS
+from logmonitor.window import WINDOW_SECONDS
 
 WINDOW_TABLE = "log_counts"
 
