@@ -16,8 +16,7 @@ from typing import Any
 import orjson
 
 from logmonitor.levels import ERROR_LEVELS, LEVELS
-from logmonitor.records import epoch_of
-from logmonitor.time_params import LATEST, TimeParamError, parse_time_param
+from logmonitor.timestamps import LATEST, TimeParamError, epoch_of, parse_time_param
 from logmonitor.user_pattern import UserPattern, UserPatternError, compile_user_pattern
 from logmonitor.window import WINDOW_SECONDS
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ import orjson
 from logmonitor.handler.context import CONTEXT_FIELDS
 from logmonitor.handler.redaction import Redactor
 from logmonitor.levels import level_name
+from logmonitor.timestamps import iso_timestamp_truncated
 
 __all__ = ["Captured", "RecordEncoder"]
 
@@ -27,12 +27,6 @@ class Captured:
     record: logging.LogRecord
     message: str
     context: tuple[str | None, ...]
-
-
-def _iso(created: float) -> str:
-    seconds = int(created)
-    millis = int((created - seconds) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def _json_safe(value: Any) -> Any:
@@ -66,7 +60,7 @@ class RecordEncoder:
                 extra[key] = _json_safe(value)
         document = {
             "id": os.urandom(16).hex(),
-            "timestamp": _iso(record.created),
+            "timestamp": iso_timestamp_truncated(record.created),
             "level": level_name(record.levelno),
             "service": self.service,
             "host": self.host,

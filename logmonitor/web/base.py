@@ -9,8 +9,7 @@ from faust.web import Request, Response
 from faust.web.exceptions import WebError
 
 from logmonitor.levels import LEVELS
-from logmonitor.records import iso_timestamp
-from logmonitor.time_params import TimeParamError, parse_time_param
+from logmonitor.timestamps import TimeParamError, iso_timestamp, parse_time_param
 
 __all__ = [
     "ApiError", "ApiView", "BadParameter", "NotFound", "parse_time", "query_int", "query_level", "query_time",

@@ -12,7 +12,7 @@ from logmonitor.app import app
 from logmonitor.assignment import owned_partitions
 from logmonitor.levels import ERROR_LEVELS, LEVELS
 from logmonitor.queries import error_total, merge_counts, merge_newest, merge_profiles
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 from logmonitor.web.answer_cache import AnswerCache
 from logmonitor.web.base import ApiView, NotFound, query_int, text_param
 from logmonitor.web.cluster import gather

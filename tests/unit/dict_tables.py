@@ -19,8 +19,8 @@ import pytest
 from logmonitor import aggregation, queries
 from logmonitor.aggregation import Changes
 from logmonitor.levels import ERROR_LEVELS
-from logmonitor.records import iso_timestamp
 from logmonitor.tables import error_ring, expiry
+from logmonitor.timestamps import iso_timestamp
 from logmonitor.window import WINDOW_SECONDS
 
 WINDOW_TABLE = "log_counts"

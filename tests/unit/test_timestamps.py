@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from logmonitor.records import iso_timestamp
-from logmonitor.time_params import LATEST, TimeParamError, parse_time_param
+from logmonitor.timestamps import LATEST, TimeParamError, iso_timestamp, parse_time_param
 from logmonitor.web.base import BadParameter, query_time
 
 
