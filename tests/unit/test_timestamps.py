@@ -1,4 +1,4 @@
-"""The one time-parameter parser of the REST API and Grafana: formats, and bounds that answer 400."""
+"""The one time module: record timestamps (sanity window) and time parameters (formats, bounds that answer 400)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from logmonitor.timestamps import LATEST, TimeParamError, iso_timestamp, parse_time_param
+from logmonitor.timestamps import (
+    LATEST,
+    RecordTimeError,
+    TimeParamError,
+    iso_timestamp,
+    iso_timestamp_truncated,
+    parse_time_param,
+    record_time,
+)
 from logmonitor.web.base import BadParameter, query_time
 
 
@@ -47,3 +55,40 @@ def test_rest_times_become_bad_parameters_and_the_latest_one_is_printable() -> N
     with pytest.raises(BadParameter, match="since must be between"):
         query_time({"since": "0001-01-01T00:00:00+14:00"}, "since")
     assert query_time({"until": "9999-12-31T23:59:59Z"}, "until") == iso_timestamp(LATEST)
+
+
+NOW = 1795674676.0
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2026-11-26T06:31:16.379Z", (1795674676.379, "2026-11-26T06:31:16.379Z")),  # ours: kept as sent
+    ("2026-11-26T06:31:16.379z", (1795674676.379, "2026-11-26T06:31:16.379Z")),  # lower-case z: records only
+    ("2026-11-26T07:31:16+01:00", (NOW, "2026-11-26T06:31:16.000Z")),
+    ("2026-11-26T06:31:16", (NOW, "2026-11-26T06:31:16.000Z")),  # naive means UTC
+    (NOW - 60, (NOW - 60, "2026-11-26T06:30:16.000Z")),
+])
+def test_record_times(value: object, expected: tuple[float, str]) -> None:
+    assert record_time(value, NOW) == expected
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("yesterday", "bad_timestamp"), (True, "bad_timestamp"), (NOW + 2 * 86400, "future_timestamp"),
+    (NOW - 31 * 86400, "stale_timestamp"), ("0001-01-01T00:00:00Z", "stale_timestamp"),
+])
+def test_record_times_outside_the_sanity_window(value: object, reason: str) -> None:
+    with pytest.raises(RecordTimeError, match=f"^{reason}: "):
+        record_time(value, NOW)
+
+
+def test_the_rules_differ_where_they_should() -> None:
+    with pytest.raises(TimeParamError):
+        parse_time_param("2026-11-26T06:31:16z", "since")  # parameters take only Z
+    assert parse_time_param(NOW * 1000, "since") == NOW  # milliseconds: parameters only
+    with pytest.raises(RecordTimeError, match=r"^future_timestamp: "):
+        record_time(NOW * 1000, NOW)
+
+
+def test_the_handler_truncates_where_iso_timestamp_rounds_to_the_microsecond() -> None:
+    assert iso_timestamp(0.5) == iso_timestamp_truncated(0.5) == "1970-01-01T00:00:00.500Z"
+    assert (iso_timestamp(1.0009999999), iso_timestamp_truncated(1.0009999999)) == (
+        "1970-01-01T00:00:01.001Z", "1970-01-01T00:00:01.000Z")
