@@ -23,7 +23,7 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 
 from bench.common import broker, healthy_worker, records
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 
 
 async def ingest(bootstrap: str, topic: str, rate: float, stop: threading.Event, progress: dict[str, int]) -> int:

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from logmonitor.devstack import wait_for_health
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES
 from logmonitor.localkafka import LocalKafka
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 
 SERVICES = ("usermanagement", "booking", "notification", "payment", "search", "inventory", "auth", "mail")
 

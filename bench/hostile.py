@@ -31,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.api import grafana_body
 from bench.common import Worker, broker, healthy_worker
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 
 CATASTROPHIC = {"key": "service", "operator": "=~", "value": "(.*.*)*Y"}
 DAY_MS = 24 * 3600 * 1000

@@ -14,15 +14,16 @@ from collections.abc import Callable
 from typing import Any
 
 from logmonitor.app import settings
-from logmonitor.records import ERROR_LEVELS
+from logmonitor.levels import ERROR_LEVELS
 from logmonitor.tables import error_ring, group_cap
 from logmonitor.tables.cells import Cell, mark_applied, watermark
 from logmonitor.tables.error_groups import error_groups, group_key
 from logmonitor.tables.event_time import current_record_epoch
 from logmonitor.tables.invalid_counts import invalid_counts
-from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
+from logmonitor.tables.log_counts import log_counts
 from logmonitor.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
 from logmonitor.tables.service_state import MAX_HOSTS, profile_key, registry_key, service_state
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["Changes"]
 

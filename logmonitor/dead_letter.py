@@ -7,7 +7,8 @@ import codecs
 import time
 
 from logmonitor import compact_json
-from logmonitor.records import MAX_RECORD_BYTES, iso_timestamp
+from logmonitor.records import MAX_RECORD_BYTES
+from logmonitor.timestamps import iso_timestamp
 
 __all__ = ["KEPT_RAW_BYTES", "dead_letter"]
 

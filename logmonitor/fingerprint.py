@@ -78,6 +78,7 @@ def fingerprint(record: dict[str, Any]) -> str:
         _top_application_frame(exception.get("stacktrace")),
         mask_message(record["message"]),
     )
+    # The parts joined by the unit separator: a hash input, not a table key.
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=10).hexdigest()
 
 

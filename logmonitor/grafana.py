@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
-from logmonitor.records import ERROR_LEVELS, LEVELS, epoch_of
-from logmonitor.time_params import LATEST, TimeParamError, parse_time_param
+from logmonitor.levels import ERROR_LEVELS, LEVELS
+from logmonitor.timestamps import LATEST, TimeParamError, epoch_of, parse_time_param
 from logmonitor.user_pattern import UserPattern, UserPatternError, compile_user_pattern
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = [
     "TARGETS", "Filter", "GrafanaQuery", "GrafanaRequestError", "Target", "annotation_events", "annotation_frame",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 TARGETS = ("error_count", "error_by_service", "error_by_level", "log_volume", "error_rate", "annotations")
-WINDOW = 60
+WINDOW = int(WINDOW_SECONDS)  # buckets are whole seconds
 DEFAULT_RANGE = 6 * 3600
 MAX_POINTS = 11_000
 MAX_DATA_POINTS = 1e9  # what Grafana may ask for; each series gets at most MAX_POINTS

@@ -19,15 +19,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from logmonitor.records import ERROR_LEVELS, LEVELS
+from logmonitor.levels import ERROR_LEVELS, LEVELS
 from logmonitor.tables.cells import Cell, source_partitions
 from logmonitor.tables.error_groups import error_groups
 from logmonitor.tables.error_ring import live_errors
 from logmonitor.tables.expiry import retention_cutoff
 from logmonitor.tables.invalid_counts import invalid_counts
-from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
+from logmonitor.tables.log_counts import log_counts
 from logmonitor.tables.service_registry import OVERFLOW, public_name
-from logmonitor.tables.service_state import MAX_HOSTS, service_state, split_key
+from logmonitor.tables.service_state import MAX_HOSTS, PROFILE, RING_CHUNK, key_kind, service_state
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = [
     "ErrorQuery",
@@ -90,13 +91,13 @@ def _public(cell: Cell, name_field: str) -> dict[str, Any]:
 
 def _state_cells(kind: str, partitions: Partitions) -> Iterator[tuple[str, Cell]]:
     for key, cell in service_state.items():
-        if cell and split_key(key)[0] == kind and _ours(cell, partitions):
+        if cell and key_kind(key) == kind and _ours(cell, partitions):
             yield key, cell
 
 
 def profiles(partitions: Partitions = None) -> dict[str, dict[str, Any]]:
     """Service profiles: name, first/last seen, hosts, totals by level, errors seen."""
-    found = (_public(cell, "name") for _key, cell in _state_cells("p", partitions))
+    found = (_public(cell, "name") for _key, cell in _state_cells(PROFILE, partitions))
     return merge_profiles({profile["name"]: profile} for profile in found)
 
 
@@ -124,9 +125,9 @@ def _add_profiles(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 
 def recent_errors(query: ErrorQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
     """The newest ``query.limit`` errors from the rings that match ``query``, newest first."""
-    errors_seen = {cell["name"]: cell["errors_seen"] for _key, cell in _state_cells("p", partitions)}
+    errors_seen = {cell["name"]: cell["errors_seen"] for _key, cell in _state_cells(PROFILE, partitions)}
     matching = (
-        error for _key, chunk in _state_cells("e", partitions)
+        error for _key, chunk in _state_cells(RING_CHUNK, partitions)
         if query.service is None or public_name(chunk["service"]) == query.service
         for error in live_errors(chunk, errors_seen.get(chunk["service"], 0)) if query.matches(error)
     )

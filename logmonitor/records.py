@@ -6,42 +6,29 @@ Everything here is pure and never raises anything but :class:`InvalidRecord`, wh
 
 from __future__ import annotations
 
-import re
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 from msgspec import UNSET
 
+from logmonitor.levels import LEVEL_ALIASES, LEVELS, level_of_severity_number
 from logmonitor.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
+from logmonitor.timestamps import RecordTimeError, record_time
 
 __all__ = [
-    "ERROR_LEVELS",
-    "LEVELS",
     "MAX_EXTRA_DEPTH",
     "MAX_RECORD_BYTES",
     "InvalidRecord",
-    "epoch_of",
-    "iso_timestamp",
     "parse_record",
 ]
 
-LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
 MAX_RECORD_BYTES = 1024 * 1024
 MAX_EXTRA_DEPTH = 100  # nesting of ``extra``: orjson writes at most 255 levels, and redaction recurses
-MAX_FUTURE_SECONDS = 24 * 3600
-MAX_PAST_SECONDS = 30 * 24 * 3600
 
-_LEVEL_ALIASES = {
-    "WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG", "ERR": "ERROR",
-    "NOTICE": "INFO", "ALERT": "CRITICAL", "EMERGENCY": "CRITICAL", "EMERG": "CRITICAL",
-    "CRIT": "CRITICAL", "SEVERE": "ERROR", "INFORMATION": "INFO",
-}
 _LEVEL_OF = {  # level spellings taken without further work: canonical and alias, in three cases
     spelling: canonical
-    for name, canonical in [*((level, level) for level in LEVELS), *_LEVEL_ALIASES.items()]
+    for name, canonical in [*((level, level) for level in LEVELS), *LEVEL_ALIASES.items()]
     for spelling in (name, name.lower(), name.title())
 }
 _OPTIONAL_TEXT = ("host", "logger", "module", "function", "request_id", "trace_id", "span_id", "user_id")
@@ -54,23 +41,6 @@ class InvalidRecord(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-_CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-_SECOND_MILLIS: dict[str, int] = {}  # "2026-11-26T06:31:16" -> its epoch in milliseconds, for canonical timestamps
-_SECOND_MILLIS_MAX = 4096  # over an hour of distinct seconds; cleared when full
-_MILLIS = {f"{n:03d}": n for n in range(1000)}  # "379" -> 379: three ASCII digits, looked up at once
-
-
-def epoch_of(timestamp: str) -> float:
-    """Epoch seconds of an ISO 8601 timestamp of ours (ending in ``Z``)."""
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
-
-
-def iso_timestamp(epoch: float) -> str:
-    """Format epoch seconds as ISO 8601 UTC with milliseconds and ``Z``."""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _decode(raw: bytes | None) -> dict[str, Any]:
@@ -97,7 +67,7 @@ def _level(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidRecord(f"bad_level: level must be a string, got {type(value).__name__}")
     level = value.strip().upper()
-    level = _LEVEL_ALIASES.get(level, level)
+    level = LEVEL_ALIASES.get(level, level)
     if level not in LEVELS:
         raise InvalidRecord(f"bad_level: {value[:40]!r} is not one of {', '.join(LEVELS)}")
     return level
@@ -106,56 +76,14 @@ def _level(value: Any) -> str:
 def _otel_level(number: Any) -> str:
     if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 24:
         raise InvalidRecord("bad_level: severityNumber must be an integer 1..24")
-    return ("DEBUG", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")[(number - 1) // 4]
-
-
-def _canonical_epoch(timestamp: str) -> float | None:
-    """The epoch of a timestamp like ``2026-11-26T06:31:16.379Z`` (as we write them); None for any other."""
-    millis = _MILLIS.get(timestamp[20:23])
-    if millis is None or len(timestamp) != 24 or timestamp[19] != "." or timestamp[23] != "Z":
-        return None
-    second = timestamp[:19]
-    base = _SECOND_MILLIS.get(second)
-    if base is None:
-        if not _CANONICAL_TIMESTAMP.fullmatch(timestamp):
-            return None
-        if len(_SECOND_MILLIS) >= _SECOND_MILLIS_MAX:
-            _SECOND_MILLIS.clear()
-        base = _SECOND_MILLIS[second] = int(epoch_of(second + "Z")) * 1000
-    return (base + millis) / 1000  # the very float datetime.timestamp() gives
-
-
-def _iso_epoch(timestamp: str) -> float:
-    try:
-        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InvalidRecord(f"bad_timestamp: {timestamp[:40]!r} is not ISO 8601") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-def _epoch(value: Any) -> float:
-    if isinstance(value, str):
-        return _iso_epoch(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    raise InvalidRecord("bad_timestamp: timestamp must be an ISO 8601 string")
+    return level_of_severity_number(number)
 
 
 def _event_time(value: Any, now: float) -> tuple[float, str]:
-    """The epoch and the canonical text of a record's timestamp, which must be within the sanity window."""
-    canonical = _canonical_epoch(value) if value.__class__ is str else None
-    epoch = _in_window(_epoch(value) if canonical is None else canonical, now)
-    return epoch, iso_timestamp(epoch) if canonical is None else value
-
-
-def _in_window(epoch: float, now: float) -> float:
-    if epoch > now + MAX_FUTURE_SECONDS:
-        raise InvalidRecord(f"future_timestamp: {iso_timestamp(min(epoch, 253402300799))} is in the future")
-    if epoch < now - MAX_PAST_SECONDS:
-        raise InvalidRecord(f"stale_timestamp: {iso_timestamp(max(epoch, 0))} is older than 30 days")
-    return epoch
+    try:
+        return record_time(value, now)
+    except RecordTimeError as error:
+        raise InvalidRecord(str(error)) from None
 
 
 def _text(value: Any, field: str, *, required: bool = False, limit: int = 0) -> str | None:

@@ -8,8 +8,8 @@ owns, or for services since expired, would keep their series: one process holds 
 from __future__ import annotations
 
 from logmonitor.app import settings
+from logmonitor.levels import LEVELS
 from logmonitor.metrics import RECORDS_ROUTED
-from logmonitor.records import LEVELS
 from logmonitor.tables.service_registry import OVERFLOW, public_name
 
 __all__ = ["ServiceLabels", "service_labels"]

@@ -21,10 +21,10 @@ from logmonitor.assignment import owned_partitions
 from logmonitor.engine.current_event import acting_for
 from logmonitor.metrics import ALERTS_PUBLISHED
 from logmonitor.service_labels import service_labels
-from logmonitor.tables.alert_state import alert_state, state_key
+from logmonitor.tables.alert_state import alert_state, incident_key
 from logmonitor.tables.expiry import drop_unseen_groups, drop_unseen_services
-from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.topics import alerts_topic, ticks_topic
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["housekeeping", "send_ticks"]
 
@@ -45,7 +45,7 @@ def _drop_unseen(view: PartitionView, partition: int, now: float) -> None:
         del view.profiles[service]
         service_labels.forget(service)
         for rule in alert_config.rules:
-            alert_state.pop(state_key(rule.name, service), None)
+            alert_state.pop(incident_key(rule.name, service), None)
     view.groups = [group for group in view.groups if group["service"] not in expired]
     drop_unseen_groups(view.groups, now)
 

@@ -17,8 +17,9 @@ from logmonitor.engine.batch_consumer import Batch
 from logmonitor.engine.current_event import acting_for
 from logmonitor.fingerprint import fingerprint, group_title
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES, Redactor
+from logmonitor.levels import ERROR_LEVELS
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
-from logmonitor.records import ERROR_LEVELS, InvalidRecord, parse_record
+from logmonitor.records import InvalidRecord, parse_record
 from logmonitor.service_labels import service_labels
 from logmonitor.tables.group_cap import OVERFLOW_TITLE
 from logmonitor.tables.service_registry import public_name

@@ -7,7 +7,7 @@ from typing import Any
 from logmonitor.alerts.incidents import step
 from logmonitor.alerts.observe import PartitionView, observe
 from logmonitor.alerts.rules import AlertConfig
-from logmonitor.tables.alert_state import HISTORY_SIZE, alert_state, history_key, next_key, state_key
+from logmonitor.tables.alert_state import HISTORY_SIZE, alert_state, history_key, incident_key, next_key
 from logmonitor.tables.service_registry import public_name
 
 __all__ = ["evaluate"]
@@ -24,7 +24,7 @@ def evaluate(config: AlertConfig, partition: int, view: PartitionView, now: floa
         for service in sorted(view.profiles):
             if not rule.watches(public_name(service)):
                 continue
-            key = state_key(rule.name, service)
+            key = incident_key(rule.name, service)
             state = alert_state.get(key)
             seen, bookkeeping = observe(rule, view, service, state, now=now, partition=partition)
             following, fired = step(rule, state, seen, now)

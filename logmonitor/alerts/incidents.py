@@ -22,7 +22,7 @@ from typing import Any
 
 from logmonitor.alerts.rules import Rule
 from logmonitor.alerts.wording import describe
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 
 __all__ = ["EVENT_KINDS", "Observation", "step"]
 

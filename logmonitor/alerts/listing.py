@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from logmonitor.queries import Partitions
-from logmonitor.records import iso_timestamp
-from logmonitor.tables.alert_state import alert_state, split_key
+from logmonitor.tables.alert_state import alert_state, history_partition, split_incident_key
 from logmonitor.tables.service_registry import public_name
+from logmonitor.timestamps import iso_timestamp
 
 __all__ = ["AlertQuery", "active_alerts", "alert_history", "incident_order"]
 
@@ -37,7 +37,8 @@ def alert_history(query: AlertQuery, partitions: Partitions = None) -> list[dict
     """Published alerts matching ``query``, newest first, at most ``query.limit``."""
     found = (
         alert for key, alert in alert_state.items()
-        if key.startswith("h\x1f") and alert and _ours(int(split_key(key)[1]), partitions) and query.matches(alert)
+        if (partition := history_partition(key)) is not None and alert and _ours(partition, partitions)
+        and query.matches(alert)
     )
     return heapq.nlargest(query.limit, found, key=lambda alert: (alert["at"], alert.get("seq", 0), alert["id"]))
 
@@ -58,9 +59,10 @@ def active_alerts(query: AlertQuery, partitions: Partitions = None) -> list[dict
     """Incidents open now (rule, service, since, last title), oldest first."""
     active = []
     for key, state in alert_state.items():
-        if not key.startswith("s\x1f") or not _open(state):
+        incident = split_incident_key(key)
+        if incident is None or not _open(state):
             continue
-        _kind, rule, service = split_key(key)
+        rule, service = incident
         entry = {"rule": rule, "service": public_name(service), "status": "firing",
                  "since": iso_timestamp(state["started"]), "title": state["title"], "last_at": state["last_at"]}
         if _ours(state.get("partition", -1), partitions) and query.matches(entry):

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from logmonitor.records import LEVELS
+from logmonitor.levels import ERROR_LEVELS, LEVELS
 from logmonitor.settings import ConfigError, parse_duration
 
 __all__ = ["KINDS", "AlertConfig", "NotifierConfig", "Retries", "Rule", "load_rules", "parse_rules"]
@@ -40,7 +40,7 @@ __all__ = ["KINDS", "AlertConfig", "NotifierConfig", "Retries", "Rule", "load_ru
 KINDS = ("critical", "error_rate", "new_group", "silence")
 NOTIFIER_TYPES = ("webhook", "slack", "email")
 SECURITY = ("starttls", "tls", "none")
-_ERRORS = ("ERROR", "CRITICAL")
+_ERRORS = tuple(level for level in LEVELS if level in ERROR_LEVELS)  # ("ERROR", "CRITICAL")
 _DEFAULT_LEVELS = {"critical": ("CRITICAL",), "error_rate": _ERRORS, "new_group": _ERRORS}
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

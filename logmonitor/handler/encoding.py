@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -13,21 +12,12 @@ import orjson
 
 from logmonitor.handler.context import CONTEXT_FIELDS
 from logmonitor.handler.redaction import Redactor
+from logmonitor.levels import level_name
+from logmonitor.timestamps import iso_timestamp_truncated
 
-__all__ = ["Captured", "RecordEncoder", "level_name"]
+__all__ = ["Captured", "RecordEncoder"]
 
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
-
-
-def level_name(levelno: int) -> str:
-    """The DESIGN level for any numeric level (custom levels round down)."""
-    if levelno >= logging.CRITICAL:
-        return "CRITICAL"
-    if levelno >= logging.ERROR:
-        return "ERROR"
-    if levelno >= logging.WARNING:
-        return "WARNING"
-    return "INFO" if levelno >= logging.INFO else "DEBUG"
 
 
 @dataclass(slots=True)
@@ -37,12 +27,6 @@ class Captured:
     record: logging.LogRecord
     message: str
     context: tuple[str | None, ...]
-
-
-def _iso(created: float) -> str:
-    seconds = int(created)
-    millis = int((created - seconds) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def _json_safe(value: Any) -> Any:
@@ -76,7 +60,7 @@ class RecordEncoder:
                 extra[key] = _json_safe(value)
         document = {
             "id": os.urandom(16).hex(),
-            "timestamp": _iso(record.created),
+            "timestamp": iso_timestamp_truncated(record.created),
             "level": level_name(record.levelno),
             "service": self.service,
             "host": self.host,

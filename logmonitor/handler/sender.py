@@ -22,10 +22,11 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from logmonitor.handler.encoding import Captured, RecordEncoder, level_name
+from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES
-from logmonitor.handler.spool import LEVEL_RANK, SpooledRecord
+from logmonitor.handler.spool import SpooledRecord
 from logmonitor.handler.spool_keeper import SpoolKeeper
+from logmonitor.levels import LEVEL_RANK, level_name
 
 __all__ = ["ProducerFactory", "Sender", "SenderConfig"]
 

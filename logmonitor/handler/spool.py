@@ -21,9 +21,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LEVEL_RANK", "DiskSpool", "Quarantined", "Spool", "SpooledRecord"]
+from logmonitor.levels import LEVELS
 
-LEVEL_RANK = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "ERROR": 3, "CRITICAL": 4}
+__all__ = ["DiskSpool", "Quarantined", "Spool", "SpooledRecord"]
+
 _ROW_OVERHEAD = 64
 # What SQLite says about a file that is not a spool (garbage, empty, truncated, another schema);
 # anything else (disk full, I/O error, ...) is a problem of ours, not of the file.
@@ -106,7 +107,7 @@ class Spool:
         with self._transaction():
             for record in records:
                 if self.bytes + record.size > self.max_bytes and not self._evict_below(record, dropped):
-                    dropped[_rank_name(record.rank)] += 1
+                    dropped[LEVELS[record.rank]] += 1
                     continue
                 inserted = self._db.execute("INSERT OR IGNORE INTO spool VALUES (?, ?, ?, ?)",
                                             (record.order, record.rank, record.key, record.value)).rowcount
@@ -127,7 +128,7 @@ class Spool:
             self._db.execute("DELETE FROM spool WHERE ord = ?", (row[0],))
             self.bytes -= int(row[2]) + _ROW_OVERHEAD
             self.count -= 1
-            dropped[_rank_name(int(row[1]))] += 1
+            dropped[LEVELS[int(row[1])]] += 1
         return True
 
     def peek(self, limit: int, after: int = -1) -> list[SpooledRecord]:
@@ -287,7 +288,3 @@ def _quarantine(database: Path) -> Path:
         if path.exists():
             path.rename(path.with_name(path.name + suffix))
     return database.with_name(database.name + suffix)
-
-
-def _rank_name(rank: int) -> str:
-    return next(name for name, value in LEVEL_RANK.items() if value == rank)

@@ -10,29 +10,46 @@ from __future__ import annotations
 
 from logmonitor.tables.define import cell_table
 
-__all__ = ["HISTORY_SIZE", "alert_state", "history_key", "next_key", "split_key", "state_key"]
+__all__ = [
+    "HISTORY", "HISTORY_SIZE", "INCIDENT", "NEXT_SEQUENCE", "alert_state", "history_key", "history_partition",
+    "incident_key", "next_key", "split_incident_key",
+]
 
 HISTORY_SIZE = 500
 _SEP = "\x1f"
+# The kinds of key, one letter each: the changelog holds them, so they never change.
+INCIDENT = "s"  # the incident state of one (rule, service)
+HISTORY = "h"  # one slot of a partition's alert history
+NEXT_SEQUENCE = "n"  # a partition's next history sequence number
 
 alert_state = cell_table("alert-state", "Incidents per rule and service and the alert history ring.")
 
 
-def state_key(rule: str, service: str) -> str:
+def incident_key(rule: str, service: str) -> str:
     """The key of one rule's incident state for one service."""
-    return f"s{_SEP}{rule}{_SEP}{service}"
+    return f"{INCIDENT}{_SEP}{rule}{_SEP}{service}"
 
 
 def history_key(partition: int, slot: int) -> str:
     """The key of one slot of a partition's alert history."""
-    return f"h{_SEP}{partition}{_SEP}{slot}"
+    return f"{HISTORY}{_SEP}{partition}{_SEP}{slot}"
 
 
 def next_key(partition: int) -> str:
     """The key of a partition's next history sequence number."""
-    return f"n{_SEP}{partition}"
+    return f"{NEXT_SEQUENCE}{_SEP}{partition}"
 
 
-def split_key(key: str) -> list[str]:
-    """A key's parts: kind first."""
-    return key.split(_SEP)
+def split_incident_key(key: str) -> tuple[str, str] | None:
+    """``(rule, service)`` of an incident's key; None for a key of another kind."""
+    if not key.startswith(f"{INCIDENT}{_SEP}"):
+        return None
+    _kind, rule, service = key.split(_SEP)
+    return rule, service
+
+
+def history_partition(key: str) -> int | None:
+    """The partition of a history slot's key; None for a key of another kind."""
+    if not key.startswith(f"{HISTORY}{_SEP}"):
+        return None
+    return int(key.split(_SEP)[1])

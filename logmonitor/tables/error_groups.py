@@ -6,6 +6,8 @@ from logmonitor.tables.define import cell_table
 
 __all__ = ["error_groups", "group_key"]
 
+_SEP = "\x1f"
+
 error_groups = cell_table(
     "error-groups", "count, first/last seen, level, logger, exception type, title, last example id."
 )
@@ -13,4 +15,4 @@ error_groups = cell_table(
 
 def group_key(service: str, fingerprint: str) -> str:
     """The key of one error group."""
-    return f"{service}\x1f{fingerprint}"
+    return f"{service}{_SEP}{fingerprint}"

@@ -23,12 +23,12 @@ from collections.abc import Iterable, Mapping
 
 from logmonitor.app import app, settings
 from logmonitor.metrics import GROUPS_EXPIRED, SERVICES_EXPIRED, WINDOWS_EXPIRED, WINDOWS_HELD
-from logmonitor.records import epoch_of
 from logmonitor.tables.cells import Cell
 from logmonitor.tables.error_groups import error_groups, group_key
 from logmonitor.tables.group_cap import forget
 from logmonitor.tables.log_counts import log_counts
 from logmonitor.tables.service_state import chunk_key, profile_key, registry_key, service_state
+from logmonitor.timestamps import epoch_of
 
 __all__ = ["drop_expired_windows", "drop_unseen_groups", "drop_unseen_services", "last_counted", "retention_cutoff"]
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from logmonitor.app import settings
 from logmonitor.tables.define import cell_table
 from logmonitor.tables.event_time import record_time
+from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["WINDOW_SECONDS", "log_counts"]
+__all__ = ["log_counts"]
 
-WINDOW_SECONDS = 60.0
 _SEGMENT = min(settings.window_retention, timedelta(hours=1))
 
 log_counts = (

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from logmonitor.tables.define import cell_table
 
-__all__ = ["MAX_HOSTS", "chunk_key", "is_profile_key", "profile_key", "registry_key", "service_state", "split_key"]
+__all__ = [
+    "MAX_HOSTS", "PROFILE", "REGISTRY", "RING_CHUNK", "chunk_key", "is_profile_key", "key_kind", "profile_key",
+    "registry_key", "service_state",
+]
 
 _SEP = "\x1f"
+# The kinds of key, one letter each: the changelog holds them, so they never change.
+PROFILE = "p"  # a service's profile
+RING_CHUNK = "e"  # one chunk of a service's ring of recent errors
+REGISTRY = "r"  # the services a source partition admits
 MAX_HOSTS = 64  # host names a profile keeps
 
 service_state = cell_table("service-state", "Service profiles and the ring of their last errors.")
@@ -21,25 +28,24 @@ service_state = cell_table("service-state", "Service profiles and the ring of th
 
 def profile_key(service: str) -> str:
     """The key of a service's profile."""
-    return f"p{_SEP}{service}"
+    return f"{PROFILE}{_SEP}{service}"
 
 
 def is_profile_key(key: str) -> bool:
     """Whether ``key`` is a profile's key (not a ring chunk's)."""
-    return key.startswith(f"p{_SEP}")
+    return key.startswith(f"{PROFILE}{_SEP}")
 
 
 def chunk_key(service: str, number: int) -> str:
     """The key of chunk ``number`` of a service's recent-errors ring."""
-    return f"e{_SEP}{service}{_SEP}{number}"
+    return f"{RING_CHUNK}{_SEP}{service}{_SEP}{number}"
 
 
 def registry_key(partition: int) -> str:
     """The key of the services source partition ``partition`` admits."""
-    return f"r{_SEP}{partition}"
+    return f"{REGISTRY}{_SEP}{partition}"
 
 
-def split_key(key: str) -> tuple[str, str]:
-    """``(kind, service)`` of a key; kind is ``p`` (profile), ``e`` (ring chunk) or ``r`` (registry: a partition)."""
-    kind, service = key.split(_SEP)[:2]
-    return kind, service
+def key_kind(key: str) -> str:
+    """The kind of a key: :data:`PROFILE`, :data:`RING_CHUNK` or :data:`REGISTRY`."""
+    return key.split(_SEP, 1)[0]

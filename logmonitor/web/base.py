@@ -8,8 +8,8 @@ import faust
 from faust.web import Request, Response
 from faust.web.exceptions import WebError
 
-from logmonitor.records import LEVELS, iso_timestamp
-from logmonitor.time_params import TimeParamError, parse_time_param
+from logmonitor.levels import LEVELS
+from logmonitor.timestamps import TimeParamError, iso_timestamp, parse_time_param
 
 __all__ = [
     "ApiError", "ApiView", "BadParameter", "NotFound", "parse_time", "query_int", "query_level", "query_time",

@@ -14,7 +14,7 @@ from faust.web import Request, Response
 from logmonitor import grafana
 from logmonitor.app import app, settings
 from logmonitor.queries import merge_counts, merge_newest
-from logmonitor.time_params import LATEST
+from logmonitor.timestamps import LATEST
 from logmonitor.web.base import ApiView, BadParameter
 from logmonitor.web.cluster import gather
 

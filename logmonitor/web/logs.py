@@ -10,13 +10,14 @@ from faust.web import Request, Response
 
 from logmonitor.app import app
 from logmonitor.assignment import owned_partitions
+from logmonitor.levels import ERROR_LEVELS, LEVELS
 from logmonitor.queries import error_total, merge_counts, merge_newest, merge_profiles
-from logmonitor.records import ERROR_LEVELS, LEVELS, iso_timestamp
-from logmonitor.tables.log_counts import WINDOW_SECONDS
+from logmonitor.timestamps import iso_timestamp
 from logmonitor.web.answer_cache import AnswerCache
 from logmonitor.web.base import ApiView, NotFound, query_int, text_param
 from logmonitor.web.cluster import gather
 from logmonitor.web.partials import PARTIALS, error_query
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["ErrorsView", "GroupsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]
 

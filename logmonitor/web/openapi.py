@@ -8,7 +8,7 @@ from faust.web import Request, Response
 
 from logmonitor import __version__
 from logmonitor.app import app
-from logmonitor.records import LEVELS
+from logmonitor.levels import LEVELS
 from logmonitor.web.base import ApiView
 
 __all__ = ["OPENAPI", "OpenApiView"]

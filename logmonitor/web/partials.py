@@ -9,6 +9,7 @@ from typing import Any
 from logmonitor import queries
 from logmonitor.alerts.listing import AlertQuery, active_alerts, alert_history
 from logmonitor.web.base import BadParameter, parse_time, query_int, query_level, query_time, text_param
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["PARTIALS", "Partial", "alert_query", "error_query"]
 
@@ -44,7 +45,7 @@ def _groups(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
 def _counts(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     now = time.time()
     since = parse_time(query["since"], "since") if query.get("since") else now - 3600
-    until = parse_time(query["until"], "until") if query.get("until") else now + 60
+    until = parse_time(query["until"], "until") if query.get("until") else now + WINDOW_SECONDS
     return queries.window_counts(since, until, service=text_param(query, "service"), partitions=partitions)
 
 

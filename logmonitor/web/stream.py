@@ -12,12 +12,12 @@ from aiohttp import web
 from faust.web import Request, Response
 
 from logmonitor.app import app
+from logmonitor.levels import LEVELS
 from logmonitor.queries import merge_counts
-from logmonitor.records import LEVELS
-from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.web.base import ApiView, query_int, query_level, text_param
 from logmonitor.web.cluster import gather
 from logmonitor.web.live_errors import RECONNECTING, FeedFull, Subscription, live_errors
+from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["SeriesView", "StreamView"]
 

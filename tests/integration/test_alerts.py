@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.receivers import SMTP_PASSWORD, SMTP_USER, SmtpServer, WebhookReceiver, wait_until
 from tests.fixtures.traffic import keyed, log_record, produce, read_topic
 

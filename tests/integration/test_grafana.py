@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.traffic import keyed, log_record, produce
 
 NOW = time.time()

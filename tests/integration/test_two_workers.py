@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.traffic import keyed, log_record, produce
 
 SERVICES = [f"svc-{i}" for i in range(12)]

@@ -18,9 +18,10 @@ import pytest
 
 from logmonitor import aggregation, queries
 from logmonitor.aggregation import Changes
-from logmonitor.records import ERROR_LEVELS, iso_timestamp
+from logmonitor.levels import ERROR_LEVELS
 from logmonitor.tables import error_ring, expiry
-from logmonitor.tables.log_counts import WINDOW_SECONDS
+from logmonitor.timestamps import iso_timestamp
+from logmonitor.window import WINDOW_SECONDS
 
 WINDOW_TABLE = "log_counts"
 

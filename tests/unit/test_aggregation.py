@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from logmonitor.aggregation import Changes
 from logmonitor.tables.cells import watermark
+from logmonitor.tables.error_groups import group_key
 from logmonitor.tables.service_state import profile_key
 from tests.unit.dict_tables import MINUTE, WINDOW_TABLE, DictTables, apply_batch, record
 
@@ -37,7 +38,7 @@ def test_a_batch_counts_every_record_and_writes_each_changed_cell_once(tables: D
     route(0, BATCH, invalid=(6, 7))
     assert window(tables, "pay") == {"INFO": 2, "ERROR": 2} and window(tables, "shop") == {"INFO": 1, "WARNING": 1}
     assert totals(tables, "pay") == {"INFO": 2, "ERROR": 2} and totals(tables, "shop") == {"INFO": 1, "WARNING": 1}
-    assert tables.groups["pay\x1ffp-pay"]["count"] == 2 and tables.invalid["0"]["n"] == 2
+    assert tables.groups[group_key("pay", "fp-pay")]["count"] == 2 and tables.invalid["0"]["n"] == 2
     assert tables.writes[WINDOW_TABLE] == 2, "one write per window cell, not one per record"
     assert tables.writes["error_groups"] == 1 and tables.writes["invalid_counts"] == 1
     assert watermark(tables.windows["pay", MINUTE], 0) == 5 and watermark(tables.invalid["0"], 0) == 7

@@ -19,7 +19,7 @@ from logmonitor.grafana import (
     results,
     time_range,
 )
-from logmonitor.records import LEVELS
+from logmonitor.levels import LEVELS
 
 T0 = 1_800_000_000  # a bucket start for 60 s and 120 s buckets
 COUNTS = {

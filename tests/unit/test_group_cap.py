@@ -14,6 +14,7 @@ import pytest
 from logmonitor.aggregation import Changes
 from logmonitor.settings import ConfigError, Settings
 from logmonitor.tables import expiry
+from logmonitor.tables.error_groups import group_key
 from logmonitor.tables.group_cap import OVERFLOW_FINGERPRINT, grouped_as
 from logmonitor.tables.service_state import profile_key
 from tests.unit.dict_tables import DictTables
@@ -101,7 +102,7 @@ def test_a_group_admitted_from_another_partition_counts_this_partitions_errors(t
 
 def test_an_expired_group_frees_its_slot(tables: Tables) -> None:
     tables.route([("a", 0), ("b", 1), ("c", 2)])
-    tables.groups["pay\x1fb"]["last_seen"] = OLD
+    tables.groups[group_key("pay", "b")]["last_seen"] = OLD
     assert expiry.drop_unseen_groups(list(tables.groups.values()), NOW) == 1
     assert tables.admitted() == {"a": 0, "c": 2}
     assert tables.route([("d", 1), ("d", 3), ("e", 4)]) == [OVERFLOW_FINGERPRINT, "d", OVERFLOW_FINGERPRINT], (
@@ -114,7 +115,7 @@ def test_a_slot_expiry_frees_while_a_batch_runs_stays_free(tables: Tables) -> No
     changes = Changes(0, service_cap=10, group_cap=CAP)
     assert tables.count(changes, [("c", 3)]) == ["c"], "the batch holds a copy of the profile listing a, b, c"
     for fingerprint in ("b", "c"):
-        tables.groups[f"pay\x1f{fingerprint}"]["last_seen"] = OLD
+        tables.groups[group_key("pay", fingerprint)]["last_seen"] = OLD
     assert expiry.drop_unseen_groups(list(tables.groups.values()), NOW) == 2
     changes.write()
     assert set(tables.counts()) == {"a", "c"}, "the batch wrote c's group again"

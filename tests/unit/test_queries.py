@@ -14,10 +14,10 @@ import pytest
 from logmonitor import queries
 from logmonitor.aggregation import Changes
 from logmonitor.queries import ErrorQuery
-from logmonitor.tables.log_counts import WINDOW_SECONDS
 from logmonitor.tables.service_registry import OVERFLOW
 from logmonitor.web.base import BadParameter
 from logmonitor.web.partials import PARTIALS, alert_query, error_query
+from logmonitor.window import WINDOW_SECONDS
 from tests.unit.dict_tables import MINUTE, DictTables, apply_batch, record
 
 PARTITIONS = ({0}, {1})

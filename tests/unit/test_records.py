@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from logmonitor.native_shape import decode_native
-from logmonitor.records import MAX_RECORD_BYTES, InvalidRecord, epoch_of, iso_timestamp, parse_record
+from logmonitor.records import MAX_RECORD_BYTES, InvalidRecord, parse_record
+from logmonitor.timestamps import epoch_of, iso_timestamp
 
 NOW = 1_795_500_000.0
 

@@ -18,8 +18,8 @@ from logmonitor.agents import router
 from logmonitor.app import app
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RULES
-from logmonitor.records import iso_timestamp
 from logmonitor.tables.service_state import profile_key
+from logmonitor.timestamps import iso_timestamp
 from tests.unit.dict_tables import WINDOW_TABLE, DictTables
 
 LOGS = router.logs_topic.get_topic_name()

@@ -17,8 +17,9 @@ from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.producer_config import producer_config
 from logmonitor.handler.redaction import Redactor
 from logmonitor.handler.sender import Sender, SenderConfig
-from logmonitor.handler.spool import LEVEL_RANK, DiskSpool, SpooledRecord
+from logmonitor.handler.spool import DiskSpool, SpooledRecord
 from logmonitor.handler.spool_keeper import SpoolKeeper
+from logmonitor.levels import LEVEL_RANK
 from tests.fixtures.ports import free_port
 
 VALUE = b"x" * 100

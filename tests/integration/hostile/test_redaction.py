@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from logmonitor.handler import KafkaLogHandler, Redactor
-from logmonitor.records import iso_timestamp
+from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.traffic import produce, read_topic
 
 SLACK_TOKEN = "xoxb-2048-1024-AbCdEfGhIjKlMnOp"

@@ -12,7 +12,8 @@ from logmonitor.app import app
 from logmonitor.engine.current_event import acting_for
 from logmonitor.engine.table_expiry import OnceExpiringTable
 from logmonitor.tables.event_time import current_record_epoch
-from logmonitor.tables.log_counts import WINDOW_SECONDS, log_counts
+from logmonitor.tables.log_counts import log_counts
+from logmonitor.window import WINDOW_SECONDS
 from tests.unit.engine.signatures import bare_signature, calls
 
 

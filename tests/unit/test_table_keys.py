@@ -1,0 +1,42 @@
+"""The tables' key formats: the changelogs already hold them, so these exact strings must not change."""
+
+from __future__ import annotations
+
+from logmonitor.tables.alert_state import (
+    history_key,
+    history_partition,
+    incident_key,
+    next_key,
+    split_incident_key,
+)
+from logmonitor.tables.error_groups import group_key
+from logmonitor.tables.service_state import (
+    PROFILE,
+    REGISTRY,
+    RING_CHUNK,
+    chunk_key,
+    is_profile_key,
+    key_kind,
+    profile_key,
+    registry_key,
+)
+
+
+def test_service_state_keys() -> None:
+    assert (profile_key("pay"), chunk_key("pay", 3), registry_key(7)) == ("p\x1fpay", "e\x1fpay\x1f3", "r\x1f7")
+    assert [key_kind(k) for k in (profile_key("pay"), chunk_key("pay", 3), registry_key(7))] == [
+        PROFILE, RING_CHUNK, REGISTRY]
+    assert is_profile_key(profile_key("pay")) and not is_profile_key(chunk_key("pay", 0))
+
+
+def test_alert_state_keys() -> None:
+    assert (incident_key("errors", "pay"), history_key(2, 41), next_key(2)) == (
+        "s\x1ferrors\x1fpay", "h\x1f2\x1f41", "n\x1f2")
+    assert split_incident_key(incident_key("errors", "pay")) == ("errors", "pay")
+    assert history_partition(history_key(2, 41)) == 2
+    assert split_incident_key(history_key(2, 41)) is None and history_partition(next_key(2)) is None
+    assert history_partition(incident_key("errors", "pay")) is None
+
+
+def test_error_group_key() -> None:
+    assert group_key("pay", "0123abcd") == "pay\x1f0123abcd"
