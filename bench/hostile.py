@@ -99,12 +99,13 @@ def quantile_bound(before: dict[float, float], after: dict[float, float], q: flo
 
 
 async def phase(url: str, requests: Callable[[], list[Request]], seconds: float,
-                connections: int) -> tuple[dict[str, float], dict[int, list[float]]]:
+                connections: int) -> tuple[dict[str, float], dict[int, tuple[set[int], list[float]]]]:
     """Send ``requests()`` round-robin from ``connections`` clients while polling health; the figures."""
     deadline = time.monotonic() + seconds
     statuses: dict[int, int] = {}
     health: list[float] = []
     by_request: dict[int, list[float]] = {}
+    answers: dict[int, set[int]] = {}
 
     async def client(session: aiohttp.ClientSession, index: int) -> None:
         sent = index
@@ -118,6 +119,7 @@ async def phase(url: str, requests: Callable[[], list[Request]], seconds: float,
                 await response.read()
                 statuses[response.status] = statuses.get(response.status, 0) + 1
             by_request.setdefault(which, []).append(time.perf_counter() - started)
+            answers.setdefault(which, set()).add(response.status)
 
     async def poll(session: aiohttp.ClientSession) -> None:
         while time.monotonic() < deadline:
@@ -133,7 +135,7 @@ async def phase(url: str, requests: Callable[[], list[Request]], seconds: float,
     health.sort()
     figures = {"requests": sum(statuses.values()), "server_errors": sum(n for s, n in statuses.items() if s >= 500),
                "health_p99": health[int(len(health) * 0.99) - 1], "health_max": health[-1]}
-    return figures, by_request
+    return figures, {which: (answers[which], latencies) for which, latencies in by_request.items()}
 
 
 def main() -> None:
@@ -166,12 +168,12 @@ def main() -> None:
     base, hostile = rows[0][1]["health_max"], rows[1][1]["health_max"]
     print(f"health max, hostile vs baseline: {hostile / base:.2f}x")
     print(f"\nHostile requests ({args.connections} connections: a latency includes the wait for the others):")
-    print("| request | sent | p50 ms | max ms |")
-    print("|---|---|---|---|")
-    for which, latencies in sorted(by_request.items()):  # the last phase's: the hostile one
+    print("| request | answers | sent | p50 ms | max ms |")
+    print("|---|---|---|---|---|")
+    for which, (statuses, latencies) in sorted(by_request.items()):  # the last phase's: the hostile one
         latencies.sort()
-        print(f"| {HOSTILE_NAMES[which]} | {len(latencies)} | {latencies[len(latencies) // 2] * 1000:.1f} | "
-              f"{latencies[-1] * 1000:.1f} |")
+        print(f"| {HOSTILE_NAMES[which]} | {', '.join(map(str, sorted(statuses)))} | {len(latencies)} | "
+              f"{latencies[len(latencies) // 2] * 1000:.1f} | {latencies[-1] * 1000:.1f} |")
 
 
 if __name__ == "__main__":
