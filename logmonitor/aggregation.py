@@ -126,7 +126,8 @@ class Changes:
             registry.last = offset  # the registry records every offset it has decided for
         if admits(registry.cell, applied, service, offset, self._service_cap):
             return service
-        announce_overflow(service, settings.max_services, self._service_cap)
+        if offset > applied:  # a replayed record was counted and announced the first time
+            announce_overflow(service, settings.max_services, self._service_cap)
         return bucket_name(self.partition)
 
     def grouped_as(self, service: str, fingerprint: str, offset: int) -> str:

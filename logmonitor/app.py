@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import sys
 from typing import Any, cast
 
 import faust
@@ -50,9 +53,16 @@ class LogMonitorApp(BatchingApp):
         await super().on_first_start()
 
     def on_webserver_init(self, web: Any) -> None:
-        """Put authentication, CORS and security headers in front of every route."""
+        """Refuse an API open to the network without a token; put authentication, CORS and security headers in front.
+
+        ``logmonitor worker`` refuses earlier, with the same line; this catches every other way to
+        the web server (``faust -A logmonitor.app worker``, options before the command), before it binds.
+        """
         from logmonitor.web.middleware import add_security_headers, middlewares
 
+        if refusal := dataclasses.replace(settings, web_host=self.conf.web_bind).exposure_refusal():
+            print(f"logmonitor: {refusal}", file=sys.stderr, flush=True)
+            os._exit(2)  # not a crash: nothing has started that needs stopping, and no traceback wall
         web.web_app.middlewares.extend(middlewares(settings))
         web.web_app.on_response_prepare.append(add_security_headers)
 

@@ -75,7 +75,7 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
 async def route(batch: Batch) -> None:
     """Parse every record of one partition's batch; forward errors, dead-letter invalid ones, aggregate.
 
-    Records arrive in offset order, a fetched batch at a time (``batch_consumer.py``), so each
+    Records arrive in offset order, a fetched batch at a time (``engine/batch_consumer.py``), so each
     table cell is written once per batch, not per record. Records read again after a restart
     (from the last committed offset) are forwarded and dead-lettered again even where the table
     cells already count them: a cell says what was counted, not what reached Kafka (its changelog

@@ -178,11 +178,11 @@ class Redactor:
         return "".join(parts), count
 
     def value(self, value: Any) -> Any:
-        """A JSON-like value with secret-named keys and secrets inside strings replaced."""
+        """A JSON-like value with secret-named keys and secrets inside strings (each cut first) replaced."""
         if not self.enabled:
             return value
         if isinstance(value, str):
-            return self.text(value)
+            return self.text(cut(value))
         if isinstance(value, dict):
             return {key: self._field(str(key), item) for key, item in value.items()}
         if isinstance(value, (list, tuple)):

@@ -44,7 +44,7 @@ def split_incident_key(key: str) -> tuple[str, str] | None:
     """``(rule, service)`` of an incident's key; None for a key of another kind."""
     if not key.startswith(f"{INCIDENT}{_SEP}"):
         return None
-    _kind, rule, service = key.split(_SEP)
+    _kind, rule, service = key.split(_SEP, 2)  # rule names have no separator; a service name may (it is anyone's)
     return rule, service
 
 

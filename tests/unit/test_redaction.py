@@ -145,14 +145,15 @@ def test_what_is_already_filtered_is_not_counted_again() -> None:
 
 
 def test_a_record_is_cut_before_it_is_redacted() -> None:
-    record = {"message": "password=" + "x" * (2 * MAX_TEXT), "extra": {"token": "t", "n": 1},
+    record = {"message": "password=" + "x" * (2 * MAX_TEXT),
+              "extra": {"token": "t", "n": 1, "body": ["y" * (MAX_TEXT + 3)]},
               "exception": {"type": "E", "message": "AKIAIOSFODNN7EXAMPLE", "stacktrace": "s" * (MAX_TEXT + 5)}}
     Redactor().record(record)
     assert record["message"].startswith(f"password={FILTERED}")
     assert record["message"] == f"password={FILTERED} [truncated {MAX_TEXT + 9} characters]"
     assert record["exception"] == {"type": "E", "message": FILTERED,
                                    "stacktrace": "s" * MAX_TEXT + "... [truncated 5 characters]"}
-    assert record["extra"] == {"token": FILTERED, "n": 1}
+    assert record["extra"] == {"token": FILTERED, "n": 1, "body": ["y" * MAX_TEXT + "... [truncated 3 characters]"]}
 
 
 def test_a_record_is_cut_even_with_redaction_off() -> None:

@@ -33,6 +33,7 @@ def test_alert_state_keys() -> None:
     assert (incident_key("errors", "pay"), history_key(2, 41), next_key(2)) == (
         "s\x1ferrors\x1fpay", "h\x1f2\x1f41", "n\x1f2")
     assert split_incident_key(incident_key("errors", "pay")) == ("errors", "pay")
+    assert split_incident_key(incident_key("errors", "a\x1fb\x1fc")) == ("errors", "a\x1fb\x1fc"), "hostile name"
     assert history_partition(history_key(2, 41)) == 2
     assert split_incident_key(history_key(2, 41)) is None and history_partition(next_key(2)) is None
     assert history_partition(incident_key("errors", "pay")) is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from logmonitor.localkafka import LocalKafka
 from logmonitor.web.live_errors import LIVE, RECONNECTING, LiveErrors
 from tests.fixtures.receivers import WebhookReceiver, wait_until
 from tests.fixtures.traffic import create_topic, delete_topic, keyed, log_record, produce
-from tests.fixtures.worker import WorkerProcess, running_worker
+from tests.fixtures.worker import WorkerProcess, running_worker, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -194,6 +196,22 @@ def test_a_network_bind_without_a_token_refuses_to_start(start_worker: Any) -> N
     assert "LOGMONITOR_AUTH_TOKEN" in output and "LOGMONITOR_ALLOW_ANONYMOUS=true" in output
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", int(worker.env["LOG_MONITOR_SERVER_PORT"]))) != 0, "nothing listens"
+
+
+@pytest.mark.parametrize("command", [["faust", "-A", "logmonitor.app", "worker"],
+                                     ["logmonitor", "-l", "info", "worker"]],
+                         ids=["faust-entry", "option-before-command"])
+def test_every_way_to_the_web_server_refuses_a_network_bind_without_a_token(
+        kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path, command: list[str]) -> None:
+    env = worker_env(kafka_bootstrap, unique_name("lm-bind"), tmp_path / "data", LOG_MONITOR_SERVER_HOST="0.0.0.0")
+    done = subprocess.run([sys.executable, "-m", *command], env=env, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output[-3000:]
+    assert any(line.startswith("logmonitor: LOG_MONITOR_SERVER_HOST=0.0.0.0") for line in output.splitlines()), output
+    assert "Traceback" not in output, output[-3000:]
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", int(env["LOG_MONITOR_SERVER_PORT"]))) != 0, "nothing listens"
 
 
 async def test_every_response_carries_the_security_headers(
