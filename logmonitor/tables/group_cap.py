@@ -20,6 +20,7 @@ import logging
 from collections.abc import Collection, Iterable
 
 from logmonitor.metrics import GROUPS_OVERFLOWED
+from logmonitor.tables.announcement import Announcement
 from logmonitor.tables.cells import Cell
 from logmonitor.tables.service_registry import OVERFLOW, first_come, public_name
 
@@ -29,8 +30,7 @@ OVERFLOW_FINGERPRINT = OVERFLOW
 OVERFLOW_TITLE = "Other errors (group cap reached)"
 _ADMITTED = "_groups"  # the profile field
 
-logger = logging.getLogger(__name__)
-_announced = False
+_cap_reached = Announcement(logging.getLogger(__name__))
 
 
 def grouped_as(profile: Cell, applied: int, fingerprint: str, offset: int, cap: int, partition: int) -> str:
@@ -72,12 +72,8 @@ def forget(profile: Cell, fingerprints: Iterable[str]) -> Cell:
 
 def announce_overflow(service: str, fingerprint: str, cap: int) -> None:
     """Count one error put in its service's overflow group; the first in this process is announced in one WARNING."""
-    global _announced
     GROUPS_OVERFLOWED.inc()
-    if _announced:
-        return
-    _announced = True
-    logger.warning(
+    _cap_reached.once(
         "group cap reached: service %r has LOGMONITOR_MAX_GROUPS_PER_SERVICE=%d error groups; errors of any other "
         "fingerprint (first: %s) are counted in its group %r, titled %r; raise the cap if these are real, distinct "
         "errors, else fix the producer that puts variable words in its error messages",

@@ -23,6 +23,7 @@ import logging
 from typing import Any
 
 from logmonitor.metrics import OVERFLOWED_RECORDS
+from logmonitor.tables.announcement import Announcement
 from logmonitor.tables.cells import Cell
 
 __all__ = [
@@ -33,8 +34,7 @@ __all__ = [
 OVERFLOW = "_overflow"
 _BUCKET_PREFIX = f"{OVERFLOW}/"
 
-logger = logging.getLogger(__name__)
-_announced = False
+_cap_reached = Announcement(logging.getLogger(__name__))
 
 
 def partition_cap(max_services: int, partitions: int) -> int:
@@ -93,11 +93,9 @@ def first_come(listed: dict[str, Any], applied: int, name: str, offset: int, cap
 
 def announce_overflow(service: str, max_services: int, cap: int) -> None:
     """Count one overflowed record; the first in this process is announced in one WARNING line."""
-    global _announced
     OVERFLOWED_RECORDS.inc()
-    if not _announced and not is_overflow(service):
-        _announced = True
-        logger.warning(
+    if not is_overflow(service):
+        _cap_reached.once(
             "service cap reached: records of services beyond LOGMONITOR_MAX_SERVICES=%d (%d per source "
             "partition) are counted under the service %r (first: %r); raise LOGMONITOR_MAX_SERVICES if "
             "these are real services, else fix the producer that makes up service names",

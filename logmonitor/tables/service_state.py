@@ -12,15 +12,23 @@ from __future__ import annotations
 from logmonitor.tables.define import cell_table
 
 __all__ = [
-    "MAX_HOSTS", "PROFILE", "REGISTRY", "RING_CHUNK", "chunk_key", "is_profile_key", "key_kind", "profile_key",
-    "registry_key", "service_state",
+    "MAX_HOSTS",
+    "PROFILE",
+    "RING_CHUNK",
+    "SERVICE_REGISTRY",
+    "chunk_key",
+    "is_profile_key",
+    "key_kind",
+    "profile_key",
+    "registry_key",
+    "service_state",
 ]
 
 _SEP = "\x1f"
 # The kinds of key, one letter each: the changelog holds them, so they never change.
 PROFILE = "p"  # a service's profile
 RING_CHUNK = "e"  # one chunk of a service's ring of recent errors
-REGISTRY = "r"  # the services a source partition admits
+SERVICE_REGISTRY = "r"  # the services a source partition admits
 MAX_HOSTS = 64  # host names a profile keeps
 
 service_state = cell_table("service-state", "Service profiles and the ring of their last errors.")
@@ -43,9 +51,9 @@ def chunk_key(service: str, number: int) -> str:
 
 def registry_key(partition: int) -> str:
     """The key of the services source partition ``partition`` admits."""
-    return f"{REGISTRY}{_SEP}{partition}"
+    return f"{SERVICE_REGISTRY}{_SEP}{partition}"
 
 
 def key_kind(key: str) -> str:
-    """The kind of a key: :data:`PROFILE`, :data:`RING_CHUNK` or :data:`REGISTRY`."""
+    """The kind of a key: :data:`PROFILE`, :data:`RING_CHUNK` or :data:`SERVICE_REGISTRY`."""
     return key.split(_SEP, 1)[0]

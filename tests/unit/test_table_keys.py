@@ -12,8 +12,8 @@ from logmonitor.tables.alert_state import (
 from logmonitor.tables.error_groups import group_key
 from logmonitor.tables.service_state import (
     PROFILE,
-    REGISTRY,
     RING_CHUNK,
+    SERVICE_REGISTRY,
     chunk_key,
     is_profile_key,
     key_kind,
@@ -25,7 +25,7 @@ from logmonitor.tables.service_state import (
 def test_service_state_keys() -> None:
     assert (profile_key("pay"), chunk_key("pay", 3), registry_key(7)) == ("p\x1fpay", "e\x1fpay\x1f3", "r\x1f7")
     assert [key_kind(k) for k in (profile_key("pay"), chunk_key("pay", 3), registry_key(7))] == [
-        PROFILE, RING_CHUNK, REGISTRY]
+        PROFILE, RING_CHUNK, SERVICE_REGISTRY]
     assert is_profile_key(profile_key("pay")) and not is_profile_key(chunk_key("pay", 0))
 
 
