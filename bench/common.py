@@ -24,9 +24,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
-from logmonitor.devstack import wait_for_health
+from logmonitor.dev.devstack import wait_for_health
+from logmonitor.dev.localkafka import LocalKafka
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES
-from logmonitor.localkafka import LocalKafka
 from logmonitor.timestamps import iso_timestamp
 
 SERVICES = ("usermanagement", "booking", "notification", "payment", "search", "inventory", "auth", "mail")

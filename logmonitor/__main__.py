@@ -1,5 +1,5 @@
 """``python -m logmonitor`` is the ``logmonitor`` command."""
 
-from logmonitor.cli import main
+from logmonitor.commands.cli import main
 
 main()

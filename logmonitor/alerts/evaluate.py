@@ -7,8 +7,8 @@ from typing import Any
 from logmonitor.alerts.incidents import step
 from logmonitor.alerts.observe import PartitionView, observe
 from logmonitor.alerts.rules import AlertConfig
-from logmonitor.tables.alert_state import HISTORY_SIZE, alert_state, history_key, incident_key, next_key
-from logmonitor.tables.service_registry import public_name
+from logmonitor.pipeline.tables.alert_state import HISTORY_SIZE, alert_state, history_key, incident_key, next_key
+from logmonitor.pipeline.tables.service_registry import public_name
 
 __all__ = ["evaluate"]
 

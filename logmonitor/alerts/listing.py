@@ -6,9 +6,9 @@ import heapq
 from dataclasses import dataclass
 from typing import Any
 
-from logmonitor.queries import Partitions
-from logmonitor.tables.alert_state import alert_state, history_partition, split_incident_key
-from logmonitor.tables.service_registry import public_name
+from logmonitor.pipeline.tables.alert_state import alert_state, history_partition, split_incident_key
+from logmonitor.pipeline.tables.service_registry import public_name
+from logmonitor.read.queries import Partitions
 from logmonitor.timestamps import iso_timestamp
 
 __all__ = ["AlertQuery", "active_alerts", "alert_history", "incident_order"]

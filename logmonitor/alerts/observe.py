@@ -8,12 +8,12 @@ from typing import Any
 
 from logmonitor.alerts.incidents import Observation
 from logmonitor.alerts.rules import Rule
-from logmonitor.queries import ErrorQuery, recent_errors
-from logmonitor.tables.cells import Cell, source_partitions
-from logmonitor.tables.error_groups import error_groups
-from logmonitor.tables.log_counts import log_counts
-from logmonitor.tables.service_registry import public_name
-from logmonitor.tables.service_state import is_profile_key, service_state
+from logmonitor.pipeline.tables.cells import Cell, source_partitions
+from logmonitor.pipeline.tables.error_groups import error_groups
+from logmonitor.pipeline.tables.log_counts import log_counts
+from logmonitor.pipeline.tables.service_registry import public_name
+from logmonitor.pipeline.tables.service_state import is_profile_key, service_state
+from logmonitor.read.queries import ErrorQuery, recent_errors
 from logmonitor.timestamps import epoch_of
 from logmonitor.window import WINDOW_SECONDS
 

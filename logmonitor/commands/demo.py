@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from logmonitor.demo import DemoTraffic
+from logmonitor.dev.demo import DemoTraffic
 
 __all__ = ["demo"]
 

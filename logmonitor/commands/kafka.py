@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from logmonitor.localkafka import LocalKafka, LocalKafkaError, default_data_dir
-from logmonitor.topic_reader import print_topic
+from logmonitor.commands.topic_reader import print_topic
+from logmonitor.dev.localkafka import LocalKafka, LocalKafkaError, default_data_dir
 
 __all__ = ["kafka"]
 

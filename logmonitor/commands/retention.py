@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from logmonitor.server.topic_admin import ConfigRefused, read_retention, set_retention
 from logmonitor.settings import ConfigError, Settings, format_duration, parse_duration
-from logmonitor.topic_admin import ConfigRefused, read_retention, set_retention
 
 __all__ = ["retention"]
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from logmonitor.devstack import DevStack, DevStackError
+from logmonitor.dev.devstack import DevStack, DevStackError
 
 __all__ = ["up"]
 

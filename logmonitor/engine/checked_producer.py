@@ -1,4 +1,4 @@
-"""Faust's aiokafka producer, with every message followed to its final outcome (``logmonitor/delivery.py``).
+"""Faust's aiokafka producer, with every message followed to its final outcome (``logmonitor/server/delivery.py``).
 
 Why: the consumer commits a source offset once the producer's ``flush`` returns, and Faust's
 waits only for the hand-over to aiokafka; a message Kafka then refused was committed past.
@@ -19,7 +19,7 @@ from typing import Any, cast
 from aiokafka.structs import RecordMetadata
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from logmonitor.delivery import Deliveries, Delivery
+from logmonitor.server.delivery import Deliveries, Delivery
 
 __all__ = ["CheckedProducer"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from faust.web import Request, Response
 
 from logmonitor.alerts.listing import incident_order
-from logmonitor.app import app
-from logmonitor.queries import merge_newest
+from logmonitor.read.cluster import gather
+from logmonitor.read.partials import alert_query
+from logmonitor.read.queries import merge_newest
+from logmonitor.server.app import app
 from logmonitor.web.base import ApiView
-from logmonitor.web.cluster import gather
-from logmonitor.web.partials import alert_query
 
 __all__ = ["AlertsView"]
 

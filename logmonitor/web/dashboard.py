@@ -6,7 +6,7 @@ from importlib.resources import files
 
 from faust.web import Request, Response
 
-from logmonitor.app import app
+from logmonitor.server.app import app
 from logmonitor.web.base import ApiView, NotFound
 
 __all__ = ["DashboardView", "StaticView"]

@@ -11,12 +11,12 @@ from typing import Any
 
 from faust.web import Request, Response
 
-from logmonitor import grafana
-from logmonitor.app import app, settings
-from logmonitor.queries import merge_counts, merge_newest
+from logmonitor.read import grafana
+from logmonitor.read.cluster import gather
+from logmonitor.read.queries import merge_counts, merge_newest
+from logmonitor.server.app import app, settings
 from logmonitor.timestamps import LATEST
 from logmonitor.web.base import ApiView, BadParameter
-from logmonitor.web.cluster import gather
 
 __all__ = ["GrafanaRootView", "GrafanaRouteView", "GrafanaSlashView", "GrafanaView"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import faust
 from faust.web import Request, Response
 
-from logmonitor.app import app
-from logmonitor.readiness import readiness
+from logmonitor.server.app import app
+from logmonitor.server.readiness import readiness
 
 __all__ = ["HealthView"]
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from logmonitor.app import settings
+from logmonitor.server.app import settings
 
 __all__ = ["CONNECTING", "LIVE", "RECONNECTING", "FeedFull", "LiveErrors", "Subscription", "live_errors"]
 

@@ -8,15 +8,15 @@ from typing import Any
 
 from faust.web import Request, Response
 
-from logmonitor.app import app
-from logmonitor.assignment import owned_partitions
 from logmonitor.levels import ERROR_LEVELS, LEVELS
-from logmonitor.queries import error_total, merge_counts, merge_newest, merge_profiles
+from logmonitor.read.answer_cache import AnswerCache
+from logmonitor.read.cluster import gather
+from logmonitor.read.partials import PARTIALS, error_query
+from logmonitor.read.queries import error_total, merge_counts, merge_newest, merge_profiles
+from logmonitor.server.app import app
+from logmonitor.server.assignment import owned_partitions
 from logmonitor.timestamps import iso_timestamp
-from logmonitor.web.answer_cache import AnswerCache
 from logmonitor.web.base import ApiView, NotFound, query_int, text_param
-from logmonitor.web.cluster import gather
-from logmonitor.web.partials import PARTIALS, error_query
 from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["ErrorsView", "GroupsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]

@@ -7,8 +7,8 @@ from typing import Any
 from faust.web import Request, Response
 
 from logmonitor import __version__
-from logmonitor.app import app
 from logmonitor.levels import LEVELS
+from logmonitor.server.app import app
 from logmonitor.web.base import ApiView
 
 __all__ = ["OPENAPI", "OpenApiView"]

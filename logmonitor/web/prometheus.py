@@ -7,8 +7,8 @@ import asyncio
 from faust.web import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from logmonitor.app import app
 from logmonitor.metrics import REGISTRY
+from logmonitor.server.app import app
 from logmonitor.web.base import ApiView
 
 __all__ = ["MetricsView"]

@@ -11,11 +11,11 @@ import orjson
 from aiohttp import web
 from faust.web import Request, Response
 
-from logmonitor.app import app
 from logmonitor.levels import LEVELS
-from logmonitor.queries import merge_counts
+from logmonitor.read.cluster import gather
+from logmonitor.read.queries import merge_counts
+from logmonitor.server.app import app
 from logmonitor.web.base import ApiView, query_int, query_level, text_param
-from logmonitor.web.cluster import gather
 from logmonitor.web.live_errors import RECONNECTING, FeedFull, Subscription, live_errors
 from logmonitor.window import WINDOW_SECONDS
 

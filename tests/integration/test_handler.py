@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 import pytest
 
+from logmonitor.dev.localkafka import LocalKafka
 from logmonitor.handler import KafkaLogHandler, LogMonitor, log_context
-from logmonitor.localkafka import LocalKafka
 from tests.fixtures.ports import free_port
 from tests.fixtures.traffic import create_topic, read_topic
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from logmonitor.localkafka import LocalKafka
-from logmonitor.localkafka import broker as broker_module
+from logmonitor.dev.localkafka import LocalKafka
+from logmonitor.dev.localkafka import broker as broker_module
 from tests.fixtures.ports import free_port
 from tests.fixtures.traffic import create_topic, produce, read_topic, topic_names
 

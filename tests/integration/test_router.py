@@ -13,9 +13,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from logmonitor.dead_letter import KEPT_RAW_BYTES
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES
-from logmonitor.records import MAX_RECORD_BYTES
+from logmonitor.pipeline.dead_letter import KEPT_RAW_BYTES
+from logmonitor.pipeline.records import MAX_RECORD_BYTES
 from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.traffic import keyed, log_record, produce, read_topic
 

@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from logmonitor.topic_admin import MAX_MESSAGE_BYTES
+from logmonitor.server.topic_admin import MAX_MESSAGE_BYTES
 from tests.fixtures.ports import free_port
 from tests.fixtures.traffic import alter_topics
 

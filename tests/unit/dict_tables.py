@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from logmonitor import aggregation, queries
-from logmonitor.aggregation import Changes
 from logmonitor.levels import ERROR_LEVELS
-from logmonitor.tables import error_ring, expiry
+from logmonitor.pipeline import aggregation
+from logmonitor.pipeline.aggregation import Changes
+from logmonitor.pipeline.tables import error_ring, expiry
+from logmonitor.read import queries
 from logmonitor.timestamps import iso_timestamp
 from logmonitor.window import WINDOW_SECONDS
 

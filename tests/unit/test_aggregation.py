@@ -7,10 +7,10 @@ tested in test_group_cap.py and test_service_registry.py.
 
 from __future__ import annotations
 
-from logmonitor.aggregation import Changes
-from logmonitor.tables.cells import watermark
-from logmonitor.tables.error_groups import group_key
-from logmonitor.tables.service_state import profile_key
+from logmonitor.pipeline.aggregation import Changes
+from logmonitor.pipeline.tables.cells import watermark
+from logmonitor.pipeline.tables.error_groups import group_key
+from logmonitor.pipeline.tables.service_state import profile_key
 from tests.unit.dict_tables import MINUTE, WINDOW_TABLE, DictTables, apply_batch, record
 
 Batch = list[tuple[int, str, str]]  # (offset, service, level)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from logmonitor.web.answer_cache import AnswerCache
+from logmonitor.read.answer_cache import AnswerCache
 
 
 async def test_concurrent_requests_share_one_computation_until_it_expires() -> None:

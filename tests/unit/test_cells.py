@@ -1,6 +1,6 @@
 """Idempotent cells: a record re-delivered after a crash is recognised per source partition."""
 
-from logmonitor.tables.cells import mark_applied, source_partitions, watermark
+from logmonitor.pipeline.tables.cells import mark_applied, source_partitions, watermark
 
 
 def test_a_fresh_cell_has_applied_nothing() -> None:

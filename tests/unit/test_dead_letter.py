@@ -7,8 +7,8 @@ import base64
 import orjson
 import pytest
 
-from logmonitor.dead_letter import KEPT_RAW_BYTES, dead_letter
-from logmonitor.topic_admin import MAX_MESSAGE_BYTES
+from logmonitor.pipeline.dead_letter import KEPT_RAW_BYTES, dead_letter
+from logmonitor.server.topic_admin import MAX_MESSAGE_BYTES
 
 
 def letter(raw: bytes | None) -> dict[str, object]:

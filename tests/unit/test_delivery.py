@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
-from logmonitor.delivery import EXIT_REFUSED, Deliveries, WriteRefused
 from logmonitor.metrics import SEND_FAILURES, WRITES_REFUSED
+from logmonitor.server.delivery import EXIT_REFUSED, Deliveries, WriteRefused
 
 ERRORS, CHANGELOG, ALERTS = "errors", "app-service-state-changelog", "alerts"
 DELAYS = (0.01, 0.02)
@@ -76,7 +76,7 @@ async def test_a_forward_refused_after_every_retry_stops_the_worker_once_and_blo
     stops: list[int] = []
     deliveries, kafka = guarded(stops), FakeKafka(refusals=99)
     refused = count(WRITES_REFUSED, ERRORS)
-    with caplog.at_level(logging.WARNING, logger="logmonitor.delivery"):
+    with caplog.at_level(logging.WARNING, logger="logmonitor.server.delivery"):
         await kafka.send(deliveries, ERRORS)
         await kafka.send(deliveries, ERRORS)
         with pytest.raises(WriteRefused, match=f"refused a write to {ERRORS} \\(3 attempts\\)"):

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from logmonitor.tables import error_ring
-from logmonitor.tables.error_ring import CHUNK_BYTES, RING_SIZE, NewError, append, live_errors
+from logmonitor.pipeline.tables import error_ring
+from logmonitor.pipeline.tables.error_ring import CHUNK_BYTES, RING_SIZE, NewError, append, live_errors
 
 
 @pytest.fixture

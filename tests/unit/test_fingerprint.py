@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logmonitor.fingerprint import fingerprint, group_title, mask_message
+from logmonitor.pipeline.fingerprint import fingerprint, group_title, mask_message
 
 TRACE = 'Traceback:\n  File "/usr/lib/python3.11/site-packages/db.py", line 9, in query\n' \
         '  File "/app/orders.py", line {line}, in {function}\n'

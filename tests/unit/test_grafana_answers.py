@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from logmonitor.grafana import (
+from logmonitor.levels import LEVELS
+from logmonitor.read.grafana import (
     DEFAULT_RANGE,
     TARGETS,
     GrafanaRequestError,
@@ -19,7 +20,6 @@ from logmonitor.grafana import (
     results,
     time_range,
 )
-from logmonitor.levels import LEVELS
 
 T0 = 1_800_000_000  # a bucket start for 60 s and 120 s buckets
 COUNTS = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from logmonitor.grafana import (
+from logmonitor.read.grafana import (
     MAX_FILTERS,
     MAX_TARGETS,
     GrafanaRequestError,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from logmonitor.grafana import TARGETS
+from logmonitor.read.grafana import TARGETS
 
 GRAFANA = Path(__file__).resolve().parents[2] / "docker" / "grafana"
 

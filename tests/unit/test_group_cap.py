@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from logmonitor.aggregation import Changes
+from logmonitor.pipeline.aggregation import Changes
+from logmonitor.pipeline.tables import expiry
+from logmonitor.pipeline.tables.error_groups import group_key
+from logmonitor.pipeline.tables.group_cap import OVERFLOW_FINGERPRINT, grouped_as
+from logmonitor.pipeline.tables.service_state import profile_key
 from logmonitor.settings import ConfigError, Settings
-from logmonitor.tables import expiry
-from logmonitor.tables.error_groups import group_key
-from logmonitor.tables.group_cap import OVERFLOW_FINGERPRINT, grouped_as
-from logmonitor.tables.service_state import profile_key
 from tests.unit.dict_tables import DictTables
 
 CAP = 3

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from logmonitor.loop_lag import probe_loop_lag
 from logmonitor.metrics import REGISTRY
+from logmonitor.server.loop_lag import probe_loop_lag
 
 
 def observed() -> tuple[float, float]:

@@ -6,7 +6,7 @@ import pytest
 
 from logmonitor.alerts.notifiers import DeliveryError, build_notifier, url_origin
 from logmonitor.alerts.rules import NotifierConfig
-from logmonitor.cli import check_exposure
+from logmonitor.commands.cli import check_exposure
 from logmonitor.settings import ConfigError, Settings
 from tests.fixtures.ports import free_port
 

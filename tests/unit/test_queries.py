@@ -11,12 +11,12 @@ from typing import Any
 import orjson
 import pytest
 
-from logmonitor import queries
-from logmonitor.aggregation import Changes
-from logmonitor.queries import ErrorQuery
-from logmonitor.tables.service_registry import OVERFLOW
+from logmonitor.pipeline.aggregation import Changes
+from logmonitor.pipeline.tables.service_registry import OVERFLOW
+from logmonitor.read import queries
+from logmonitor.read.partials import PARTIALS, alert_query, error_query
+from logmonitor.read.queries import ErrorQuery
 from logmonitor.web.base import BadParameter
-from logmonitor.web.partials import PARTIALS, alert_query, error_query
 from logmonitor.window import WINDOW_SECONDS
 from tests.unit.dict_tables import MINUTE, DictTables, apply_batch, record
 

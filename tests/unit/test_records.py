@@ -5,8 +5,8 @@ import time
 import orjson
 import pytest
 
-from logmonitor.native_shape import decode_native
-from logmonitor.records import MAX_RECORD_BYTES, InvalidRecord, parse_record
+from logmonitor.pipeline.native_shape import decode_native
+from logmonitor.pipeline.records import MAX_RECORD_BYTES, InvalidRecord, parse_record
 from logmonitor.timestamps import epoch_of, iso_timestamp
 
 NOW = 1_795_500_000.0
@@ -146,7 +146,7 @@ NATIVE_VARIANTS = [
 
 @pytest.mark.parametrize("raw", NATIVE_VARIANTS)
 def test_the_native_fast_path_gives_what_the_general_path_gives(raw: bytes) -> None:
-    from logmonitor.records import _from_any_shape  # the path every shape takes
+    from logmonitor.pipeline.records import _from_any_shape  # the path every shape takes
 
     assert decode_native(raw) is not None
     assert parse_record(raw, fallback_id="p-0", now=NOW) == _from_any_shape(raw, "p-0", NOW)
@@ -193,7 +193,7 @@ def outcome(parse: object) -> object:
     ],
 )
 def test_records_outside_the_native_type_take_the_general_path(raw: bytes) -> None:
-    from logmonitor.records import _from_any_shape
+    from logmonitor.pipeline.records import _from_any_shape
 
     assert decode_native(raw) is None
     assert outcome(lambda: parse_record(raw, fallback_id="p-0", now=NOW)) == outcome(

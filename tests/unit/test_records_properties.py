@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logmonitor.handler.redaction import Redactor
-from logmonitor.records import MAX_EXTRA_DEPTH, InvalidRecord, parse_record
+from logmonitor.pipeline.records import MAX_EXTRA_DEPTH, InvalidRecord, parse_record
 
 NOW = time.time()
 

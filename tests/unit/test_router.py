@@ -14,11 +14,11 @@ import pytest
 from aiokafka import ConsumerRecord
 from faust.types import Message
 
-from logmonitor.agents import router
-from logmonitor.app import app
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RULES
-from logmonitor.tables.service_state import profile_key
+from logmonitor.pipeline import router
+from logmonitor.pipeline.tables.service_state import profile_key
+from logmonitor.server.app import app
 from logmonitor.timestamps import iso_timestamp
 from tests.unit.dict_tables import WINDOW_TABLE, DictTables
 

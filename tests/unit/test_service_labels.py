@@ -1,8 +1,8 @@
 """The routed-records metric's service label: at most the cap of names, then _overflow; expired names removed."""
 
 from logmonitor.metrics import RECORDS_ROUTED
-from logmonitor.service_labels import ServiceLabels
-from logmonitor.tables.service_registry import OVERFLOW, bucket_name
+from logmonitor.pipeline.service_labels import ServiceLabels
+from logmonitor.pipeline.tables.service_registry import OVERFLOW, bucket_name
 
 
 def test_names_beyond_the_limit_are_labelled_overflow() -> None:

@@ -2,7 +2,14 @@
 
 from typing import Any
 
-from logmonitor.tables.service_registry import OVERFLOW, admits, bucket_name, is_overflow, partition_cap, public_name
+from logmonitor.pipeline.tables.service_registry import (
+    OVERFLOW,
+    admits,
+    bucket_name,
+    is_overflow,
+    partition_cap,
+    public_name,
+)
 
 
 def decide(registry: dict[str, Any], applied: int, records: list[tuple[str, int]], cap: int) -> list[bool]:

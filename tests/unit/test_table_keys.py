@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from logmonitor.tables.alert_state import (
+from logmonitor.pipeline.tables.alert_state import (
     history_key,
     history_partition,
     incident_key,
     next_key,
     split_incident_key,
 )
-from logmonitor.tables.error_groups import group_key
-from logmonitor.tables.service_state import (
+from logmonitor.pipeline.tables.error_groups import group_key
+from logmonitor.pipeline.tables.service_state import (
     PROFILE,
     RING_CHUNK,
     SERVICE_REGISTRY,

@@ -1,9 +1,9 @@
 """Every table is a CellTable: JSON keys and values in exactly-sized bytes (expiry: tests/unit/engine)."""
 
-import logmonitor.tables.every  # noqa: F401  (defines every table)
-from logmonitor.app import app
+import logmonitor.pipeline.tables.every  # noqa: F401  (defines every table)
 from logmonitor.engine.json_codec import CODEC
-from logmonitor.tables.define import CellTable
+from logmonitor.pipeline.tables.cell_table import CellTable
+from logmonitor.server.app import app
 
 
 def test_every_table_is_a_cell_table_with_the_compact_codec() -> None:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from logmonitor.app import app
-from logmonitor.worker import YOUNG_GENERATION, StreamWorker
+from logmonitor.server.app import app
+from logmonitor.server.worker import YOUNG_GENERATION, StreamWorker
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from logmonitor.tables.service_registry import OVERFLOW
+from logmonitor.pipeline.tables.service_registry import OVERFLOW
 from tests.fixtures.receivers import wait_until
 from tests.fixtures.traffic import keyed, log_record, produce
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from logmonitor.tables.group_cap import OVERFLOW_FINGERPRINT, OVERFLOW_TITLE
+from logmonitor.pipeline.tables.group_cap import OVERFLOW_FINGERPRINT, OVERFLOW_TITLE
 from tests.fixtures.receivers import wait_until
 from tests.fixtures.traffic import keyed, log_record, produce, read_topic
 

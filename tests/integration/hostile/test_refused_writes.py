@@ -20,9 +20,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from logmonitor.delivery import EXIT_REFUSED
+from logmonitor.server.delivery import EXIT_REFUSED
+from logmonitor.server.topic_admin import MAX_MESSAGE_BYTES, set_topic_config
 from logmonitor.settings import Settings
-from logmonitor.topic_admin import MAX_MESSAGE_BYTES, set_topic_config
 from tests.fixtures.traffic import LEVEL_CYCLE, log_record, produce, read_topic, read_topic_until
 
 SERVICES = ("checkout", "search", "billing")

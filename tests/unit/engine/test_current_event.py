@@ -8,8 +8,8 @@ import faust
 from faust import Event, streams
 from faust.types import Message
 
-from logmonitor.app import app
 from logmonitor.engine.current_event import acting_for
+from logmonitor.server.app import app
 
 
 def event(offset: int) -> Event:

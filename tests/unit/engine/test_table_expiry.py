@@ -7,12 +7,12 @@ from faust.tables import base as faust_tables
 from faust.tables import table as faust_table
 from faust.types import Message
 
-import logmonitor.tables.every  # noqa: F401  (defines every table)
-from logmonitor.app import app
+import logmonitor.pipeline.tables.every  # noqa: F401  (defines every table)
 from logmonitor.engine.current_event import acting_for
 from logmonitor.engine.table_expiry import OnceExpiringTable
-from logmonitor.tables.event_time import current_record_epoch
-from logmonitor.tables.log_counts import log_counts
+from logmonitor.pipeline.tables.event_time import current_record_epoch
+from logmonitor.pipeline.tables.log_counts import log_counts
+from logmonitor.server.app import app
 from logmonitor.window import WINDOW_SECONDS
 from tests.unit.engine.signatures import bare_signature, calls
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from logmonitor import cli
+from logmonitor.commands import cli
 from logmonitor.engine.versions import VERIFIED, installed_versions, untested_engine
 from logmonitor.settings import Settings
 
@@ -68,10 +68,10 @@ def test_the_verified_engine_starts_silently(capsys: pytest.CaptureFixture[str])
 
 def test_the_worker_command_checks_the_installed_engine_first(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import logmonitor.app
+    import logmonitor.server.app
 
     monkeypatch.setattr(metadata, "version", lambda name: NEWER[name])
-    monkeypatch.setattr(logmonitor.app, "settings", dataclasses.replace(logmonitor.app.settings, web_host="0.0.0.0"))
+    monkeypatch.setattr(logmonitor.server.app, "settings", dataclasses.replace(logmonitor.server.app.settings, web_host="0.0.0.0"))
     monkeypatch.setattr(sys, "argv", ["logmonitor", "worker", "-l", "info"])
     with pytest.raises(SystemExit) as stopped:
         cli.main()

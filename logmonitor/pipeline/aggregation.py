@@ -1,0 +1,221 @@
+"""Apply records to the tables, idempotently, writing each changed cell once per batch.
+
+The router applies a batch of one source partition's records to a :class:`Changes` overlay
+(reads go through to the tables, writes stay in the overlay), then :meth:`Changes.write`
+stores each changed cell once: one changelog record per cell and batch instead of one per
+cell and record. Each cell carries the offset it has applied per source partition (see
+``tables/cells.py``), so a batch replayed after a crash is recognised record by record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from logmonitor.levels import ERROR_LEVELS
+from logmonitor.pipeline.tables import error_ring, group_cap
+from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
+from logmonitor.pipeline.tables.error_groups import error_groups, group_key
+from logmonitor.pipeline.tables.event_time import current_record_epoch
+from logmonitor.pipeline.tables.invalid_counts import invalid_counts
+from logmonitor.pipeline.tables.log_counts import log_counts
+from logmonitor.pipeline.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
+from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key, service_state
+from logmonitor.server.app import settings
+from logmonitor.window import WINDOW_SECONDS
+
+__all__ = ["Changes"]
+
+SERVICE_CAP = partition_cap(settings.max_services, settings.partitions)  # per source partition
+
+
+def _read_window(key: tuple[str, float]) -> Cell | None:
+    current_record_epoch.set(key[1])  # the window's start: any time inside it picks it
+    value: Cell = log_counts[key[0]].value()
+    return value
+
+
+def _write_window(key: tuple[str, float], cell: Cell) -> None:
+    current_record_epoch.set(key[1])  # the window's start: any time inside it picks it
+    log_counts[key[0]] = cell
+
+
+class _Open:
+    """A cell one batch changes: its own copy, the offset the stored cell has applied, the last one applied since."""
+
+    __slots__ = ("after", "cell", "last")
+
+    def __init__(self, stored: Cell | None, partition: int, new: Callable[[], Cell]) -> None:
+        self.cell: Cell = new() if not stored else {
+            name: value.copy() if isinstance(value, (dict, list)) else value for name, value in stored.items()
+        }
+        self.after = watermark(stored, partition)
+        self.last: int | None = None
+
+
+class _Cells:
+    """The open cells of one table: read once, changed in place, written by :meth:`write`."""
+
+    def __init__(self, read: Callable[[Any], Cell | None], write: Callable[[Any, Cell], None], partition: int,
+                 new: Callable[[Any], Cell] = lambda _key: {}) -> None:
+        self._read, self._write, self._partition, self._new = read, write, partition, new
+        self.open: dict[Any, _Open] = {}
+
+    def get(self, key: Any, new: Callable[[Any], Cell] | None = None) -> _Open:
+        """The open cell at ``key``; ``new(key)`` (or the table's own) if the table has none."""
+        cell = self.open.get(key)
+        if cell is None:
+            make = new or self._new
+            cell = self.open[key] = _Open(self._read(key), self._partition, lambda: make(key))
+        return cell
+
+    def write(self) -> None:
+        """Store every cell that applied a record, with its watermark."""
+        for key, cell in self.open.items():
+            if cell.last is not None:
+                self._write(key, mark_applied(cell.cell, self._partition, cell.last))
+        self.open.clear()
+
+
+def _read_profile(service: str) -> Cell | None:
+    value: Cell | None = service_state.get(profile_key(service))
+    return value
+
+
+def _write_profile(service: str, cell: Cell) -> None:
+    service_state[profile_key(service)] = cell
+
+
+def _read_registry(partition: int) -> Cell | None:
+    value: Cell | None = service_state.get(registry_key(partition))
+    return value
+
+
+def _write_registry(partition: int, cell: Cell) -> None:
+    service_state[registry_key(partition)] = cell
+
+
+def _new_profile(service: str) -> Cell:
+    return {"name": service, "first_seen": None, "last_seen": None, "hosts": [], "totals": {}, "errors_seen": 0}
+
+
+class Changes:
+    """The cells one batch of one source partition changes; each written once by :meth:`write`.
+
+    A cell is copied when the batch first touches it (table values are never changed in
+    place); a record changes it only if its offset is past the one the stored cell applied.
+    """
+
+    def __init__(self, partition: int, service_cap: int = SERVICE_CAP,
+                 group_cap: int = settings.max_groups_per_service) -> None:
+        self.partition, self._service_cap, self._group_cap = partition, service_cap, group_cap
+        self._registry = _Cells(_read_registry, _write_registry, partition)  # one cell: this partition's
+        self._windows = _Cells(_read_window, _write_window, partition)
+        self._groups = _Cells(error_groups.get, error_groups.__setitem__, partition)
+        self._grouped: dict[str, set[str]] = {}  # the fingerprints whose groups this batch changes, by service
+        self._invalid = _Cells(invalid_counts.get, invalid_counts.__setitem__, partition, lambda _key: {"n": 0})
+        self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
+        self._profiles = _Cells(_read_profile, _write_profile, partition, _new_profile)  # by service
+
+    def counted_as(self, service: str, offset: int) -> str:
+        """The service the record at ``offset`` is counted under: its own, or beyond the cap this partition's bucket."""
+        registry = self._registry.get(self.partition)
+        applied = registry.after
+        if offset > applied:
+            registry.last = offset  # the registry records every offset it has decided for
+        if admits(registry.cell, applied, service, offset, self._service_cap):
+            return service
+        if offset > applied:  # a replayed record was counted and announced the first time
+            announce_overflow(service, settings.max_services, self._service_cap)
+        return bucket_name(self.partition)
+
+    def grouped_as(self, service: str, fingerprint: str, offset: int) -> str:
+        """The fingerprint the error at ``offset`` is counted under: its own, or beyond the group cap ``_overflow``."""
+        profile = self._profiles.get(service)
+        counted = group_cap.grouped_as(profile.cell, profile.after, fingerprint, offset, self._group_cap,
+                                       self.partition)
+        if counted != fingerprint and offset > profile.after:  # a replayed error was announced the first time
+            group_cap.announce_overflow(service, fingerprint, self._group_cap)
+        return counted
+
+    def apply_record(self, record: dict[str, Any], offset: int, size: int) -> None:
+        """Count a valid record (``size`` bytes) everywhere it belongs; skip cells that already hold it."""
+        service, level, epoch = record["service"], record["level"], record["epoch"]
+        window = self._windows.get((service, epoch - epoch % WINDOW_SECONDS))
+        if offset > window.after:
+            counts = window.cell
+            counts[level] = counts.get(level, 0) + 1
+            window.last = offset
+        if level in ERROR_LEVELS:
+            self._update_group(record, offset)
+        profile = self._profiles.get(service)
+        if offset > profile.after:
+            self._update_profile(profile, record, offset, size)
+
+    def apply_invalid(self, offset: int) -> None:
+        """Count one record sent to the dead-letter topic."""
+        count = self._invalid_count()
+        if offset > count.after:
+            count.cell["n"] += 1
+            count.last = offset
+
+    def write(self) -> None:
+        """Store every changed cell: the registry first, service profiles last (after the ring chunks they count).
+
+        Must run in the context of an event of this batch's partition (the tables write
+        their changelog to the event's partition).
+        """
+        self._registry.write()
+        self._windows.write()
+        self._groups.write()
+        self._invalid.write()
+        for service, errors in self._new_errors.items():
+            error_ring.append(self._profiles.open[service].cell, errors, self.partition)
+        self._new_errors.clear()
+        routed_at = time.time()  # for expiry: a service being counted is not unseen, whatever its event times
+        for service, profile in self._profiles.open.items():
+            profile.cell["_routed_at"] = routed_at
+            group_cap.still_admitted(profile.cell, _read_profile(service), profile.after,
+                                     self._grouped.get(service, ()), self.partition)
+        self._grouped.clear()
+        self._profiles.write()
+
+    def _invalid_count(self) -> _Open:
+        return self._invalid.get(str(self.partition))
+
+    def _update_group(self, record: dict[str, Any], offset: int) -> None:
+        exception = record.get("exception") or {}
+        service, fingerprint = record["service"], record["fingerprint"]
+        group = self._groups.get(group_key(service, fingerprint), lambda _key: {
+            "service": service, "fingerprint": fingerprint, "count": 0,
+            "first_seen": record["timestamp"], "title": record["title"],
+            "exception_type": None if fingerprint == group_cap.OVERFLOW_FINGERPRINT else exception.get("type"),
+            "_created": time.time(),
+        })
+        if offset <= group.after:
+            return
+        self._grouped.setdefault(service, set()).add(fingerprint)
+        cell = group.cell
+        cell["count"] += 1
+        cell["first_seen"] = min(cell["first_seen"], record["timestamp"])
+        cell["last_seen"] = max(cell.get("last_seen", record["timestamp"]), record["timestamp"])
+        cell.update(level=record["level"], logger=record.get("logger"), last_id=record["id"])
+        group.last = offset
+
+    def _update_profile(self, profile: _Open, record: dict[str, Any], offset: int, size: int) -> None:
+        cell, service, level, timestamp = profile.cell, record["service"], record["level"], record["timestamp"]
+        if level in ERROR_LEVELS:
+            entry = {**record, "seq": cell["errors_seen"]}
+            self._new_errors.setdefault(service, []).append(error_ring.NewError(entry, size, offset))
+            cell["errors_seen"] += 1
+        totals = cell["totals"]
+        totals[level] = totals.get(level, 0) + 1
+        if cell["first_seen"] is None or timestamp < cell["first_seen"]:
+            cell["first_seen"] = timestamp
+        if cell["last_seen"] is None or timestamp > cell["last_seen"]:
+            cell["last_seen"] = timestamp
+        host = record.get("host")
+        if host and host not in cell["hosts"] and len(cell["hosts"]) < MAX_HOSTS:
+            cell["hosts"].append(host)
+        profile.last = offset

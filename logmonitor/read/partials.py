@@ -1,0 +1,72 @@
+"""Partial answers one worker gives for the partitions it owns, by name, for the cluster fan-out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from logmonitor.alerts.listing import AlertQuery, active_alerts, alert_history
+from logmonitor.read import queries
+from logmonitor.web.base import BadParameter, parse_time, query_int, query_level, query_time, text_param
+from logmonitor.window import WINDOW_SECONDS
+
+__all__ = ["PARTIALS", "Partial", "alert_query", "error_query"]
+
+Partial = Callable[[Mapping[str, str], queries.Partitions], Any]
+
+
+def error_query(
+    query: Mapping[str, str], *, service: str | None = None, default_limit: int = 100
+) -> queries.ErrorQuery:
+    """The validated filters of ``/api/v1/logs/errors``."""
+    since, until = query_time(query, "since"), query_time(query, "until")
+    if since and until and since > until:
+        raise BadParameter("since must not be after until")
+    return queries.ErrorQuery(
+        service=service or text_param(query, "service"),
+        level=query_level(query),
+        since=since,
+        until=until,
+        q=text_param(query, "q"),
+        limit=query_int(query, "limit", default_limit, 1, 1000),
+    )
+
+
+def _errors(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    return queries.recent_errors(error_query(query), partitions)
+
+
+def _groups(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    limit = query_int(query, "limit", 100, 1, 1000)
+    return queries.groups(text_param(query, "service"), limit, partitions)
+
+
+def _counts(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    now = time.time()
+    since = parse_time(query["since"], "since") if query.get("since") else now - 3600
+    until = parse_time(query["until"], "until") if query.get("until") else now + WINDOW_SECONDS
+    return queries.window_counts(since, until, service=text_param(query, "service"), partitions=partitions)
+
+
+def _summary(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    return {"profiles": queries.profiles(partitions), "invalid_records": queries.invalid_total(partitions)}
+
+
+def alert_query(query: Mapping[str, str]) -> AlertQuery:
+    """The validated filters of ``/api/v1/alerts``."""
+    status = text_param(query, "status")
+    if status not in (None, "firing", "resolved"):
+        raise BadParameter(f"status must be firing or resolved, got {status[:40]!r}")
+    return AlertQuery(status=status, rule=text_param(query, "rule"), service=text_param(query, "service"),
+                      limit=query_int(query, "limit", 100, 1, 1000))
+
+
+def _alerts(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    filters = alert_query(query)
+    return {"alerts": alert_history(filters, partitions), "active": active_alerts(filters, partitions)}
+
+
+PARTIALS: dict[str, Partial] = {
+    "errors": _errors, "groups": _groups, "counts": _counts, "summary": _summary, "alerts": _alerts,
+}

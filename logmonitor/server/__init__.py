@@ -1,0 +1,1 @@
+"""The worker process: the app factory, topics, the worker class and its health."""

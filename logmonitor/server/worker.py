@@ -1,0 +1,44 @@
+"""The worker process: Faust's worker, set up for a busy stream.
+
+Two defaults, Faust's and CPython's, cost a busy router much of its CPU (``bench/pipeline``, P2):
+
+- At log level WARN and above, Faust's worker adds a handler that turns a spinner on every
+  log record, and sets the root logger to DEBUG for it for good: every ``log.debug`` call in
+  aiokafka and Faust then builds a record no handler writes, about 10 % of the CPU.
+- CPython collects its youngest generation every 700 container objects allocated. The
+  fetched batches keep tens of thousands of records alive while they are routed, so a
+  collection came every few hundred records and moved those records on to older generations,
+  to be traversed again there; the worker spent 15-20 % more CPU per record than with a young
+  generation of ``YOUNG_GENERATION`` objects. The older generations keep their ratios. The
+  price is memory while catching up at full speed: garbage in reference cycles waits longer
+  (about 25 MiB more, docs/benchmarks.md, P5); at a steady rate it is not measurable (P6).
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import faust
+from mode import Service
+
+from logmonitor.server.loop_lag import probe_loop_lag
+
+__all__ = ["YOUNG_GENERATION", "StreamWorker"]
+
+YOUNG_GENERATION = 50_000
+
+
+class StreamWorker(faust.Worker):
+    """A :class:`faust.Worker` without the spinner, with fewer garbage collections, measuring its loop's lag."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spinner = None
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(YOUNG_GENERATION, older, oldest)
+
+    @Service.task
+    async def _probe_loop_lag(self) -> None:
+        """From start to stop, also while tables recover (``logmonitor_event_loop_lag_seconds``)."""
+        await probe_loop_lag(self.sleep, lambda: not self.should_stop)
