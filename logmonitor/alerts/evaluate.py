@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from logmonitor.alerts.incidents import step
 from logmonitor.alerts.observe import PartitionView, observe
 from logmonitor.alerts.rules import AlertConfig
-from logmonitor.pipeline.tables.alert_state import HISTORY_SIZE, alert_state, history_key, incident_key, next_key
+from logmonitor.pipeline.tables.alert_state import HISTORY_SIZE, history_key, incident_key, next_key
+from logmonitor.pipeline.tables.all_tables import Tables
+from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.pipeline.tables.service_registry import public_name
 
 __all__ = ["evaluate"]
 
 
-def evaluate(config: AlertConfig, partition: int, view: PartitionView, now: float) -> list[dict[str, Any]]:
+def evaluate(config: AlertConfig, tables: Tables, partition: int, view: PartitionView,
+             now: float) -> list[dict[str, Any]]:
     """Step each rule for each watched service of ``partition``; return the alerts to publish.
 
     Writes the alert-state table, so it must run while handling an event of ``partition``.
@@ -25,20 +29,20 @@ def evaluate(config: AlertConfig, partition: int, view: PartitionView, now: floa
             if not rule.watches(public_name(service)):
                 continue
             key = incident_key(rule.name, service)
-            state = alert_state.get(key)
-            seen, bookkeeping = observe(rule, view, service, state, now=now, partition=partition)
+            state = tables.alert_state.get(key)
+            seen, bookkeeping = observe(tables, rule, view, service, state, now=now, partition=partition)
             following, fired = step(rule, state, seen, now)
             following.update(bookkeeping, partition=partition)
             if fired:
                 following.update(title=fired[-1]["title"], last_at=fired[-1]["at"])
             if following != state:
-                alert_state[key] = following
+                tables.alert_state[key] = following
             alerts.extend(fired)
-    _remember(partition, alerts)
+    _remember(tables.alert_state, partition, alerts)
     return alerts
 
 
-def _remember(partition: int, alerts: list[dict[str, Any]]) -> None:
+def _remember(alert_state: MutableMapping[str, Cell], partition: int, alerts: list[dict[str, Any]]) -> None:
     if not alerts:
         return
     sequence: int = (alert_state.get(next_key(partition)) or {}).get("next", 0)

@@ -6,7 +6,8 @@ import heapq
 from dataclasses import dataclass
 from typing import Any
 
-from logmonitor.pipeline.tables.alert_state import alert_state, history_partition, split_incident_key
+from logmonitor.pipeline.tables.alert_state import history_partition, split_incident_key
+from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.service_registry import public_name
 from logmonitor.read.queries import Partitions
 from logmonitor.timestamps import iso_timestamp
@@ -33,10 +34,10 @@ def _ours(partition: int, partitions: Partitions) -> bool:
     return partitions is None or partition in partitions
 
 
-def alert_history(query: AlertQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
+def alert_history(tables: Tables, query: AlertQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
     """Published alerts matching ``query``, newest first, at most ``query.limit``."""
     found = (
-        alert for key, alert in alert_state.items()
+        alert for key, alert in tables.alert_state.items()
         if (partition := history_partition(key)) is not None and alert and _ours(partition, partitions)
         and query.matches(alert)
     )
@@ -55,10 +56,10 @@ def _open(state: dict[str, Any] | None) -> bool:
     return bool(state.get("notified") or state.get("sent_in_incident"))
 
 
-def active_alerts(query: AlertQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
+def active_alerts(tables: Tables, query: AlertQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
     """Incidents open now (rule, service, since, last title), oldest first."""
     active = []
-    for key, state in alert_state.items():
+    for key, state in tables.alert_state.items():
         incident = split_incident_key(key)
         if incident is None or not _open(state):
             continue

@@ -8,11 +8,10 @@ from typing import Any
 
 from logmonitor.alerts.incidents import Observation
 from logmonitor.alerts.rules import Rule
+from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, source_partitions
-from logmonitor.pipeline.tables.error_groups import error_groups
-from logmonitor.pipeline.tables.log_counts import log_counts
 from logmonitor.pipeline.tables.service_registry import public_name
-from logmonitor.pipeline.tables.service_state import is_profile_key, service_state
+from logmonitor.pipeline.tables.service_state import is_profile_key
 from logmonitor.read.queries import ErrorQuery, recent_errors
 from logmonitor.timestamps import epoch_of
 from logmonitor.window import WINDOW_SECONDS
@@ -42,16 +41,16 @@ def _view_of(views: dict[int, PartitionView], cell: Cell) -> PartitionView | Non
     return None if partition is None else views.get(partition)
 
 
-def partition_views(partitions: Iterable[int], since: float) -> dict[int, PartitionView]:
+def partition_views(tables: Tables, partitions: Iterable[int], since: float) -> dict[int, PartitionView]:
     """Views of ``partitions``; windows starting before ``since`` are left out."""
     views = {partition: PartitionView() for partition in partitions}
-    for key, cell in service_state.items():
+    for key, cell in tables.service_state.items():
         if cell and is_profile_key(key) and (view := _view_of(views, cell)):
             view.profiles[cell["name"]] = cell
-    for cell in error_groups.values():
+    for cell in tables.error_groups.values():
         if cell and (view := _view_of(views, cell)):
             view.groups.append(cell)
-    for (service, (start, _end)), cell in list(log_counts.table.data.items()):
+    for (service, (start, _end)), cell in list(tables.log_counts.table.data.items()):
         if start >= since and cell and (view := _view_of(views, cell)):
             view.windows.setdefault(service, []).append((start, cell))
     return views
@@ -62,7 +61,7 @@ def _recent(view: PartitionView, service: str, levels: tuple[str, ...], since: f
                for level in levels)
 
 
-def observe(rule: Rule, view: PartitionView, service: str, state: dict[str, Any] | None, *,
+def observe(tables: Tables, rule: Rule, view: PartitionView, service: str, state: dict[str, Any] | None, *,
             now: float, partition: int) -> tuple[Observation, dict[str, Any]]:
     """What ``rule`` sees for ``service`` now, and the bookkeeping to keep in its state.
 
@@ -81,7 +80,7 @@ def observe(rule: Rule, view: PartitionView, service: str, state: dict[str, Any]
         counted = state.get("counted", total - _recent(view, service, rule.levels, first_look))
         new = max(total - counted, 0)
         return Observation(shown, new=new, value=new,
-                           example=_newest_record(rule, shown, partition) if new else None), {"counted": total}
+                           example=_newest_record(tables, rule, shown, partition) if new else None), {"counted": total}
     if rule.kind == "new_group":
         groups = [group for group in view.groups if group["service"] == service and group["level"] in rule.levels]
         created = max((group.get("_created", 0) for group in groups), default=0)
@@ -101,7 +100,7 @@ def observe(rule: Rule, view: PartitionView, service: str, state: dict[str, Any]
     return Observation(shown, holds=silent >= rule.after.total_seconds(), value=round(silent)), {}
 
 
-def _newest_record(rule: Rule, service: str, partition: int) -> dict[str, Any] | None:
+def _newest_record(tables: Tables, rule: Rule, service: str, partition: int) -> dict[str, Any] | None:
     newest = [record for level in rule.levels
-              for record in recent_errors(ErrorQuery(service=service, level=level, limit=1), {partition})]
+              for record in recent_errors(tables, ErrorQuery(service=service, level=level, limit=1), {partition})]
     return max(newest, key=lambda record: record["timestamp"], default=None)

@@ -23,7 +23,6 @@ def _prepare_topics(app: Any, settings: Any) -> None:
     """Create (or check) the topics before Faust starts, so a mismatch is one line, not a traceback."""
     import asyncio
 
-    import logmonitor.pipeline.tables.every  # noqa: F401
     from logmonitor.server.topic_admin import changelog_specs, ensure_topics
     from logmonitor.settings import ConfigError
 
@@ -81,20 +80,26 @@ def check_engine(settings: Any, installed: Mapping[str, str | None] | None = Non
 
 def main() -> None:
     """Run a command: ``worker`` (Faust's), ``kafka``, ``retention``, ``demo`` and the rest."""
-    from logmonitor.settings import ConfigError
+    from logmonitor.settings import ConfigError, Settings
 
     try:
         import faust  # noqa: F401
     except ImportError:
         _exit_with("the worker and its commands need the server extra: pip install 'logmonitor[server]'")
     try:
-        from logmonitor.server.app import app, settings
+        settings = Settings.from_env()
     except ConfigError as error:
         _exit_with(str(error))
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
     if command == "worker":
-        check_engine(settings)
+        check_engine(settings)  # before the engine's modules load
         check_exposure(settings, sys.argv[1:])
+    from logmonitor.server.app import create_app
+
+    try:
+        app = create_app(settings)
+    except ConfigError as error:
+        _exit_with(str(error))
     if command in _NEEDS_BROKER:
         from logmonitor.broker_probe import wait_for_metadata
 

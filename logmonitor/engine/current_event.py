@@ -20,11 +20,11 @@ from typing import Any
 
 from faust.streams import _current_event
 
-__all__ = ["acting_for"]
+__all__ = ["writing_as_handler_of"]
 
 
 @contextmanager
-def acting_for(event: Any) -> Iterator[None]:
+def writing_as_handler_of(event: Any) -> Iterator[None]:
     """Make ``event`` the current event inside the block."""
     token = _current_event.set(weakref.ref(event))
     try:

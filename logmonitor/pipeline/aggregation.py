@@ -10,38 +10,82 @@ cell and record. Each cell carries the offset it has applied per source partitio
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from logmonitor.levels import ERROR_LEVELS
 from logmonitor.pipeline.tables import error_ring, group_cap
+from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
-from logmonitor.pipeline.tables.error_groups import error_groups, group_key
+from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.event_time import current_record_epoch
-from logmonitor.pipeline.tables.invalid_counts import invalid_counts
-from logmonitor.pipeline.tables.log_counts import log_counts
 from logmonitor.pipeline.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
-from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key, service_state
-from logmonitor.server.app import settings
+from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key
+from logmonitor.settings import Settings
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["Changes"]
-
-SERVICE_CAP = partition_cap(settings.max_services, settings.partitions)  # per source partition
+__all__ = ["Bounds", "Changes"]
 
 
-def _read_window(key: tuple[str, float]) -> Cell | None:
-    current_record_epoch.set(key[1])  # the window's start: any time inside it picks it
-    value: Cell = log_counts[key[0]].value()
-    return value
+@dataclass(frozen=True)
+class Bounds:
+    """What records may grow: services per source partition (of ``max_services``), groups per service, ring bytes."""
+
+    max_services: int
+    service_cap: int
+    group_cap: int
+    ring_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Bounds:
+        """The bounds ``settings`` configure; the service cap is spread over the source partitions."""
+        return cls(settings.max_services, partition_cap(settings.max_services, settings.partitions),
+                   settings.max_groups_per_service, settings.ring_bytes)
 
 
-def _write_window(key: tuple[str, float], cell: Cell) -> None:
-    current_record_epoch.set(key[1])  # the window's start: any time inside it picks it
-    log_counts[key[0]] = cell
+class _Windows:
+    """Cells of the windowed log counts by ``(service, window start)``."""
+
+    def __init__(self, log_counts: Any) -> None:
+        self._log_counts = log_counts
+
+    def read(self, key: tuple[str, float]) -> Cell | None:
+        """The stored cell of a window."""
+        current_record_epoch.set(key[1])  # the window's start: any time inside it picks it
+        value: Cell = self._log_counts[key[0]].value()
+        return value
+
+    def write(self, key: tuple[str, float], cell: Cell) -> None:
+        """Store the cell of a window."""
+        current_record_epoch.set(key[1])
+        self._log_counts[key[0]] = cell
 
 
-class _Open:
+class _Profiles:
+    """Service profiles and partition registries, by service name and partition, in ``service_state``."""
+
+    def __init__(self, service_state: MutableMapping[str, Cell]) -> None:
+        self.state = service_state
+
+    def read(self, service: str) -> Cell | None:
+        """The stored profile of ``service``."""
+        return self.state.get(profile_key(service))
+
+    def write(self, service: str, cell: Cell) -> None:
+        """Store the profile of ``service``."""
+        self.state[profile_key(service)] = cell
+
+    def read_registry(self, partition: int) -> Cell | None:
+        """The stored registry of ``partition``."""
+        return self.state.get(registry_key(partition))
+
+    def write_registry(self, partition: int, cell: Cell) -> None:
+        """Store the registry of ``partition``."""
+        self.state[registry_key(partition)] = cell
+
+
+class _CellCopy:
     """A cell one batch changes: its own copy, the offset the stored cell has applied, the last one applied since."""
 
     __slots__ = ("after", "cell", "last")
@@ -54,20 +98,20 @@ class _Open:
         self.last: int | None = None
 
 
-class _Cells:
+class _TableOverlay:
     """The open cells of one table: read once, changed in place, written by :meth:`write`."""
 
     def __init__(self, read: Callable[[Any], Cell | None], write: Callable[[Any, Cell], None], partition: int,
                  new: Callable[[Any], Cell] = lambda _key: {}) -> None:
         self._read, self._write, self._partition, self._new = read, write, partition, new
-        self.open: dict[Any, _Open] = {}
+        self.open: dict[Any, _CellCopy] = {}
 
-    def get(self, key: Any, new: Callable[[Any], Cell] | None = None) -> _Open:
+    def get(self, key: Any, new: Callable[[Any], Cell] | None = None) -> _CellCopy:
         """The open cell at ``key``; ``new(key)`` (or the table's own) if the table has none."""
         cell = self.open.get(key)
         if cell is None:
             make = new or self._new
-            cell = self.open[key] = _Open(self._read(key), self._partition, lambda: make(key))
+            cell = self.open[key] = _CellCopy(self._read(key), self._partition, lambda: make(key))
         return cell
 
     def write(self) -> None:
@@ -76,24 +120,6 @@ class _Cells:
             if cell.last is not None:
                 self._write(key, mark_applied(cell.cell, self._partition, cell.last))
         self.open.clear()
-
-
-def _read_profile(service: str) -> Cell | None:
-    value: Cell | None = service_state.get(profile_key(service))
-    return value
-
-
-def _write_profile(service: str, cell: Cell) -> None:
-    service_state[profile_key(service)] = cell
-
-
-def _read_registry(partition: int) -> Cell | None:
-    value: Cell | None = service_state.get(registry_key(partition))
-    return value
-
-
-def _write_registry(partition: int, cell: Cell) -> None:
-    service_state[registry_key(partition)] = cell
 
 
 def _new_profile(service: str) -> Cell:
@@ -107,16 +133,19 @@ class Changes:
     place); a record changes it only if its offset is past the one the stored cell applied.
     """
 
-    def __init__(self, partition: int, service_cap: int = SERVICE_CAP,
-                 group_cap: int = settings.max_groups_per_service) -> None:
-        self.partition, self._service_cap, self._group_cap = partition, service_cap, group_cap
-        self._registry = _Cells(_read_registry, _write_registry, partition)  # one cell: this partition's
-        self._windows = _Cells(_read_window, _write_window, partition)
-        self._groups = _Cells(error_groups.get, error_groups.__setitem__, partition)
+    def __init__(self, partition: int, tables: Tables, bounds: Bounds) -> None:
+        self.partition, self._bounds = partition, bounds
+        self._state = _Profiles(tables.service_state)
+        self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition)  # one cell
+        windows = _Windows(tables.log_counts)
+        self._windows = _TableOverlay(windows.read, windows.write, partition)
+        groups = tables.error_groups
+        self._groups = _TableOverlay(groups.get, groups.__setitem__, partition)
         self._grouped: dict[str, set[str]] = {}  # the fingerprints whose groups this batch changes, by service
-        self._invalid = _Cells(invalid_counts.get, invalid_counts.__setitem__, partition, lambda _key: {"n": 0})
+        invalid = tables.invalid_counts
+        self._invalid = _TableOverlay(invalid.get, invalid.__setitem__, partition, lambda _key: {"n": 0})
         self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
-        self._profiles = _Cells(_read_profile, _write_profile, partition, _new_profile)  # by service
+        self._profiles = _TableOverlay(self._state.read, self._state.write, partition, _new_profile)  # by service
 
     def counted_as(self, service: str, offset: int) -> str:
         """The service the record at ``offset`` is counted under: its own, or beyond the cap this partition's bucket."""
@@ -124,19 +153,19 @@ class Changes:
         applied = registry.after
         if offset > applied:
             registry.last = offset  # the registry records every offset it has decided for
-        if admits(registry.cell, applied, service, offset, self._service_cap):
+        if admits(registry.cell, applied, service, offset, self._bounds.service_cap):
             return service
         if offset > applied:  # a replayed record was counted and announced the first time
-            announce_overflow(service, settings.max_services, self._service_cap)
+            announce_overflow(service, self._bounds.max_services, self._bounds.service_cap)
         return bucket_name(self.partition)
 
     def grouped_as(self, service: str, fingerprint: str, offset: int) -> str:
         """The fingerprint the error at ``offset`` is counted under: its own, or beyond the group cap ``_overflow``."""
         profile = self._profiles.get(service)
-        counted = group_cap.grouped_as(profile.cell, profile.after, fingerprint, offset, self._group_cap,
+        counted = group_cap.grouped_as(profile.cell, profile.after, fingerprint, offset, self._bounds.group_cap,
                                        self.partition)
         if counted != fingerprint and offset > profile.after:  # a replayed error was announced the first time
-            group_cap.announce_overflow(service, fingerprint, self._group_cap)
+            group_cap.announce_overflow(service, fingerprint, self._bounds.group_cap)
         return counted
 
     def apply_record(self, record: dict[str, Any], offset: int, size: int) -> None:
@@ -171,17 +200,18 @@ class Changes:
         self._groups.write()
         self._invalid.write()
         for service, errors in self._new_errors.items():
-            error_ring.append(self._profiles.open[service].cell, errors, self.partition)
+            error_ring.append(self._state.state, self._profiles.open[service].cell, errors, self.partition,
+                              self._bounds.ring_bytes)
         self._new_errors.clear()
         routed_at = time.time()  # for expiry: a service being counted is not unseen, whatever its event times
         for service, profile in self._profiles.open.items():
             profile.cell["_routed_at"] = routed_at
-            group_cap.still_admitted(profile.cell, _read_profile(service), profile.after,
+            group_cap.still_admitted(profile.cell, self._state.read(service), profile.after,
                                      self._grouped.get(service, ()), self.partition)
         self._grouped.clear()
         self._profiles.write()
 
-    def _invalid_count(self) -> _Open:
+    def _invalid_count(self) -> _CellCopy:
         return self._invalid.get(str(self.partition))
 
     def _update_group(self, record: dict[str, Any], offset: int) -> None:
@@ -203,7 +233,7 @@ class Changes:
         cell.update(level=record["level"], logger=record.get("logger"), last_id=record["id"])
         group.last = offset
 
-    def _update_profile(self, profile: _Open, record: dict[str, Any], offset: int, size: int) -> None:
+    def _update_profile(self, profile: _CellCopy, record: dict[str, Any], offset: int, size: int) -> None:
         cell, service, level, timestamp = profile.cell, record["service"], record["level"], record["timestamp"]
         if level in ERROR_LEVELS:
             entry = {**record, "seq": cell["errors_seen"]}

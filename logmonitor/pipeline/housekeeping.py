@@ -13,59 +13,82 @@ import time
 from typing import Any
 
 import orjson
+from faust import App
 
 from logmonitor.alerts.evaluate import evaluate
 from logmonitor.alerts.observe import LOOKBACK, PartitionView, partition_views
-from logmonitor.engine.current_event import acting_for
+from logmonitor.engine.current_event import writing_as_handler_of
 from logmonitor.metrics import ALERTS_PUBLISHED
-from logmonitor.pipeline.service_labels import service_labels
-from logmonitor.pipeline.tables.alert_state import alert_state, incident_key
-from logmonitor.pipeline.tables.expiry import drop_unseen_groups, drop_unseen_services
-from logmonitor.server.app import alert_config, app, settings
-from logmonitor.server.assignment import owned_partitions
-from logmonitor.server.topics import alerts_topic, ticks_topic
+from logmonitor.pipeline.tables.alert_state import incident_key
+from logmonitor.pipeline.tables.expiry import drop_expired_windows, drop_unseen_groups, drop_unseen_services
+from logmonitor.server.context import AppContext
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["housekeeping", "send_ticks"]
+__all__ = ["WINDOW_SWEEP_SECONDS", "Housekeeping", "add_housekeeping"]
 
-_LONGEST_WINDOW = max([LOOKBACK, *(rule.window.total_seconds() for rule in alert_config.rules)])
-
-
-@app.timer(interval=settings.alert_interval.total_seconds())  # type: ignore[untyped-decorator]
-async def send_ticks() -> None:
-    """One tick to each partition this worker owns."""
-    for partition in sorted(owned_partitions() or ()):
-        await ticks_topic.send(value=b"", partition=partition)
+WINDOW_SWEEP_SECONDS = 30.0
 
 
-def _drop_unseen(view: PartitionView, partition: int, now: float) -> None:
-    """Drop the partition's unseen services (with their alert state and metric series), then its unseen groups."""
-    expired = drop_unseen_services(view.profiles, view.groups, partition, now)
-    for service in expired:
-        del view.profiles[service]
-        service_labels.forget(service)
-        for rule in alert_config.rules:
-            alert_state.pop(incident_key(rule.name, service), None)
-    view.groups = [group for group in view.groups if group["service"] not in expired]
-    drop_unseen_groups(view.groups, now)
+class Housekeeping:
+    """Alert evaluation and retention for the source partitions this worker owns, one tick at a time."""
+
+    def __init__(self, context: AppContext) -> None:
+        self._context = context
+        self._longest_window = max([LOOKBACK, *(rule.window.total_seconds() for rule in context.alert_config.rules)])
+
+    async def send_ticks(self) -> None:
+        """One tick to each partition this worker owns."""
+        for partition in sorted(self._context.owned_partitions() or ()):
+            await self._context.topics.ticks.send(value=b"", partition=partition)
+
+    def _drop_unseen(self, view: PartitionView, partition: int, now: float) -> None:
+        """Drop the partition's unseen services (with their alert state and metric series), then its unseen groups."""
+        context = self._context
+        tables, settings = context.tables, context.settings
+        expired = drop_unseen_services(tables, view.profiles, view.groups, partition, settings.service_retention, now)
+        for service in expired:
+            del view.profiles[service]
+            context.service_labels.forget(service)
+            for rule in context.alert_config.rules:
+                tables.alert_state.pop(incident_key(rule.name, service), None)
+        view.groups = [group for group in view.groups if group["service"] not in expired]
+        drop_unseen_groups(tables, view.groups, settings.group_retention, now)
+
+    async def handle_ticks(self, events: list[Any], now: float) -> None:
+        """Evaluate the alert rules and drop unseen services and groups of each ticked partition; publish alerts."""
+        context = self._context
+        latest = {event.message.partition: event for event in events}
+        since = now // WINDOW_SECONDS * WINDOW_SECONDS - self._longest_window
+        views = partition_views(context.tables, latest, since=since)
+        for partition, event in sorted(latest.items()):
+            with writing_as_handler_of(event):
+                self._drop_unseen(views[partition], partition, now)
+                alerts = evaluate(context.alert_config, context.tables, partition, views[partition], now)
+            for alert in alerts:
+                await context.topics.alerts.send(key=alert["service"].encode(), value=orjson.dumps(alert))
+                ALERTS_PUBLISHED.labels(alert["rule"], alert["status"]).inc()
+
+    def sweep_windows(self) -> None:
+        """Drop the windows past the retention, also those recovered from the changelog."""
+        drop_expired_windows(self._context.tables.log_counts, self._context.settings.window_retention)
 
 
-async def handle_ticks(events: list[Any], now: float) -> None:
-    """Evaluate the alert rules and drop unseen services and groups for each ticked partition; publish the alerts."""
-    latest = {event.message.partition: event for event in events}
-    since = now // WINDOW_SECONDS * WINDOW_SECONDS - _LONGEST_WINDOW
-    views = partition_views(latest, since=since)
-    for partition, event in sorted(latest.items()):
-        with acting_for(event):
-            _drop_unseen(views[partition], partition, now)
-            alerts = evaluate(alert_config, partition, views[partition], now)
-        for alert in alerts:
-            await alerts_topic.send(key=alert["service"].encode(), value=orjson.dumps(alert))
-            ALERTS_PUBLISHED.labels(alert["rule"], alert["status"]).inc()
+def add_housekeeping(app: App, context: AppContext) -> Housekeeping:
+    """Give ``app`` the tick timer, the ticks agent and the window sweep."""
+    keeper = Housekeeping(context)
 
+    async def send_ticks() -> None:
+        await keeper.send_ticks()
 
-@app.agent(ticks_topic, concurrency=1)
-async def housekeeping(stream: Any) -> None:
-    """Handle ticks in small batches (one scan of the tables per batch)."""
-    async for events in stream.take_events(64, within=0.1):
-        await handle_ticks(list(events), time.time())
+    async def housekeeping(stream: Any) -> None:
+        """Handle ticks in small batches (one scan of the tables per batch)."""
+        async for events in stream.take_events(64, within=0.1):
+            await keeper.handle_ticks(list(events), time.time())
+
+    async def sweep_windows() -> None:
+        keeper.sweep_windows()
+
+    app.timer(interval=context.settings.alert_interval.total_seconds())(send_ticks)
+    app.agent(context.topics.ticks, concurrency=1)(housekeeping)
+    app.timer(interval=WINDOW_SWEEP_SECONDS)(sweep_windows)
+    return keeper

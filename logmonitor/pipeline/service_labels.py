@@ -10,9 +10,8 @@ from __future__ import annotations
 from logmonitor.levels import LEVELS
 from logmonitor.metrics import RECORDS_ROUTED
 from logmonitor.pipeline.tables.service_registry import OVERFLOW, public_name
-from logmonitor.server.app import settings
 
-__all__ = ["ServiceLabels", "service_labels"]
+__all__ = ["ServiceLabels"]
 
 
 class ServiceLabels:
@@ -40,5 +39,3 @@ class ServiceLabels:
             for level in LEVELS:
                 RECORDS_ROUTED.remove(name, level)
 
-
-service_labels = ServiceLabels(settings.max_services)

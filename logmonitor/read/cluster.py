@@ -15,9 +15,8 @@ import aiohttp
 import orjson
 
 from logmonitor.read.partials import PARTIALS
-from logmonitor.server.app import app
-from logmonitor.server.assignment import owned_partitions
-from logmonitor.web.base import ApiError
+from logmonitor.server.context import AppContext
+from logmonitor.web.errors import ApiError
 
 __all__ = ["PeerUnavailable", "gather"]
 
@@ -31,7 +30,7 @@ class PeerUnavailable(ApiError):
     error = "peer_unavailable"
 
 
-def _peer_urls() -> list[str]:
+def _peer_urls(app: Any) -> list[str]:
     own = str(app.conf.canonical_url).rstrip("/")
     return sorted({str(url).rstrip("/") for url in app.router.tables_metadata()} - {own})
 
@@ -46,14 +45,14 @@ async def _fetch(session: aiohttp.ClientSession, url: str, kind: str, query: Map
         raise PeerUnavailable(f"worker {url} did not answer: {error}") from None
 
 
-async def gather(kind: str, query: Mapping[str, str], headers: Mapping[str, str]) -> list[Any]:
+async def gather(context: AppContext, kind: str, query: Mapping[str, str], headers: Mapping[str, str]) -> list[Any]:
     """Every worker's partial answer of ``kind`` for ``query`` (this worker's first).
 
     Raises:
         PeerUnavailable: a peer did not answer.
     """
-    local = PARTIALS[kind](query, owned_partitions())
-    peers = _peer_urls()
+    local = PARTIALS[kind](context, query, context.owned_partitions())
+    peers = _peer_urls(context.app)
     if not peers:
         return [local]
     forwarded = {k: v for k, v in headers.items() if k.lower() == "authorization"}

@@ -8,12 +8,14 @@ from typing import Any
 
 from logmonitor.alerts.listing import AlertQuery, active_alerts, alert_history
 from logmonitor.read import queries
-from logmonitor.web.base import BadParameter, parse_time, query_int, query_level, query_time, text_param
+from logmonitor.server.context import AppContext
+from logmonitor.web.errors import BadParameter
+from logmonitor.web.params import parse_time, query_int, query_level, query_time, text_param
 from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["PARTIALS", "Partial", "alert_query", "error_query"]
 
-Partial = Callable[[Mapping[str, str], queries.Partitions], Any]
+Partial = Callable[[AppContext, Mapping[str, str], queries.Partitions], Any]
 
 
 def error_query(
@@ -33,24 +35,27 @@ def error_query(
     )
 
 
-def _errors(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
-    return queries.recent_errors(error_query(query), partitions)
+def _errors(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    return queries.recent_errors(context.tables, error_query(query), partitions)
 
 
-def _groups(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+def _groups(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     limit = query_int(query, "limit", 100, 1, 1000)
-    return queries.groups(text_param(query, "service"), limit, partitions)
+    return queries.groups(context.tables, text_param(query, "service"), limit, partitions)
 
 
-def _counts(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+def _counts(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     now = time.time()
     since = parse_time(query["since"], "since") if query.get("since") else now - 3600
     until = parse_time(query["until"], "until") if query.get("until") else now + WINDOW_SECONDS
-    return queries.window_counts(since, until, service=text_param(query, "service"), partitions=partitions)
+    return queries.window_counts(context.tables, since, until, retention=context.settings.window_retention,
+                                 service=text_param(query, "service"), partitions=partitions)
 
 
-def _summary(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
-    return {"profiles": queries.profiles(partitions), "invalid_records": queries.invalid_total(partitions)}
+def _summary(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    tables = context.tables
+    return {"profiles": queries.profiles(tables, partitions),
+            "invalid_records": queries.invalid_total(tables, partitions)}
 
 
 def alert_query(query: Mapping[str, str]) -> AlertQuery:
@@ -62,9 +67,10 @@ def alert_query(query: Mapping[str, str]) -> AlertQuery:
                       limit=query_int(query, "limit", 100, 1, 1000))
 
 
-def _alerts(query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+def _alerts(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     filters = alert_query(query)
-    return {"alerts": alert_history(filters, partitions), "active": active_alerts(filters, partitions)}
+    tables = context.tables
+    return {"alerts": alert_history(tables, filters, partitions), "active": active_alerts(tables, filters, partitions)}
 
 
 PARTIALS: dict[str, Partial] = {

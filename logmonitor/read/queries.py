@@ -17,17 +17,16 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from logmonitor.levels import ERROR_LEVELS, LEVELS
+from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, source_partitions
-from logmonitor.pipeline.tables.error_groups import error_groups
 from logmonitor.pipeline.tables.error_ring import live_errors
 from logmonitor.pipeline.tables.expiry import retention_cutoff
-from logmonitor.pipeline.tables.invalid_counts import invalid_counts
-from logmonitor.pipeline.tables.log_counts import log_counts
 from logmonitor.pipeline.tables.service_registry import OVERFLOW, public_name
-from logmonitor.pipeline.tables.service_state import MAX_HOSTS, PROFILE, RING_CHUNK, key_kind, service_state
+from logmonitor.pipeline.tables.service_state import MAX_HOSTS, PROFILE, RING_CHUNK, key_kind
 from logmonitor.window import WINDOW_SECONDS
 
 __all__ = [
@@ -89,15 +88,15 @@ def _public(cell: Cell, name_field: str) -> dict[str, Any]:
     return public
 
 
-def _state_cells(kind: str, partitions: Partitions) -> Iterator[tuple[str, Cell]]:
-    for key, cell in service_state.items():
+def _state_cells(tables: Tables, kind: str, partitions: Partitions) -> Iterator[tuple[str, Cell]]:
+    for key, cell in tables.service_state.items():
         if cell and key_kind(key) == kind and _ours(cell, partitions):
             yield key, cell
 
 
-def profiles(partitions: Partitions = None) -> dict[str, dict[str, Any]]:
+def profiles(tables: Tables, partitions: Partitions = None) -> dict[str, dict[str, Any]]:
     """Service profiles: name, first/last seen, hosts, totals by level, errors seen."""
-    found = (_public(cell, "name") for _key, cell in _state_cells(PROFILE, partitions))
+    found = (_public(cell, "name") for _key, cell in _state_cells(tables, PROFILE, partitions))
     return merge_profiles({profile["name"]: profile} for profile in found)
 
 
@@ -123,11 +122,11 @@ def _add_profiles(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def recent_errors(query: ErrorQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
+def recent_errors(tables: Tables, query: ErrorQuery, partitions: Partitions = None) -> list[dict[str, Any]]:
     """The newest ``query.limit`` errors from the rings that match ``query``, newest first."""
-    errors_seen = {cell["name"]: cell["errors_seen"] for _key, cell in _state_cells(PROFILE, partitions)}
+    errors_seen = {cell["name"]: cell["errors_seen"] for _key, cell in _state_cells(tables, PROFILE, partitions)}
     matching = (
-        error for _key, chunk in _state_cells(RING_CHUNK, partitions)
+        error for _key, chunk in _state_cells(tables, RING_CHUNK, partitions)
         if query.service is None or public_name(chunk["service"]) == query.service
         for error in live_errors(chunk, errors_seen.get(chunk["service"], 0)) if query.matches(error)
     )
@@ -147,29 +146,32 @@ def merge_newest(partials: Iterable[list[dict[str, Any]]], limit: int, key: str 
                                                            item.get("id") or item.get("fingerprint") or ""))
 
 
-def groups(service: str | None = None, limit: int = 100, partitions: Partitions = None) -> list[dict[str, Any]]:
+def groups(tables: Tables, service: str | None = None, limit: int = 100,
+           partitions: Partitions = None) -> list[dict[str, Any]]:
     """Error groups, most recently seen first."""
     found = (
-        _public(cell, "service") for cell in error_groups.values()
+        _public(cell, "service") for cell in tables.error_groups.values()
         if cell and _ours(cell, partitions) and (service is None or public_name(cell["service"]) == service)
     )
     return heapq.nlargest(limit, found, key=lambda group: (group["last_seen"], 0, group["fingerprint"]))
 
 
 def window_counts(
+    tables: Tables,
     since: float,
     until: float,
     *,
+    retention: timedelta,
     service: str | None = None,
     partitions: Partitions = None,
 ) -> dict[str, dict[str, dict[int, int]]]:
     """Per-minute counts in ``[since, until)``: ``{service: {level: {window_start: n}}}``.
 
-    Windows past the retention are left out even before the sweep (tables/expiry.py) drops them.
+    Windows past ``retention`` are left out even before the sweep (tables/expiry.py) drops them.
     """
     counts: dict[str, dict[str, dict[int, int]]] = {}
-    since = max(since, retention_cutoff() - WINDOW_SECONDS)
-    for (stored_name, (start, _end)), cell in list(log_counts.table.data.items()):
+    since = max(since, retention_cutoff(retention) - WINDOW_SECONDS)
+    for (stored_name, (start, _end)), cell in list(tables.log_counts.table.data.items()):
         name = public_name(stored_name)
         if not since <= start < until or (service is not None and name != service) or not _ours(cell, partitions):
             continue
@@ -192,9 +194,9 @@ def merge_counts(partials: Iterable[dict[str, dict[str, dict[int, int]]]]) -> di
     return merged
 
 
-def invalid_total(partitions: Partitions = None) -> int:
+def invalid_total(tables: Tables, partitions: Partitions = None) -> int:
     """How many invalid records went to the dead-letter topic, all time."""
-    return sum(cell.get("n", 0) for cell in invalid_counts.values() if cell and _ours(cell, partitions))
+    return sum(cell.get("n", 0) for cell in tables.invalid_counts.values() if cell and _ours(cell, partitions))
 
 
 def error_total(counts: dict[str, dict[str, int]]) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import faust
+
 from logmonitor.read.queries import Partitions
-from logmonitor.server.app import app, settings
 
 __all__ = ["owned_partitions"]
 
 
-def owned_partitions() -> Partitions:
-    """The ``application-logs`` partitions this worker actively processes."""
-    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.logs_topic}
+def owned_partitions(app: faust.App, source_topic: str) -> Partitions:
+    """The partitions of ``source_topic`` (``application-logs``) that ``app`` actively processes."""
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == source_topic}

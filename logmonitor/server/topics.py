@@ -1,23 +1,31 @@
-"""The project's topics as Faust channels; values are raw bytes that the router parses itself."""
+"""The project's topics as Faust channels of one app; values are raw bytes that the router parses itself."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import faust
 from faust.types import TopicT
 
-from logmonitor.server.app import app, settings
+from logmonitor.settings import Settings
 
-__all__ = ["alerts_topic", "dlq_topic", "errors_topic", "logs_topic", "ticks_topic"]
-
-
-def _raw_topic(name: str) -> TopicT:
-    return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-        partitions=settings.partitions,
-    )
+__all__ = ["Topics", "define_topics"]
 
 
-logs_topic = _raw_topic(settings.logs_topic)
-errors_topic = _raw_topic(settings.errors_topic)
-dlq_topic = _raw_topic(settings.dlq_topic)
-alerts_topic = _raw_topic(settings.alerts_topic)
-ticks_topic = _raw_topic(settings.ticks_topic)
+@dataclass(frozen=True)
+class Topics:
+    """The topics an app reads and writes through Faust (the router writes errors and dead letters by name)."""
+
+    logs: TopicT
+    alerts: TopicT
+    ticks: TopicT
+
+
+def define_topics(app: faust.App, settings: Settings) -> Topics:
+    """The channels of ``app`` for the topics ``settings`` name, co-partitioned with ``application-logs``."""
+    def raw_topic(name: str) -> TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                         partitions=settings.partitions)
+
+    return Topics(logs=raw_topic(settings.logs_topic), alerts=raw_topic(settings.alerts_topic),
+                  ticks=raw_topic(settings.ticks_topic))

@@ -5,23 +5,20 @@ from __future__ import annotations
 from faust.web import Request, Response
 
 from logmonitor.alerts.listing import incident_order
-from logmonitor.read.cluster import gather
 from logmonitor.read.partials import alert_query
 from logmonitor.read.queries import merge_newest
-from logmonitor.server.app import app
 from logmonitor.web.base import ApiView
 
 __all__ = ["AlertsView"]
 
 
-@app.page("/api/v1/alerts")
 class AlertsView(ApiView):
     """Alerts, newest first, and the incidents open now."""
 
     async def get(self, request: Request) -> Response:
         """``?status=firing|resolved&rule=&service=&limit=100`` → ``{"alerts", "active", "count"}``."""
         query = alert_query(request.query)
-        partials = await gather("alerts", request.query, request.headers)
+        partials = await self.gather("alerts", request.query, request)
         alerts = merge_newest((partial["alerts"] for partial in partials), query.limit, key="at")
         active = sorted((entry for partial in partials for entry in partial["active"]), key=incident_order)
         return self.json({"alerts": alerts, "active": active, "count": len(alerts)})

@@ -6,24 +6,23 @@ from importlib.resources import files
 
 from faust.web import Request, Response
 
-from logmonitor.server.app import app
-from logmonitor.web.base import ApiView, NotFound
+from logmonitor.web.base import ApiView
+from logmonitor.web.errors import NotFound
 
-__all__ = ["DashboardView", "StaticView"]
+__all__ = ["FILES", "DashboardView", "StaticView"]
 
 _STATIC = files("logmonitor.web") / "static"
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-_FILES = {name: (_STATIC / name).read_bytes() for name in ("index.html", "dashboard.js", "dashboard.css")}
+FILES = {name: (_STATIC / name).read_bytes() for name in ("index.html", "dashboard.js", "dashboard.css")}
 
 
 def _asset(name: str) -> tuple[bytes, str]:
-    body = _FILES.get(name)
+    body = FILES.get(name)
     if body is None:
         raise NotFound(f"no static file {name!r}")
     return body, _TYPES["." + name.rsplit(".", 1)[-1]]
 
 
-@app.page("/")
 class DashboardView(ApiView):
     """The live dashboard page."""
 
@@ -34,7 +33,6 @@ class DashboardView(ApiView):
                           headers={"Cache-Control": "no-cache"})
 
 
-@app.page("/static/{name}")
 class StaticView(ApiView):
     """The dashboard's script and style (same origin, as the CSP requires)."""
 

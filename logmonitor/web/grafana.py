@@ -12,15 +12,14 @@ from typing import Any
 from faust.web import Request, Response
 
 from logmonitor.read import grafana
-from logmonitor.read.cluster import gather
 from logmonitor.read.queries import merge_counts, merge_newest
-from logmonitor.server.app import app, settings
 from logmonitor.timestamps import LATEST
-from logmonitor.web.base import ApiView, BadParameter
+from logmonitor.web.base import ApiView
+from logmonitor.web.errors import BadParameter
 
-__all__ = ["GrafanaRootView", "GrafanaRouteView", "GrafanaSlashView", "GrafanaView"]
+__all__ = ["ROOT", "ROUTES", "GrafanaRootView", "GrafanaRouteView", "GrafanaSlashView", "GrafanaView"]
 
-_ROOT = "/api/v1/grafana"
+ROOT = "/api/v1/grafana"
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -30,17 +29,17 @@ async def _body(request: Request) -> dict[str, Any]:
         raise BadParameter(str(error)) from None
 
 
-async def _services(request: Request) -> list[str]:
-    partials = await gather("summary", {}, request.headers)
+async def _services(view: ApiView, request: Request) -> list[str]:
+    partials = await view.gather("summary", {}, request)
     return sorted({name for partial in partials for name in partial["profiles"]})
 
 
-async def _events(request: Request, since: float, until: float, kinds: str = "") -> list[dict[str, Any]]:
+async def _events(view: ApiView, request: Request, since: float, until: float, kinds: str = "") -> list[dict[str, Any]]:
     window = {"since": str(since), "until": str(until)}
-    criticals = merge_newest(await gather("errors", {**window, "level": "CRITICAL", "limit": "1000"},
-                                          request.headers), 1000)
-    groups = [group for partial in await gather("groups", {"limit": "1000"}, request.headers) for group in partial]
-    alerts = [alert for partial in await gather("alerts", {"limit": "1000"}, request.headers)
+    criticals = merge_newest(await view.gather("errors", {**window, "level": "CRITICAL", "limit": "1000"}, request),
+                             1000)
+    groups = [group for partial in await view.gather("groups", {"limit": "1000"}, request) for group in partial]
+    alerts = [alert for partial in await view.gather("alerts", {"limit": "1000"}, request)
               for alert in partial["alerts"]]
     return grafana.annotation_events(criticals, groups, alerts, since, until, kinds)
 
@@ -63,30 +62,30 @@ class GrafanaView(ApiView):
     async def get(self, request: Request, route: str = "") -> Response:
         """The connection test Grafana runs when the datasource is saved; the routes want POST."""
         if route:
-            return self.json({"error": "method_not_allowed", "detail": f"use POST for {_ROOT}/{route[:50]}"},
+            return self.json({"error": "method_not_allowed", "detail": f"use POST for {ROOT}/{route[:50]}"},
                              status=405, headers={"Allow": "POST"})
         return self.json({"status": "ok", "datasource": "logmonitor"})
 
     async def post(self, request: Request, route: str = "") -> Response:
         """Answer one datasource route; unknown routes are 404."""
-        handler = _ROUTES.get(route)
+        handler = ROUTES.get(route)
         if handler is None:
             return self.json({"error": "not_found", "detail": f"no Grafana route {route!r}"}, status=404)
-        return self.json(await handler(request, await _body(request)))
+        return self.json(await handler(self, request, await _body(request)))
 
 
-async def _search(request: Request, body: Mapping[str, Any]) -> Any:
+async def _search(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     return [name for name in grafana.TARGETS if name != "annotations"]
 
 
-async def _metrics(request: Request, body: Mapping[str, Any]) -> Any:
+async def _metrics(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     return grafana.metric_names()
 
 
-async def _payload_options(request: Request, body: Mapping[str, Any]) -> Any:
+async def _payload_options(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     name = body.get("name")
     if name == "service":
-        return [{"label": service, "value": service} for service in await _services(request)]
+        return [{"label": service, "value": service} for service in await _services(view, request)]
     if name == "level":
         return [{"label": level, "value": level} for level in grafana.level_options()]
     if name == "format":
@@ -94,62 +93,58 @@ async def _payload_options(request: Request, body: Mapping[str, Any]) -> Any:
     return []
 
 
-async def _query(request: Request, body: Mapping[str, Any]) -> Any:
+async def _query(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     query = _parsed(grafana.parse_query, body)
     if not query.targets:
         return []
     window = {"since": str(query.bucket_starts.start), "until": str(min(query.until + 1, LATEST))}
-    counts = merge_counts(await gather("counts", window, request.headers))
+    counts = merge_counts(await view.gather("counts", window, request))
     wants_events = any(target.name == "annotations" for target in query.targets)
-    events = await _events(request, query.since, query.until) if wants_events else []
-    return _parsed(grafana.results, query, counts, events, settings.grafana_max_points)
+    events = await _events(view, request, query.since, query.until) if wants_events else []
+    return _parsed(grafana.results, query, counts, events, view.context.settings.grafana_max_points)
 
 
-async def _annotations(request: Request, body: Mapping[str, Any]) -> Any:
+async def _annotations(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     since, until = _parsed(grafana.time_range, body)
     annotation = _object(body, "annotation")
     kinds = annotation.get("query")
     kinds = kinds if isinstance(kinds, str) else ""
-    return [{"annotation": annotation, **event} for event in await _events(request, since, until, kinds)]
+    return [{"annotation": annotation, **event} for event in await _events(view, request, since, until, kinds)]
 
 
-async def _tag_keys(request: Request, body: Mapping[str, Any]) -> Any:
+async def _tag_keys(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     return [{"type": "string", "text": "service"}, {"type": "string", "text": "level"}]
 
 
-async def _tag_values(request: Request, body: Mapping[str, Any]) -> Any:
+async def _tag_values(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     key = body.get("key")
     if key == "service":
-        return [{"text": service} for service in await _services(request)]
+        return [{"text": service} for service in await _services(view, request)]
     if key == "level":
         return [{"text": level} for level in grafana.level_options()]
     return []
 
 
-async def _variable(request: Request, body: Mapping[str, Any]) -> Any:
+async def _variable(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     payload = _object(body, "payload")
     if payload.get("target") == "level":
         return [{"__text": level, "__value": level} for level in grafana.level_options()]
-    return [{"__text": service, "__value": service} for service in await _services(request)]
+    return [{"__text": service, "__value": service} for service in await _services(view, request)]
 
 
-_ROUTES = {
+ROUTES = {
     "search": _search, "metrics": _metrics, "metric-payload-options": _payload_options, "query": _query,
     "annotations": _annotations, "tag-keys": _tag_keys, "tag-values": _tag_values, "variable": _variable,
 }
 
 
-
-@app.page(_ROOT)
 class GrafanaRootView(GrafanaView):
     """``/api/v1/grafana`` (simPod tests the URL as configured)."""
 
 
-@app.page(_ROOT + "/")
 class GrafanaSlashView(GrafanaView):
     """``/api/v1/grafana/`` (SimpleJSON tests ``url + '/'``)."""
 
 
-@app.page(_ROOT + "/{route}")
 class GrafanaRouteView(GrafanaView):
     """``POST /api/v1/grafana/<route>``."""

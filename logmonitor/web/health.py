@@ -5,13 +5,11 @@ from __future__ import annotations
 import faust
 from faust.web import Request, Response
 
-from logmonitor.server.app import app
 from logmonitor.server.readiness import readiness
 
 __all__ = ["HealthView"]
 
 
-@app.page("/api/v1/health")
 class HealthView(faust.web.View):
     """Readiness for load balancers and orchestrators; never requires authentication."""
 

@@ -22,9 +22,9 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from logmonitor.server.app import settings
+from logmonitor.settings import Settings
 
-__all__ = ["CONNECTING", "LIVE", "RECONNECTING", "FeedFull", "LiveErrors", "Subscription", "live_errors"]
+__all__ = ["CONNECTING", "LIVE", "RECONNECTING", "FeedFull", "LiveErrors", "Subscription", "errors_feed"]
 
 logger = logging.getLogger(__name__)
 
@@ -209,12 +209,13 @@ async def _stop(consumer: FeedConsumer) -> None:
         logger.debug("aiokafka's consumer.stop() was interrupted by its own cancelled request")
 
 
-def _errors_topic_consumer() -> FeedConsumer:
-    consumer: FeedConsumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, auto_offset_reset="latest",
-        enable_auto_commit=False, fetch_max_wait_ms=100, **settings.security.aiokafka_options(),
-    )
-    return consumer
+def errors_feed(settings: Settings) -> LiveErrors:
+    """The feed of the errors topic ``settings`` name, for at most ``LOGMONITOR_SSE_MAX_CLIENTS`` streams."""
+    def errors_topic_consumer() -> FeedConsumer:
+        consumer: FeedConsumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers, group_id=None, auto_offset_reset="latest",
+            enable_auto_commit=False, fetch_max_wait_ms=100, **settings.security.aiokafka_options(),
+        )
+        return consumer
 
-
-live_errors = LiveErrors(settings.errors_topic, _errors_topic_consumer, settings.sse_max_clients)
+    return LiveErrors(settings.errors_topic, errors_topic_consumer, settings.sse_max_clients)

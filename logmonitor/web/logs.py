@@ -9,29 +9,27 @@ from typing import Any
 from faust.web import Request, Response
 
 from logmonitor.levels import ERROR_LEVELS, LEVELS
-from logmonitor.read.answer_cache import AnswerCache
-from logmonitor.read.cluster import gather
 from logmonitor.read.partials import PARTIALS, error_query
 from logmonitor.read.queries import error_total, merge_counts, merge_newest, merge_profiles
-from logmonitor.server.app import app
-from logmonitor.server.assignment import owned_partitions
 from logmonitor.timestamps import iso_timestamp
-from logmonitor.web.base import ApiView, NotFound, query_int, text_param
+from logmonitor.web.base import ApiView
+from logmonitor.web.errors import NotFound
+from logmonitor.web.params import query_int, text_param
 from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["ErrorsView", "GroupsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]
 
 
-async def _summary(request: Request) -> tuple[dict[str, Any], int]:
+async def _summary(view: ApiView, request: Request) -> tuple[dict[str, Any], int]:
     """All workers' service profiles and the invalid-record total."""
-    partials = await gather("summary", {}, request.headers)
+    partials = await view.gather("summary", {}, request)
     profiles = merge_profiles(partial["profiles"] for partial in partials)
     return profiles, sum(partial["invalid_records"] for partial in partials)
 
 
-async def _last_hour(request: Request, now: float) -> dict[str, dict[str, dict[int, int]]]:
+async def _last_hour(view: ApiView, request: Request, now: float) -> dict[str, dict[str, dict[int, int]]]:
     query = {"since": str(now - 3600 - WINDOW_SECONDS), "until": str(now + WINDOW_SECONDS)}
-    return merge_counts(await gather("counts", query, request.headers))
+    return merge_counts(await view.gather("counts", query, request))
 
 
 def _errors_since(counts: Mapping[str, Mapping[str, Mapping[int, int]]], since: float) -> int:
@@ -41,42 +39,37 @@ def _errors_since(counts: Mapping[str, Mapping[str, Mapping[int, int]]], since: 
     )
 
 
-@app.page("/api/v1/logs/errors")
 class ErrorsView(ApiView):
     """Recent errors of every service."""
 
     async def get(self, request: Request) -> Response:
         """``?limit=&service=&level=&since=&until=&q=`` → ``{"errors": [...], "count": n}``, newest first."""
         query = error_query(request.query)
-        partials = await gather("errors", request.query, request.headers)
+        partials = await self.gather("errors", request.query, request)
         errors = merge_newest(partials, query.limit)
         return self.json({"errors": errors, "count": len(errors)})
 
 
-@app.page("/api/v1/logs/errors/{service}")
 class ServiceErrorsView(ApiView):
     """Recent errors of one service."""
 
     async def get(self, request: Request, service: str) -> Response:
         """``?limit=50&level=&since=&until=&q=``; 404 for a service never seen."""
-        profiles, _invalid = await _summary(request)
+        profiles, _invalid = await _summary(self, request)
         if service not in profiles:
             raise NotFound(f"no records of service {service[:100]!r} have been seen")
         query = error_query(request.query, service=service, default_limit=50)
         params = {**request.query, "service": service, "limit": str(query.limit)}
-        errors = merge_newest(await gather("errors", params, request.headers), query.limit)
+        errors = merge_newest(await self.gather("errors", params, request), query.limit)
         return self.json({"errors": errors, "count": len(errors)})
 
 
-_STATS = AnswerCache(ttl=1.0)
-
-
-async def _stats(request: Request) -> dict[str, Any]:
+async def _stats(view: ApiView, request: Request) -> dict[str, Any]:
     now = time.time()
-    profiles, invalid = await _summary(request)
+    profiles, invalid = await _summary(view, request)
     by_service = {name: dict(profile["totals"]) for name, profile in sorted(profiles.items())}
     by_level = {level: sum(t.get(level, 0) for t in by_service.values()) for level in LEVELS}
-    recent = await _last_hour(request, now)
+    recent = await _last_hour(view, request, now)
     last_hour = _errors_since(recent, now - 3600)
     return {
         "total_logs": sum(by_level.values()),
@@ -91,24 +84,22 @@ async def _stats(request: Request) -> dict[str, Any]:
     }
 
 
-@app.page("/api/v1/logs/stats")
 class StatsView(ApiView):
     """Totals (all time) and recent error figures (windowed tables)."""
 
     async def get(self, request: Request) -> Response:
         """Totals by service and level, errors in the last minute and hour, invalid records (at most 1 s old)."""
-        return self.json(await _STATS.get("stats", lambda: _stats(request)))
+        return self.json(await self.context.answers.get("stats", lambda: _stats(self, request)))
 
 
-@app.page("/api/v1/logs/services")
 class ServicesView(ApiView):
     """Every service ever seen."""
 
     async def get(self, request: Request) -> Response:
         """Name, first/last seen, hosts, totals by level, errors and error rate per minute (last hour)."""
         now = time.time()
-        profiles, _invalid = await _summary(request)
-        recent = await _last_hour(request, now)
+        profiles, _invalid = await _summary(self, request)
+        recent = await _last_hour(self, request, now)
         services = []
         for name, profile in sorted(profiles.items()):
             last_hour = _errors_since({name: recent.get(name, {})}, now - 3600)
@@ -121,7 +112,6 @@ class ServicesView(ApiView):
         return self.json({"services": services})
 
 
-@app.page("/api/v1/logs/groups")
 class GroupsView(ApiView):
     """Error groups (one per bug), most recently seen first."""
 
@@ -129,11 +119,10 @@ class GroupsView(ApiView):
         """``?service=&limit=100`` → ``{"groups": [...], "count": n}``."""
         limit = query_int(request.query, "limit", 100, 1, 1000)
         text_param(request.query, "service")
-        groups = merge_newest(await gather("groups", request.query, request.headers), limit, key="last_seen")
+        groups = merge_newest(await self.gather("groups", request.query, request), limit, key="last_seen")
         return self.json({"groups": groups, "count": len(groups)})
 
 
-@app.page("/api/v1/internal/partial/{kind}")
 class PartialView(ApiView):
     """One worker's partial answer, for the fan-out of its peers (see cluster.py)."""
 
@@ -141,4 +130,4 @@ class PartialView(ApiView):
         """The partial of ``kind`` for the partitions this worker owns."""
         if kind not in PARTIALS:
             raise NotFound(f"unknown partial {kind[:40]!r}")
-        return self.json(PARTIALS[kind](request.query, owned_partitions()))
+        return self.json(PARTIALS[kind](self.context, request.query, self.context.owned_partitions()))

@@ -8,13 +8,11 @@ from faust.web import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from logmonitor.metrics import REGISTRY
-from logmonitor.server.app import app
 from logmonitor.web.base import ApiView
 
 __all__ = ["MetricsView"]
 
 
-@app.page("/metrics")
 class MetricsView(ApiView):
     """Counters of routed, forwarded and invalid records for this worker."""
 

@@ -12,11 +12,10 @@ from aiohttp import web
 from faust.web import Request, Response
 
 from logmonitor.levels import LEVELS
-from logmonitor.read.cluster import gather
 from logmonitor.read.queries import merge_counts
-from logmonitor.server.app import app
-from logmonitor.web.base import ApiView, query_int, query_level, text_param
-from logmonitor.web.live_errors import RECONNECTING, FeedFull, Subscription, live_errors
+from logmonitor.web.base import ApiView
+from logmonitor.web.live_errors import RECONNECTING, FeedFull, Subscription
+from logmonitor.web.params import query_int, query_level, text_param
 from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["SeriesView", "StreamView"]
@@ -28,7 +27,6 @@ LEFT_SECONDS = 1.0  # how often an idle stream looks whether its client is still
 RETRY_SECONDS = 3  # how soon a client reconnects, and retries when every place is taken
 
 
-@app.page("/api/v1/logs/stream")
 class StreamView(ApiView):
     """New errors as they happen (``event: error``, the record as JSON) and the feed's state (``event: status``)."""
 
@@ -41,7 +39,7 @@ class StreamView(ApiView):
         """
         service, level = text_param(request.query, "service"), query_level(request.query)
         try:
-            async with live_errors.subscribe() as subscription:
+            async with self.context.errors_feed.subscribe() as subscription:
                 return await _stream(cast(web.BaseRequest, request), subscription, service, level)
         except FeedFull as full:
             return self.json({"error": "too_many_streams", "detail": str(full)}, status=503,
@@ -90,7 +88,6 @@ def _wanted(value: bytes, service: str | None, level: str | None) -> bool:
     return (service is None or record.get("service") == service) and (level is None or record.get("level") == level)
 
 
-@app.page("/api/v1/logs/series")
 class SeriesView(ApiView):
     """Per-minute counts per service and level, zero-filled, for charts."""
 
@@ -104,7 +101,7 @@ class SeriesView(ApiView):
         query = {"since": str(starts[0]), "until": str(last + WINDOW_SECONDS)}
         if service:
             query["service"] = service
-        counts = merge_counts(await gather("counts", query, request.headers))
+        counts = merge_counts(await self.gather("counts", query, request))
         series = {
             name: {level: [[start * 1000, by_level.get(level, {}).get(start, 0)] for start in starts]
                    for level in LEVELS if level in by_level}

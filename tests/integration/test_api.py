@@ -83,6 +83,21 @@ async def test_openapi_lists_every_endpoint(fed_worker: Any) -> None:
         assert path in document["paths"]
 
 
+EXAMPLES = {"service": "booking", "name": "dashboard.js", "kind": "summary"}  # a value for each path parameter
+
+
+async def test_every_documented_path_answers(fed_worker: Any) -> None:
+    document = orjson.loads((await fetch(fed_worker.url + "/api/v1/openapi.json"))[2])
+    assert len(document["paths"]) >= 20
+    for path, item in document["paths"].items():
+        for method in item:
+            url = fed_worker.url + path.format(**EXAMPLES)
+            status, headers, _body = await fetch(url, method=method.upper(), json={} if method == "post" else None)
+            assert status in (200, 503 if path == "/api/v1/logs/stream" else 200), (method, path, status)
+            wanted = next(iter(item[method]["responses"]["200"]["content"]))
+            assert headers["Content-Type"].startswith(wanted.split("/")[0]), (path, headers["Content-Type"])
+
+
 async def test_sse_stream_delivers_a_new_error(fed_worker: Any) -> None:
     env = fed_worker.env
     async with aiohttp.ClientSession() as session, session.get(fed_worker.url + "/api/v1/logs/stream") as stream:

@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 
 from logmonitor.levels import ERROR_LEVELS
-from logmonitor.pipeline import aggregation
-from logmonitor.pipeline.aggregation import Changes
-from logmonitor.pipeline.tables import error_ring, expiry
-from logmonitor.read import queries
+from logmonitor.pipeline.aggregation import Bounds, Changes
+from logmonitor.pipeline.tables.all_tables import Tables
+from logmonitor.pipeline.tables.event_time import current_record_epoch
 from logmonitor.timestamps import iso_timestamp
 from logmonitor.window import WINDOW_SECONDS
 
@@ -50,25 +49,45 @@ class WindowData:
             yield (service, (start, start + WINDOW_SECONDS)), cell
 
 
-class DictTables:
-    """Every table ``Changes`` writes and the queries read, as dicts, patched in for one test."""
+class WindowedTable:
+    """What the pipeline and the queries use of the windowed ``log_counts``, over ``{(service, start): cell}``.
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    Like Faust's, it picks the window of the current record's event time (``current_record_epoch``).
+    """
+
+    def __init__(self, windows: Table) -> None:
+        self._windows = windows
+        self.table = SimpleNamespace(data=WindowData(windows))
+
+    def _key(self, service: str) -> tuple[str, float]:
+        epoch = current_record_epoch.get()
+        return service, epoch - epoch % WINDOW_SECONDS
+
+    def __getitem__(self, service: str) -> Any:
+        cell = self._windows.get(self._key(service))
+        return SimpleNamespace(value=lambda: cell)
+
+    def __setitem__(self, service: str, cell: Any) -> None:
+        self._windows[self._key(service)] = cell
+
+
+class DictTables:
+    """Every table as a dict, and the :class:`Tables` of them the pipeline and the queries take."""
+
+    def __init__(self) -> None:
         self.writes: Counter[str] = Counter()
         self.groups = Table("error_groups", self.writes)
         self.state = Table("service_state", self.writes)
         self.invalid = Table("invalid_counts", self.writes)
+        self.alerts = Table("alert_state", self.writes)
         self.windows = Table(WINDOW_TABLE, self.writes)  # {(service, window start): cell}
-        for module in (aggregation, error_ring, expiry, queries):
-            monkeypatch.setattr(module, "service_state", self.state)
-        for module in (aggregation, expiry, queries):
-            monkeypatch.setattr(module, "error_groups", self.groups)
-        for module in (aggregation, queries):
-            monkeypatch.setattr(module, "invalid_counts", self.invalid)
-        monkeypatch.setattr(aggregation, "_read_window", self.windows.get)
-        monkeypatch.setattr(aggregation, "_write_window", self.windows.__setitem__)
-        windowed = SimpleNamespace(data=WindowData(self.windows))  # what the queries read of log_counts.table
-        monkeypatch.setattr(queries, "log_counts", SimpleNamespace(table=windowed))
+        self.tables = Tables(log_counts=WindowedTable(self.windows), error_groups=self.groups,
+                             service_state=self.state, invalid_counts=self.invalid, alert_state=self.alerts)
+
+    def changes(self, partition: int, service_cap: int = 1000, group_cap: int = 1000,
+                ring_bytes: int = 4 * 1024 * 1024) -> Changes:
+        """A batch's overlay over these tables with these bounds."""
+        return Changes(partition, self.tables, Bounds(service_cap, service_cap, group_cap, ring_bytes))
 
     def snapshot(self) -> dict[str, dict[Any, Any]]:
         """A deep copy of every table, to compare with later."""
@@ -102,6 +121,6 @@ def apply_batch(changes: Changes, batch: list[tuple[int, str, str]], invalid: tu
 
 
 @pytest.fixture
-def tables(monkeypatch: pytest.MonkeyPatch) -> DictTables:
+def tables() -> DictTables:
     """The tables as dicts for this test."""
-    return DictTables(monkeypatch)
+    return DictTables()

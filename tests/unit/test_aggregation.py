@@ -16,9 +16,9 @@ from tests.unit.dict_tables import MINUTE, WINDOW_TABLE, DictTables, apply_batch
 Batch = list[tuple[int, str, str]]  # (offset, service, level)
 
 
-def route(partition: int, batch: Batch, invalid: tuple[int, ...] = ()) -> Changes:
+def route(tables: DictTables, partition: int, batch: Batch, invalid: tuple[int, ...] = ()) -> Changes:
     """Apply one batch of ``partition`` with generous caps, write it, and return the overlay."""
-    return apply_batch(Changes(partition, service_cap=100, group_cap=100), batch, invalid)
+    return apply_batch(tables.changes(partition, service_cap=100, group_cap=100), batch, invalid)
 
 
 def totals(tables: DictTables, service: str) -> dict[str, int]:
@@ -35,7 +35,7 @@ BATCH: Batch = [(0, "pay", "INFO"), (1, "pay", "ERROR"), (2, "shop", "INFO"), (3
 
 
 def test_a_batch_counts_every_record_and_writes_each_changed_cell_once(tables: DictTables) -> None:
-    route(0, BATCH, invalid=(6, 7))
+    route(tables, 0, BATCH, invalid=(6, 7))
     assert window(tables, "pay") == {"INFO": 2, "ERROR": 2} and window(tables, "shop") == {"INFO": 1, "WARNING": 1}
     assert totals(tables, "pay") == {"INFO": 2, "ERROR": 2} and totals(tables, "shop") == {"INFO": 1, "WARNING": 1}
     assert tables.groups[group_key("pay", "fp-pay")]["count"] == 2 and tables.invalid["0"]["n"] == 2
@@ -45,36 +45,36 @@ def test_a_batch_counts_every_record_and_writes_each_changed_cell_once(tables: D
 
 
 def test_a_replayed_batch_counts_nothing_twice_and_writes_nothing(tables: DictTables) -> None:
-    route(0, BATCH, invalid=(6,))
+    route(tables, 0, BATCH, invalid=(6,))
     before, tables.writes = tables.snapshot(), tables.writes.copy()
     writes = sum(tables.writes.values())
-    route(0, BATCH, invalid=(6,))
+    route(tables, 0, BATCH, invalid=(6,))
     assert tables.snapshot() == before
     assert sum(tables.writes.values()) == writes, "a batch that changes nothing writes nothing"
 
 
 def test_a_batch_overlapping_the_applied_offsets_counts_only_the_new_records(tables: DictTables) -> None:
-    route(0, [(offset, "pay", "INFO") for offset in range(10)], invalid=(10, 11))
-    route(0, [(offset, "pay", "INFO") for offset in range(5, 15)], invalid=(11, 15))
+    route(tables, 0, [(offset, "pay", "INFO") for offset in range(10)], invalid=(10, 11))
+    route(tables, 0, [(offset, "pay", "INFO") for offset in range(5, 15)], invalid=(11, 15))
     assert window(tables, "pay") == {"INFO": 15} and totals(tables, "pay") == {"INFO": 15}
     assert tables.invalid["0"]["n"] == 3
 
 
 def test_watermarks_are_per_source_partition(tables: DictTables) -> None:
-    route(0, [(100, "pay", "WARNING"), (101, "pay", "INFO")])
-    route(1, [(0, "pay", "WARNING"), (1, "pay", "INFO")])  # lower offsets, another partition: new records
+    route(tables, 0, [(100, "pay", "WARNING"), (101, "pay", "INFO")])
+    route(tables, 1, [(0, "pay", "WARNING"), (1, "pay", "INFO")])  # lower offsets, another partition: new records
     assert window(tables, "pay") == {"WARNING": 2, "INFO": 2} and totals(tables, "pay") == {"WARNING": 2, "INFO": 2}
     cell = tables.windows["pay", MINUTE]
     assert (watermark(cell, 0), watermark(cell, 1)) == (101, 1)
-    route(1, [(1, "pay", "INFO")])
-    route(0, [(101, "pay", "INFO")])
+    route(tables, 1, [(1, "pay", "INFO")])
+    route(tables, 0, [(101, "pay", "INFO")])
     assert window(tables, "pay") == {"WARNING": 2, "INFO": 2}, "each partition's replay is recognised"
 
 
 def test_the_stored_cells_are_not_changed_in_place(tables: DictTables) -> None:
-    route(0, BATCH[:2])
+    route(tables, 0, BATCH[:2])
     stored, before = tables.windows["pay", MINUTE], tables.snapshot()
-    changes = Changes(0, service_cap=100, group_cap=100)
+    changes = tables.changes(0, service_cap=100, group_cap=100)
     changes.apply_record(record(9, "pay", "INFO"), 9, 100)
     assert tables.snapshot() == before, "until write(), the batch's changes stay in the overlay"
     changes.write()

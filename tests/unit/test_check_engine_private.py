@@ -50,7 +50,7 @@ TOUCHES = {
 
 CLEAN = """
     import faust
-    from logmonitor.engine.current_event import acting_for
+    from logmonitor.engine.current_event import writing_as_handler_of
 
     class Worker(faust.Worker):
         def __init__(self, *args):

@@ -7,6 +7,7 @@ changelogs and a real worker are covered by tests/integration/hostile/test_group
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from tests.unit.dict_tables import DictTables
 CAP = 3
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 OLD = "2026-12-01T00:00:00.000Z"  # before NOW less the 30 days' group retention
+RETENTION = timedelta(days=30)
 
 
 class Tables(DictTables):
@@ -29,7 +31,7 @@ class Tables(DictTables):
 
     def route(self, errors: list[tuple[str, int]], partition: int = 0) -> list[str]:
         """Count one batch of errors ``(fingerprint, offset)`` of ``partition``; the fingerprints counted under."""
-        changes = Changes(partition, service_cap=10, group_cap=CAP)
+        changes = self.changes(partition, service_cap=10, group_cap=CAP)
         counted = self.count(changes, errors)
         changes.write()
         return counted
@@ -56,8 +58,8 @@ class Tables(DictTables):
 
 
 @pytest.fixture
-def tables(monkeypatch: pytest.MonkeyPatch) -> Tables:
-    return Tables(monkeypatch)
+def tables() -> Tables:
+    return Tables()
 
 
 def test_new_groups_are_admitted_until_the_cap_then_counted_in_the_overflow_group(tables: Tables) -> None:
@@ -103,7 +105,7 @@ def test_a_group_admitted_from_another_partition_counts_this_partitions_errors(t
 def test_an_expired_group_frees_its_slot(tables: Tables) -> None:
     tables.route([("a", 0), ("b", 1), ("c", 2)])
     tables.groups[group_key("pay", "b")]["last_seen"] = OLD
-    assert expiry.drop_unseen_groups(list(tables.groups.values()), NOW) == 1
+    assert expiry.drop_unseen_groups(tables.tables, list(tables.groups.values()), RETENTION, NOW) == 1
     assert tables.admitted() == {"a": 0, "c": 2}
     assert tables.route([("d", 1), ("d", 3), ("e", 4)]) == [OVERFLOW_FINGERPRINT, "d", OVERFLOW_FINGERPRINT], (
         "offset 1, already decided, stays where it was counted; the freed slot goes to the next new group")
@@ -112,11 +114,11 @@ def test_an_expired_group_frees_its_slot(tables: Tables) -> None:
 
 def test_a_slot_expiry_frees_while_a_batch_runs_stays_free(tables: Tables) -> None:
     tables.route([("a", 0), ("b", 1), ("c", 2)])
-    changes = Changes(0, service_cap=10, group_cap=CAP)
+    changes = tables.changes(0, service_cap=10, group_cap=CAP)
     assert tables.count(changes, [("c", 3)]) == ["c"], "the batch holds a copy of the profile listing a, b, c"
     for fingerprint in ("b", "c"):
         tables.groups[group_key("pay", fingerprint)]["last_seen"] = OLD
-    assert expiry.drop_unseen_groups(list(tables.groups.values()), NOW) == 2
+    assert expiry.drop_unseen_groups(tables.tables, list(tables.groups.values()), RETENTION, NOW) == 2
     changes.write()
     assert set(tables.counts()) == {"a", "c"}, "the batch wrote c's group again"
     assert tables.admitted() == {"a": 0, "c": 2}, "b's slot stays free; c, which has a group, stays listed"

@@ -17,12 +17,15 @@ from faust.types import Message
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RULES
 from logmonitor.pipeline import router
+from logmonitor.pipeline.aggregation import Bounds
+from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.tables.service_state import profile_key
-from logmonitor.server.app import app
+from logmonitor.server.app import LogMonitorApp
 from logmonitor.timestamps import iso_timestamp
 from tests.unit.dict_tables import WINDOW_TABLE, DictTables
 
-LOGS = router.logs_topic.get_topic_name()
+LOGS = "application-logs"
+ERRORS, DEAD_LETTERS = "application-logs-errors", "application-logs-dlq"
 SECRET = "password=hunter2"
 
 
@@ -41,10 +44,17 @@ class FakeProducer:
 
 
 @pytest.fixture
-def producer(monkeypatch: pytest.MonkeyPatch) -> FakeProducer:
+def producer(app: LogMonitorApp, monkeypatch: pytest.MonkeyPatch) -> FakeProducer:
     fake = FakeProducer()
     monkeypatch.setattr(app, "producer", fake)
     return fake
+
+
+@pytest.fixture
+def route(app: LogMonitorApp, tables: DictTables) -> router.Router:
+    """The router of ``app`` over the dict tables."""
+    return router.Router(app, tables.tables, Bounds(1000, 1000, 1000, 4 * 1024 * 1024), ServiceLabels(1000),
+                         errors_topic=ERRORS, dead_letters_topic=DEAD_LETTERS)
 
 
 def raw(level: str, message: str, service: str = "pay", **fields: Any) -> bytes:
@@ -67,13 +77,13 @@ VALUES = [raw("INFO", "hello"), raw("ERROR", f"Order 17 failed {SECRET}", except
 
 
 async def test_a_batch_forwards_errors_dead_letters_invalid_records_and_counts_the_rest(
-        tables: DictTables, producer: FakeProducer) -> None:
-    await router.route(batch(VALUES))
-    errors, letters = producer.to(router.ERRORS), producer.to(router.DEAD_LETTERS)
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    await route(batch(VALUES))
+    errors, letters = producer.to(ERRORS), producer.to(DEAD_LETTERS)
     assert [error["id"] for error in errors] == [f"{LOGS}-2-41", "e-18"], "an id, the log position if none was set"
     assert {error["fingerprint"] for error in errors} == {errors[0]["fingerprint"]}, "one bug, one group"
     assert errors[0]["title"].startswith("KeyError: Order")
-    assert [key for topic, key, _value in producer.sent if topic == router.ERRORS] == [b"pay", b"pay"]
+    assert [key for topic, key, _value in producer.sent if topic == ERRORS] == [b"pay", b"pay"]
     assert len(letters) == 1 and letters[0]["source"] == {"topic": LOGS, "partition": 2, "offset": 42}
     assert letters[0]["raw"] == "not json" and letters[0]["reason"].startswith("not_json")
     assert tables.state[profile_key("pay")]["totals"] == {"INFO": 1, "ERROR": 2, "WARNING": 1}
@@ -81,26 +91,27 @@ async def test_a_batch_forwards_errors_dead_letters_invalid_records_and_counts_t
 
 
 async def test_a_record_from_another_producer_is_redacted_ours_is_not_redacted_again(
-        tables: DictTables, producer: FakeProducer) -> None:
-    await router.route(batch([raw("ERROR", f"login {SECRET}")]))
-    assert producer.to(router.ERRORS)[0]["message"] == f"login password={FILTERED}"
-    await router.route(batch([raw("ERROR", f"login {SECRET}")], first=50, ours=True))
-    assert producer.to(router.ERRORS)[1]["message"] == f"login {SECRET}", "the handler's own rules were applied"
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    await route(batch([raw("ERROR", f"login {SECRET}")]))
+    assert producer.to(ERRORS)[0]["message"] == f"login password={FILTERED}"
+    await route(batch([raw("ERROR", f"login {SECRET}")], first=50, ours=True))
+    assert producer.to(ERRORS)[1]["message"] == f"login {SECRET}", "the handler's own rules were applied"
 
 
 def sent_without_times(producer: FakeProducer) -> list[tuple[str, bytes | None, dict[str, Any]]]:
     return [(topic, key, {k: v for k, v in value.items() if k != "received_at"}) for topic, key, value in producer.sent]
 
 
-async def test_a_replayed_batch_is_sent_again_but_counted_once(tables: DictTables, producer: FakeProducer) -> None:
-    await router.route(batch(VALUES))
+async def test_a_replayed_batch_is_sent_again_but_counted_once(route: router.Router, tables: DictTables,
+                                                               producer: FakeProducer) -> None:
+    await route(batch(VALUES))
     counted, sent = tables.snapshot(), sent_without_times(producer)
-    await router.route(batch(VALUES))
+    await route(batch(VALUES))
     assert sent_without_times(producer) == sent + sent, "the forwards are repeated (readers de-duplicate by id, offset)"
     assert tables.snapshot() == counted
 
 
-async def test_a_big_batch_lets_the_event_loop_in(tables: DictTables, producer: FakeProducer,
+async def test_a_big_batch_lets_the_event_loop_in(route: router.Router, tables: DictTables, producer: FakeProducer,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     turns = []
     real_sleep = router.asyncio.sleep
@@ -110,6 +121,6 @@ async def test_a_big_batch_lets_the_event_loop_in(tables: DictTables, producer: 
         await real_sleep(delay)
 
     monkeypatch.setattr(router.asyncio, "sleep", sleep)
-    await router.route(batch([raw("INFO", f"r{i}") for i in range(router.YIELD_EVERY * 2 + 1)]))
+    await route(batch([raw("INFO", f"r{i}") for i in range(router.YIELD_EVERY * 2 + 1)]))
     assert turns == [0, 0]
     assert tables.state[profile_key("pay")]["totals"] == {"INFO": router.YIELD_EVERY * 2 + 1}

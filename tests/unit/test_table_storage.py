@@ -1,13 +1,12 @@
 """Every table is a CellTable: JSON keys and values in exactly-sized bytes (expiry: tests/unit/engine)."""
 
-import logmonitor.pipeline.tables.every  # noqa: F401  (defines every table)
 from logmonitor.engine.json_codec import CODEC
 from logmonitor.pipeline.tables.cell_table import CellTable
-from logmonitor.server.app import app
+from logmonitor.server.app import LogMonitorApp
 
 
-def test_every_table_is_a_cell_table_with_the_compact_codec() -> None:
-    assert len(app.tables) >= 5
+def test_every_table_is_a_cell_table_with_the_compact_codec(app: LogMonitorApp) -> None:
+    assert len(app.tables) == 5
     for table in app.tables.values():
         assert isinstance(table, CellTable), table.name
         assert (table.key_serializer, table.value_serializer) == (CODEC, CODEC)

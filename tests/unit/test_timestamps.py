@@ -15,7 +15,8 @@ from logmonitor.timestamps import (
     parse_time_param,
     record_time,
 )
-from logmonitor.web.base import BadParameter, query_time
+from logmonitor.web.errors import BadParameter
+from logmonitor.web.params import query_time
 
 
 @pytest.mark.parametrize(("value", "epoch"), [

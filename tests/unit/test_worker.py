@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from logmonitor.server.app import app
+from logmonitor.server.app import LogMonitorApp
 from logmonitor.server.worker import YOUNG_GENERATION, StreamWorker
 
 
@@ -18,11 +18,11 @@ def thresholds() -> Iterator[tuple[int, int, int]]:
     gc.set_threshold(*before)
 
 
-def test_the_app_runs_the_stream_worker() -> None:
+def test_the_app_runs_the_stream_worker(app: LogMonitorApp) -> None:
     assert app.conf.Worker is StreamWorker
 
 
-def test_the_worker_enlarges_only_the_young_generation(thresholds: tuple[int, int, int]) -> None:
+def test_the_worker_enlarges_only_the_young_generation(thresholds: tuple[int, int, int], app: LogMonitorApp) -> None:
     gc.set_threshold(700, 11, 12)
     worker = StreamWorker(app, loglevel="WARN")
     assert worker.spinner is None

@@ -8,10 +8,14 @@ Keys (all written while handling a tick of the partition they belong to):
 
 from __future__ import annotations
 
+from typing import Any
+
+import faust
+
 from logmonitor.pipeline.tables.cell_table import cell_table
 
 __all__ = [
-    "HISTORY", "HISTORY_SIZE", "INCIDENT", "NEXT_SEQUENCE", "alert_state", "history_key", "history_partition",
+    "HISTORY", "HISTORY_SIZE", "INCIDENT", "NEXT_SEQUENCE", "define", "history_key", "history_partition",
     "incident_key", "next_key", "split_incident_key",
 ]
 
@@ -22,7 +26,9 @@ INCIDENT = "s"  # the incident state of one (rule, service)
 HISTORY = "h"  # one slot of a partition's alert history
 NEXT_SEQUENCE = "n"  # a partition's next history sequence number
 
-alert_state = cell_table("alert-state", "Incidents per rule and service and the alert history ring.")
+def define(app: faust.App, partitions: int) -> Any:
+    """The alert-state table of ``app``: incidents and the alert history per source partition."""
+    return cell_table(app, partitions, "alert-state", "Incidents per rule and service and the alert history ring.")
 
 
 def incident_key(rule: str, service: str) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import faust
+
 from logmonitor.engine.json_codec import CODEC
 from logmonitor.engine.table_expiry import OnceExpiringTable
-from logmonitor.server.app import app, settings
 
 __all__ = ["ROCKSDB_LIMITS", "CellTable", "cell_table"]
 
@@ -27,7 +28,6 @@ class CellTable(OnceExpiringTable):
         self.key_serializer = self.value_serializer = CODEC  # Faust takes them from model types only
 
 
-def cell_table(name: str, description: str, **options: Any) -> Any:
-    """A changelog-backed table named ``name`` whose missing keys read as ``{}``."""
-    return app.Table(name, default=dict, partitions=settings.partitions, help=description,
-                     options=ROCKSDB_LIMITS, **options)
+def cell_table(app: faust.App, partitions: int, name: str, description: str, **options: Any) -> Any:
+    """A changelog-backed table of ``app`` named ``name`` (``partitions`` of them); missing keys read as ``{}``."""
+    return app.Table(name, default=dict, partitions=partitions, help=description, options=ROCKSDB_LIMITS, **options)

@@ -1,4 +1,4 @@
-"""Each service's recent-errors ring: its newest ``RING_SIZE`` errors within ``RING_BYTES``, a batch at a time.
+"""Each service's recent-errors ring: its newest ``RING_SIZE`` errors within the ring bytes, a batch at a time.
 
 The errors one batch brings for a service are stored as one chunk (``service_state`` key
 ``e<US><service><US><n>``, n counting up per service), so a fetched batch with 500 errors
@@ -7,9 +7,9 @@ a chunk is split at ``CHUNK_BYTES``. The service profile holds the number of its
 chunk and of the next one, and where the live chunks start and end in the service's running
 total of error bytes (each chunk records its own end and size). The oldest chunk is deleted
 while the chunks after it hold ``RING_SIZE`` errors or the live chunks hold more than
-``RING_BYTES`` (``LOGMONITOR_RING_BYTES``; at least 1 MiB, so the newest error, at most 1 MiB,
+the ring bytes (``LOGMONITOR_RING_BYTES``; at least 1 MiB, so the newest error, at most 1 MiB,
 always fits). So a ring holds ``RING_SIZE`` errors plus at most one chunk, never more than
-``RING_BYTES``, and readers keep the newest ``RING_SIZE`` by sequence number.
+the ring bytes, and readers keep the newest ``RING_SIZE`` by sequence number.
 
 Chunks are written before the profile that counts them, to the same changelog partition, so
 a profile that survived a crash implies its chunks did; a batch replayed after a crash starts
@@ -18,17 +18,15 @@ from that profile's numbers and writes the same chunk keys again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import NamedTuple
 
 from logmonitor.pipeline.tables.cells import Cell, mark_applied
-from logmonitor.pipeline.tables.service_state import chunk_key, service_state
-from logmonitor.server.app import settings
+from logmonitor.pipeline.tables.service_state import chunk_key
 
-__all__ = ["CHUNK_BYTES", "RING_BYTES", "RING_SIZE", "NewError", "append", "live_errors"]
+__all__ = ["CHUNK_BYTES", "RING_SIZE", "NewError", "append", "live_errors"]
 
 RING_SIZE = 1000
-RING_BYTES = settings.ring_bytes
 CHUNK_BYTES = 256 * 1024  # well under Kafka's 1 MiB message limit; one larger error gets a chunk of its own
 
 
@@ -40,12 +38,14 @@ class NewError(NamedTuple):
     offset: int
 
 
-def append(profile: Cell, errors: list[NewError], partition: int, max_bytes: int = RING_BYTES) -> None:
+def append(service_state: MutableMapping[str, Cell], profile: Cell, errors: list[NewError], partition: int,
+           max_bytes: int) -> None:
     """Store a batch's new errors of one service (from ``partition``); drop the chunks no longer needed.
 
-    ``profile`` is the service's profile as it will be written (its ``errors_seen`` already
-    counts ``errors``); its ring numbers are updated in place. Must run in the context of an
-    event of ``partition``, before the profile is written. ``max_bytes`` bounds the record bytes kept.
+    ``service_state`` is the table of the chunks; ``profile`` is the service's profile as it will
+    be written (its ``errors_seen`` already counts ``errors``); its ring numbers are updated in
+    place. Must run in the context of an event of ``partition``, before the profile is written.
+    ``max_bytes`` bounds the record bytes kept.
     """
     service, first, number = profile["name"], profile.get("_ring_first", 0), profile.get("_ring_next", 0)
     start, end = profile.get("_ring_start", 0), profile.get("_ring_end", 0)

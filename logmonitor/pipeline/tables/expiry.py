@@ -20,27 +20,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any
 
 from logmonitor.metrics import GROUPS_EXPIRED, SERVICES_EXPIRED, WINDOWS_EXPIRED, WINDOWS_HELD
+from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell
-from logmonitor.pipeline.tables.error_groups import error_groups, group_key
+from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.group_cap import forget
-from logmonitor.pipeline.tables.log_counts import log_counts
-from logmonitor.pipeline.tables.service_state import chunk_key, profile_key, registry_key, service_state
-from logmonitor.server.app import app, settings
+from logmonitor.pipeline.tables.service_state import chunk_key, profile_key, registry_key
 from logmonitor.timestamps import epoch_of
 
 __all__ = ["drop_expired_windows", "drop_unseen_groups", "drop_unseen_services", "last_counted", "retention_cutoff"]
 
 
-def retention_cutoff(now: float | None = None) -> float:
-    """Windows that ended before this epoch are past the retention."""
-    return (time.time() if now is None else now) - settings.window_retention.total_seconds()
+def retention_cutoff(retention: timedelta, now: float | None = None) -> float:
+    """Windows that ended before this epoch are past ``retention``."""
+    return (time.time() if now is None else now) - retention.total_seconds()
 
 
-def drop_expired_windows(now: float | None = None) -> int:
-    """Remove the windows that ended before ``now - retention``; return how many."""
-    cutoff = retention_cutoff(now)
+def drop_expired_windows(log_counts: Any, retention: timedelta, now: float | None = None) -> int:
+    """Remove the windows of ``log_counts`` that ended before ``now - retention``; return how many."""
+    cutoff = retention_cutoff(retention, now)
     data = log_counts.table.data
     expired = [key for key in list(data.keys()) if key[1][1] < cutoff]
     for key in expired:
@@ -50,29 +51,23 @@ def drop_expired_windows(now: float | None = None) -> int:
     return len(expired)
 
 
-@app.timer(interval=30.0)  # type: ignore[untyped-decorator]  # faust leaves it untyped
-async def expire_windows() -> None:
-    """Sweep expired windows every 30 s."""
-    drop_expired_windows()
-
-
-def drop_unseen_groups(groups: Iterable[Cell], now: float) -> int:
-    """Delete the groups last seen before ``now - group retention``, freeing their places under the group cap.
+def drop_unseen_groups(tables: Tables, groups: Iterable[Cell], retention: timedelta, now: float) -> int:
+    """Delete the ``groups`` last seen before ``now - retention``, freeing their places under the group cap.
 
     Must run while handling an event of the groups' partition (the deletes are changelog writes).
     Returns how many.
     """
-    cutoff = now - settings.group_retention.total_seconds()
+    cutoff = now - retention.total_seconds()
     unseen = [group for group in groups
               if epoch_of(group["last_seen"]) < cutoff]
     by_service: dict[str, list[str]] = {}
     for group in unseen:
-        error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
+        tables.error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
         by_service.setdefault(group["service"], []).append(group["fingerprint"])
     for service, fingerprints in by_service.items():
-        profile: Cell | None = service_state.get(profile_key(service))
+        profile: Cell | None = tables.service_state.get(profile_key(service))
         if profile:
-            service_state[profile_key(service)] = forget(profile, fingerprints)
+            tables.service_state[profile_key(service)] = forget(profile, fingerprints)
     GROUPS_EXPIRED.inc(len(unseen))
     return len(unseen)
 
@@ -83,29 +78,30 @@ def last_counted(profile: Cell) -> float:
     return max(epoch_of(profile["last_seen"]), routed)
 
 
-def drop_unseen_services(profiles: Mapping[str, Cell], groups: Iterable[Cell], partition: int, now: float) -> set[str]:
-    """Delete the services of ``partition`` unseen for the service retention, their ring chunks and groups.
+def drop_unseen_services(tables: Tables, profiles: Mapping[str, Cell], groups: Iterable[Cell], partition: int,
+                         retention: timedelta, now: float) -> set[str]:
+    """Delete the services of ``partition`` unseen for ``retention``, their ring chunks and groups.
 
     Also takes them, and any name whose profile is gone (an expiry that raced a batch), off the
     partition's registry. Must run while handling an event of ``partition``. Returns the names.
     """
-    cutoff = now - settings.service_retention.total_seconds()
+    cutoff = now - retention.total_seconds()
     unseen = {name for name, profile in profiles.items() if last_counted(profile) < cutoff}
     for name in unseen:
         profile = profiles[name]
         for number in range(profile.get("_ring_first", 0), profile.get("_ring_next", 0)):
-            service_state.pop(chunk_key(name, number), None)
-        service_state.pop(profile_key(name), None)
+            tables.service_state.pop(chunk_key(name, number), None)
+        tables.service_state.pop(profile_key(name), None)
     dropped = [group for group in groups if group["service"] in unseen]
     for group in dropped:
-        error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
-    registry: Cell | None = service_state.get(registry_key(partition))
+        tables.error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
+    registry: Cell | None = tables.service_state.get(registry_key(partition))
     if registry:
         listed: dict[str, int] = registry.get("services", {})
         kept = {name: offset for name, offset in listed.items()
-                if name not in unseen and profile_key(name) in service_state}
+                if name not in unseen and profile_key(name) in tables.service_state}
         if len(kept) < len(listed):
-            service_state[registry_key(partition)] = {**registry, "services": kept}
+            tables.service_state[registry_key(partition)] = {**registry, "services": kept}
     SERVICES_EXPIRED.inc(len(unseen))
     GROUPS_EXPIRED.inc(len(dropped))
     return unseen

@@ -9,6 +9,10 @@ partition, in that order, so a profile that survived a crash implies its chunks 
 
 from __future__ import annotations
 
+from typing import Any
+
+import faust
+
 from logmonitor.pipeline.tables.cell_table import cell_table
 
 __all__ = [
@@ -17,11 +21,11 @@ __all__ = [
     "RING_CHUNK",
     "SERVICE_REGISTRY",
     "chunk_key",
+    "define",
     "is_profile_key",
     "key_kind",
     "profile_key",
     "registry_key",
-    "service_state",
 ]
 
 _SEP = "\x1f"
@@ -31,7 +35,9 @@ RING_CHUNK = "e"  # one chunk of a service's ring of recent errors
 SERVICE_REGISTRY = "r"  # the services a source partition admits
 MAX_HOSTS = 64  # host names a profile keeps
 
-service_state = cell_table("service-state", "Service profiles and the ring of their last errors.")
+def define(app: faust.App, partitions: int) -> Any:
+    """The service-state table of ``app``: profiles, ring chunks and partition registries."""
+    return cell_table(app, partitions, "service-state", "Service profiles and the ring of their last errors.")
 
 
 def profile_key(service: str) -> str:

@@ -198,7 +198,7 @@ def test_a_network_bind_without_a_token_refuses_to_start(start_worker: Any) -> N
         assert probe.connect_ex(("127.0.0.1", int(worker.env["LOG_MONITOR_SERVER_PORT"]))) != 0, "nothing listens"
 
 
-@pytest.mark.parametrize("command", [["faust", "-A", "logmonitor.server.app", "worker"],
+@pytest.mark.parametrize("command", [["faust", "-A", "logmonitor.server.faust_app", "worker"],
                                      ["logmonitor", "-l", "info", "worker"]],
                          ids=["faust-entry", "option-before-command"])
 def test_every_way_to_the_web_server_refuses_a_network_bind_without_a_token(

@@ -7,12 +7,10 @@ from faust.tables import base as faust_tables
 from faust.tables import table as faust_table
 from faust.types import Message
 
-import logmonitor.pipeline.tables.every  # noqa: F401  (defines every table)
-from logmonitor.engine.current_event import acting_for
+from logmonitor.engine.current_event import writing_as_handler_of
 from logmonitor.engine.table_expiry import OnceExpiringTable
 from logmonitor.pipeline.tables.event_time import current_record_epoch
-from logmonitor.pipeline.tables.log_counts import log_counts
-from logmonitor.server.app import app
+from logmonitor.server.app import LogMonitorApp
 from logmonitor.window import WINDOW_SECONDS
 from tests.unit.engine.signatures import bare_signature, calls
 
@@ -30,16 +28,17 @@ def test_every_table_write_goes_through_the_overridden_method() -> None:
                  "self._partition_timestamp_keys[(partition, range_end)].add(key)")
 
 
-async def test_a_window_is_on_the_expiry_heap_once_however_often_it_is_written() -> None:
+async def test_a_window_is_on_the_expiry_heap_once_however_often_it_is_written(app: LogMonitorApp) -> None:
     """Faust pushes a window's end on its expiry heap at every write; ours, once per window.
 
     Async: table writes need a running loop.
     """
+    log_counts = app.context.tables.log_counts
     assert isinstance(log_counts.table, OnceExpiringTable)
     message = Message("application-logs", 3, 10, 0.0, 0, [], b"svc", b"{}", None)
     first = 1_900_000_000 // WINDOW_SECONDS * WINDOW_SECONDS
     starts = (first, first + WINDOW_SECONDS)
-    with acting_for(Event(app, b"svc", b"{}", [], message)):
+    with writing_as_handler_of(Event(app, b"svc", b"{}", [], message)):
         for count in range(50):
             current_record_epoch.set(starts[count % 2])
             log_counts["heap-test"] = {"INFO": count}

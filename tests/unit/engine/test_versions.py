@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import dataclasses
 import re
 import sys
 from importlib import metadata
@@ -68,10 +67,8 @@ def test_the_verified_engine_starts_silently(capsys: pytest.CaptureFixture[str])
 
 def test_the_worker_command_checks_the_installed_engine_first(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import logmonitor.server.app
-
     monkeypatch.setattr(metadata, "version", lambda name: NEWER[name])
-    monkeypatch.setattr(logmonitor.server.app, "settings", dataclasses.replace(logmonitor.server.app.settings, web_host="0.0.0.0"))
+    monkeypatch.setenv("LOG_MONITOR_SERVER_HOST", "0.0.0.0")  # refused too, but after the engine
     monkeypatch.setattr(sys, "argv", ["logmonitor", "worker", "-l", "info"])
     with pytest.raises(SystemExit) as stopped:
         cli.main()

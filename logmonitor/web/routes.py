@@ -1,0 +1,111 @@
+"""The route table: every path the web server answers, its view, and the OpenAPI document generated from it.
+
+To add an endpoint: write its view (a subclass of ``web/base.py``'s ``ApiView``) and add one
+:class:`Route` here; the document at ``/api/v1/openapi.json`` follows, and a test checks that
+every route is documented and every documented path answers.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.web import Request, Response
+
+from logmonitor.read.partials import PARTIALS
+from logmonitor.web import grafana
+from logmonitor.web.alerts import AlertsView
+from logmonitor.web.base import ApiView
+from logmonitor.web.dashboard import FILES, DashboardView, StaticView
+from logmonitor.web.health import HealthView
+from logmonitor.web.logs import ErrorsView, GroupsView, PartialView, ServiceErrorsView, ServicesView, StatsView
+from logmonitor.web.openapi import LEVEL, LIMIT, TEXT, TIME, PathItem, document, get, param, post
+from logmonitor.web.prometheus import MetricsView
+from logmonitor.web.stream import SeriesView, StreamView
+
+__all__ = ["ROUTES", "OpenApiView", "Route", "add_routes", "openapi_document"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One path of the web server, its view, and the paths the OpenAPI document lists for it.
+
+    A route with a path parameter whose values are fixed (Grafana's ``{route}``) lists each value.
+    """
+
+    path: str
+    view: type[faust.web.View]
+    documented: Mapping[str, PathItem]
+
+
+def _route(path: str, view: type[faust.web.View], item: PathItem) -> Route:
+    return Route(path, view, {path: item})
+
+
+class OpenApiView(ApiView):
+    """The OpenAPI document."""
+
+    async def get(self, request: Request) -> Response:
+        """The OpenAPI 3 document of the HTTP interface."""
+        return self.json(openapi_document())
+
+
+_ERROR_FILTERS = [param("limit", LIMIT), param("level", LEVEL), param("since", TIME), param("until", TIME),
+                  param("q", TEXT)]
+_GRAFANA_SUMMARIES = {
+    "search": "target names (SimpleJSON)", "metrics": "target names with payload options (simPod)",
+    "metric-payload-options": "values for a payload option", "query": "time series, tables, annotation frames",
+    "annotations": "CRITICAL errors, new error groups and alerts (SimpleJSON)", "tag-keys": "ad-hoc filter keys",
+    "tag-values": "ad-hoc filter values", "variable": "template variable values",
+}
+_CONNECTION_TEST = get("Grafana's connection test")
+
+ROUTES: tuple[Route, ...] = (
+    _route("/", DashboardView, get("The live dashboard", media="text/html")),
+    _route("/static/{name}", StaticView, get(
+        "The dashboard's script and style", [param("name", {"type": "string", "enum": sorted(FILES)}, "path")],
+        media="text/plain", errors=("404",))),
+    _route("/api/v1/logs/errors", ErrorsView, get(
+        "Recent errors, newest first", [*_ERROR_FILTERS, param("service", TEXT)])),
+    _route("/api/v1/logs/errors/{service}", ServiceErrorsView, get(
+        "Recent errors of one service", [param("service", TEXT, "path"), *_ERROR_FILTERS], errors=("400", "404"))),
+    _route("/api/v1/logs/stats", StatsView, get("Totals and recent error figures")),
+    _route("/api/v1/logs/services", ServicesView, get("Every service seen")),
+    _route("/api/v1/logs/groups", GroupsView, get(
+        "Error groups, most recent first", [param("service", TEXT), param("limit", LIMIT)])),
+    _route("/api/v1/logs/series", SeriesView, get("Per-minute counts per service and level", [
+        param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}), param("service", TEXT)])),
+    _route("/api/v1/logs/stream", StreamView, get(
+        "Server-Sent Events of new errors and of the feed's state (503 when full)",
+        [param("service", TEXT), param("level", LEVEL)], media="text/event-stream")),
+    _route("/api/v1/alerts", AlertsView, get("Published alerts, newest first, and the incidents open now", [
+        param("status", {"type": "string", "enum": ["firing", "resolved"]}), param("rule", TEXT),
+        param("service", TEXT), param("limit", LIMIT)])),
+    _route("/api/v1/health", HealthView, get(
+        "Readiness: consuming", errors=(), public=True, answers={"503": "starting or recovering"})),
+    _route("/metrics", MetricsView, get("Prometheus metrics", media="text/plain")),
+    _route("/api/v1/openapi.json", OpenApiView, get("This document")),
+    _route("/api/v1/internal/partial/{kind}", PartialView, get(
+        "One worker's partial answer, for its peers' fan-out",
+        [param("kind", {"type": "string", "enum": sorted(PARTIALS)}, "path")], errors=("400", "404"))),
+    _route(grafana.ROOT, grafana.GrafanaRootView, _CONNECTION_TEST),
+    _route(grafana.ROOT + "/", grafana.GrafanaSlashView, _CONNECTION_TEST),
+    Route(grafana.ROOT + "/{route}", grafana.GrafanaRouteView, {
+        f"{grafana.ROOT}/{name}": post(f"Grafana JSON datasource: {_GRAFANA_SUMMARIES[name]}")
+        for name in grafana.ROUTES}),
+)
+
+
+def add_routes(app: faust.App) -> None:
+    """Serve every route of :data:`ROUTES` from ``app``'s web server."""
+    for route in ROUTES:
+        app.page(route.path)(route.view)
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3 document of every route."""
+    return document({path: item for route in ROUTES for path, item in route.documented.items()})
