@@ -19,12 +19,12 @@ from logmonitor.engine.checked_producer import CheckedProducer
 from logmonitor.engine.producer_buffer import flush_up_to_now
 from logmonitor.engine.transport import BatchingApp
 from logmonitor.pipeline.aggregation import Bounds
-from logmonitor.pipeline.housekeeping import add_housekeeping
 from logmonitor.pipeline.router import Router
 from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.tables.all_tables import define_tables
 from logmonitor.read.answer_cache import AnswerCache
 from logmonitor.server.context import AppContext, context_of
+from logmonitor.server.housekeeping import add_housekeeping
 from logmonitor.server.topic_admin import MAX_MESSAGE_BYTES, changelog_specs, ensure_topics
 from logmonitor.server.topics import define_topics
 from logmonitor.settings import KafkaSecurity, Settings
