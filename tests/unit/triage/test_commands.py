@@ -92,7 +92,7 @@ def test_a_bad_body_is_one_clear_error(raw: bytes, code: str, detail: str) -> No
 def test_the_command_refuses_fields_out_of_bounds(field: str, value: str) -> None:
     fields: dict[str, Any] = {"group": "g", "service": "s", "from_status": "unresolved", "who": "a",
                               "request_id": "r", field: value}
-    with pytest.raises(TriageError, match="bad|must"):
+    with pytest.raises(TriageError, match="must be"):
         StatusCommand(to="resolved", ignore=None, at=T0, **fields)
 
 
