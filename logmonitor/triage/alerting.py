@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from logmonitor.tables.cells import Cell
+from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.triage.escalation import Escalation
 from logmonitor.triage.status import IGNORE_COUNT, REGRESSION, settled
 from logmonitor.triage.view import statuses

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from logmonitor.tables.cells import Cell, mark_applied, watermark
+from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
 from logmonitor.triage.buckets import count_event
 from logmonitor.triage.commands import StatusCommand
 

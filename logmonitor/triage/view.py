@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from logmonitor.tables.cells import Cell
+from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.timestamps import iso_timestamp
 from logmonitor.triage.buckets import DAYS, HOURS, Tier, series
 from logmonitor.triage.commands import SHOWN, TriageError

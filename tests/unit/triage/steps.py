@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from logmonitor.tables.cells import Cell
+from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.triage.commands import Ignore, StatusCommand
 from logmonitor.triage.status import Event, apply_command, apply_events
 

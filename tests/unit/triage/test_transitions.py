@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logmonitor.tables.cells import Cell
+from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.triage.commands import Ignore
 from logmonitor.triage.status import (
     HISTORY_LIMIT,

@@ -9,7 +9,7 @@ import pytest
 
 from logmonitor.alerts.incidents import Observation, step
 from logmonitor.alerts.rules import Rule
-from logmonitor.tables.cells import Cell
+from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.triage.alerting import GroupSnapshot, escalations, reopenings
 from logmonitor.triage.commands import Ignore, TriageError
 from logmonitor.triage.escalation import Escalation
