@@ -73,8 +73,10 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/logs/services": _get("Every service seen", []),
         "/api/v1/logs/groups": _get("Error groups, most recent first", [
             _param("service", _TEXT), _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})]),
-        "/api/v1/logs/series": _get("Per-minute counts per service and level", [
-            _param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}), _param("service", _TEXT)]),
+        "/api/v1/logs/series": _get("Counts per service and level in buckets of whole minutes (at most 360)", [
+            _param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}),
+            _param("step", {"type": "integer", "minimum": 60, "maximum": 3600, "multipleOf": 60}),
+            _param("top", {"type": "integer", "minimum": 1, "maximum": 50}), _param("service", _TEXT)]),
         "/api/v1/logs/stream": _get("Server-Sent Events of new errors and of the feed's state (503 when full)",
                                     [_param("service", _TEXT), _param("level", _LEVEL)], media="text/event-stream"),
         "/api/v1/alerts": _get("Published alerts, newest first, and the incidents open now", [
