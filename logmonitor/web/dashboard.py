@@ -13,7 +13,8 @@ __all__ = ["DashboardView", "StaticView"]
 
 _STATIC = files("logmonitor.web") / "static"
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-_FILES = {name: (_STATIC / name).read_bytes() for name in ("index.html", "dashboard.js", "dashboard.css")}
+_FILES = {name: (_STATIC / name).read_bytes()
+          for name in ("index.html", "dashboard.js", "dashboard.css", "chart.js", "chart.css")}
 
 
 def _asset(name: str) -> tuple[bytes, str]:
