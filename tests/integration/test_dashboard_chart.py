@@ -159,6 +159,19 @@ def peaks_by_hover(page: Any, service: str) -> dict[str, dict[str, int]]:
     return seen
 
 
+def test_the_series_of_a_day_comes_in_5_minute_buckets_with_the_services_past_top_summed(
+    worker: Any, injected: Injected
+) -> None:
+    answer = worker.get_json("/api/v1/logs/series", minutes=1440, top=1)
+    assert answer["bucket_seconds"] == 300 and answer["retained_since"] == answer["since"]
+    assert list(answer["series"]) == ["chart-a"] and answer["services_omitted"] == 3
+    assert sum(n for _, n in answer["series"]["chart-a"]["ERROR"]) == 18
+    others = answer["others"]
+    assert sum(n for _, n in others["CRITICAL"]) == 4 and sum(n for _, n in others["ERROR"]) == 1
+    assert sum(n for _, n in others["INFO"]) == 10
+    assert {len(points) for line in [*answer["series"].values(), others] for points in line.values()} == {288}
+
+
 def test_each_range_fetches_its_minutes_and_labels_its_time_axis_in_local_time(page: Any) -> None:
     assert pressed(page) == ["1 h"], "one hour until the user chooses"
     for button, (minutes, step, tick_minutes) in RANGES.items():
