@@ -12,8 +12,8 @@ import click
 from aiokafka.errors import KafkaError
 
 from logmonitor.broker_probe import wait_for_metadata
-from logmonitor.ingest.routes import LOKI_PATH, NDJSON_PATH
 from logmonitor.ingest.refusals import OTLP_PATH
+from logmonitor.ingest.routes import LOKI_PATH, NDJSON_PATH
 from logmonitor.ingest.server import serve
 from logmonitor.ingest.settings import IngestSettings
 from logmonitor.settings import ConfigError
@@ -54,8 +54,8 @@ def ingest(host: str | None, port: int | None) -> None:
     if refusal := settings.exposure_refusal():
         _exit_with(refusal)
     if settings.anonymous_on_network:
-        click.echo("logmonitor ingest: warning: anyone who can reach it may send logs (LOGMONITOR_ALLOW_ANONYMOUS=true)",
-                   err=True)
+        click.echo("logmonitor ingest: warning: anyone who can reach it may send logs "
+                   "(LOGMONITOR_ALLOW_ANONYMOUS=true)", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # a broker away is answered 503, not logged per attempt
     if not wait_for_metadata(settings.bootstrap_servers, BROKER_WAIT_SECONDS, security=settings.security):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from logmonitor.ingest.metrics import REQUESTS
 from logmonitor.ingest.refusals import Refusal, refusal_response
@@ -14,9 +14,6 @@ from logmonitor.web.middleware import token_matches
 __all__ = ["middlewares"]
 
 logger = logging.getLogger(__name__)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 _OPEN_PATHS = frozenset({"/health"})
 

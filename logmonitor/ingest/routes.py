@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
-from aiohttp.http_exceptions import ContentEncodingError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from logmonitor.ingest.decoded import BodyTooLarge, Decoded, UndecodableBody
@@ -67,8 +66,8 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     except web.HTTPRequestEntityTooLarge:
         raise Refusal(413, "body_too_large", f"the body is over {limit} bytes (counted after decompression); "
                       "send smaller batches") from None
-    except ContentEncodingError:
-        raise Refusal(400, "undecodable_body", "the body does not decompress as its Content-Encoding says") from None
+    except web.RequestPayloadError:  # a broken gzip, or a body cut short
+        raise Refusal(400, "undecodable_body", "the body ended early or does not decompress as its Content-Encoding says") from None
 
 
 async def _ingest(request: web.Request, route: str, decode: Decoder) -> Decoded:

@@ -1,8 +1,9 @@
-"""NDJSON the curl way, and every kind of bad body: 400, 413 (a gzip bomb too), 415; the dead letters of rejected records."""
+"""NDJSON the curl way, every kind of bad body (400, 413 with a gzip bomb too, 415), rejected records' dead letters."""
 
 from __future__ import annotations
 
 import gzip
+import time
 import uuid
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ import orjson
 import pytest
 from google.rpc.status_pb2 import Status
 
+from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.ingest import IngestProcess, read_topic, wait_for, worker_ingest_env
 from tests.fixtures.worker import WorkerProcess
 
@@ -26,7 +28,7 @@ def ingest(module_worker: WorkerProcess, start_ingest: Callable[..., IngestProce
 
 
 def record(service: str, level: str, message: str) -> dict[str, object]:
-    return {"id": uuid.uuid4().hex, "timestamp": "2026-01-01T00:00:00.000Z", "level": level, "service": service,
+    return {"id": uuid.uuid4().hex, "timestamp": iso_timestamp(time.time()), "level": level, "service": service,
             "host": "h1", "logger": "app", "message": message}
 
 
@@ -48,7 +50,8 @@ def test_ndjson_records_are_acknowledged_and_counted_and_bad_lines_go_to_the_dlq
 
 
 def test_an_undecodable_otlp_body_is_400_with_a_status_in_its_encoding(ingest: IngestProcess) -> None:
-    status, headers, answer = ingest.post("/v1/logs", b"\xff\x00 not protobuf", {"Content-Type": "application/x-protobuf"})
+    protobuf = {"Content-Type": "application/x-protobuf"}
+    status, headers, answer = ingest.post("/v1/logs", b"\xff\x00 not protobuf", protobuf)
     assert (status, headers["Content-Type"]) == (400, "application/x-protobuf")
     assert Status.FromString(answer).code == 3 and Status.FromString(answer).message
     status, headers, answer = ingest.post("/v1/logs", b"[1, 2", {"Content-Type": "application/json"})
@@ -58,7 +61,8 @@ def test_an_undecodable_otlp_body_is_400_with_a_status_in_its_encoding(ingest: I
 def test_an_undecodable_loki_body_and_a_broken_gzip_are_400_with_a_json_error(ingest: IngestProcess) -> None:
     status, _, answer = ingest.post("/loki/api/v1/push", b"{\"streams\": 7}", {"Content-Type": "application/json"})
     assert status == 400 and set(orjson.loads(answer)) == {"error", "detail"}
-    status, _, answer = ingest.post("/api/v1/ingest", b"\x1f\x8b not gzip at all", {**NDJSON, "Content-Encoding": "gzip"})
+    gzipped = {**NDJSON, "Content-Encoding": "gzip"}
+    status, _, answer = ingest.post("/api/v1/ingest", b"\x1f\x8b not gzip at all", gzipped)
     assert (status, orjson.loads(answer)["error"]) == (400, "undecodable_body")
 
 

@@ -8,6 +8,7 @@ import base64
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from logmonitor.localkafka import LocalKafka
+from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.ingest import IngestProcess, ingest_env, read_topic, wait_for
 from tests.fixtures.ports import free_port
 
@@ -27,7 +29,7 @@ NDJSON = {"Content-Type": "application/x-ndjson"}
 def batch(count: int, service: str = "delivery") -> tuple[bytes, set[str]]:
     """An NDJSON body of ``count`` records and their ids."""
     ids = [uuid.uuid4().hex for _ in range(count)]
-    lines = [orjson.dumps({"id": i, "timestamp": "2026-01-01T00:00:00.000Z", "level": "INFO", "service": service,
+    lines = [orjson.dumps({"id": i, "timestamp": iso_timestamp(time.time()), "level": "INFO", "service": service,
                            "host": "h", "logger": "app", "message": f"record {n}"}) for n, i in enumerate(ids)]
     return b"\n".join(lines), set(ids)
 
