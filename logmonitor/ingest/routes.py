@@ -67,7 +67,8 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
         raise Refusal(413, "body_too_large", f"the body is over {limit} bytes (counted after decompression); "
                       "send smaller batches") from None
     except web.RequestPayloadError:  # a broken gzip, or a body cut short
-        raise Refusal(400, "undecodable_body", "the body ended early or does not decompress as its Content-Encoding says") from None
+        raise Refusal(400, "undecodable_body", "the body ended early or does not decompress as its "
+                      "Content-Encoding says") from None
 
 
 async def _ingest(request: web.Request, route: str, decode: Decoder) -> Decoded:
