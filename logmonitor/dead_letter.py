@@ -17,8 +17,11 @@ __all__ = ["KEPT_RAW_BYTES", "dead_letter"]
 KEPT_RAW_BYTES = MAX_RECORD_BYTES
 
 
-def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: int) -> bytes:
+def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: int,
+                index: int | None = None) -> bytes:
     """``{reason, raw, raw_encoding, source, received_at}``; ``raw`` as text if UTF-8, else base64.
+
+    ``index``: the record's place in the OTLP batch its source record carries (``source.index``).
 
     A record longer than ``KEPT_RAW_BYTES`` keeps its start (cut at a character boundary) and
     the letter adds ``raw_truncated: true`` and ``raw_bytes``, the record's whole length.
@@ -33,7 +36,10 @@ def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offs
     letter: dict[str, object] = {"reason": reason, "raw": text, "raw_encoding": encoding}
     if not whole:
         letter.update(raw_truncated=True, raw_bytes=len(payload))
+    source: dict[str, object] = {"topic": topic, "partition": partition, "offset": offset}
+    if index is not None:
+        source["index"] = index
     return compact_json.dumps({
-        **letter, "source": {"topic": topic, "partition": partition, "offset": offset},
+        **letter, "source": source,
         "received_at": iso_timestamp(time.time()),
     })
