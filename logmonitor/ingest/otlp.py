@@ -49,7 +49,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
 
-from logmonitor.ingest.decoded import Decoded, Rejected, UndecodableBody, collect, count_bounded
+from logmonitor.ingest.decoded import Decoded, Rejected, UndecodableBody, collect, count_bounded, json_raw
 from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_text, timestamp_of_nanos
 from logmonitor.levels import level_of_severity_number
 from logmonitor.native_shape import OPTIONAL_TEXT_LIMIT
@@ -287,7 +287,7 @@ def json_batch(request: dict[str, Any]) -> OtlpBatch:
             scope_name = scope if isinstance(scope, str) else ""
             places.extend((resource, scope_name, log_record) for log_record in _json_list(scope_logs, "logRecords"))
             count_bounded(len(places) - 1)
-    return OtlpBatch(places, _json_fields, orjson.dumps)
+    return OtlpBatch(places, _json_fields, json_raw)
 
 
 def _json_list(parent: Any, name: str) -> list[Any]:
