@@ -17,9 +17,16 @@ __all__ = ["KEPT_RAW_BYTES", "dead_letter", "dead_letter_from"]
 KEPT_RAW_BYTES = MAX_RECORD_BYTES
 
 
-def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: int) -> bytes:
-    """The letter of a record read from Kafka: its ``source`` is ``{topic, partition, offset}``."""
-    return dead_letter_from(raw, reason, {"topic": topic, "partition": partition, "offset": offset})
+def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: int,
+                index: int | None = None) -> bytes:
+    """The letter of a record read from Kafka: its ``source`` is ``{topic, partition, offset}``.
+
+    ``index``: the record's place in the OTLP batch its source record carries (``source.index``).
+    """
+    source: dict[str, object] = {"topic": topic, "partition": partition, "offset": offset}
+    if index is not None:
+        source["index"] = index
+    return dead_letter_from(raw, reason, source)
 
 
 def dead_letter_from(raw: bytes | None, reason: str, source: dict[str, object]) -> bytes:

@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from logmonitor import compact_json
 from logmonitor.records import InvalidRecord, parse_record
 
 __all__ = [
     "MAX_DECODED_BYTES", "MAX_RECORDS_PER_BODY", "BodyTooLarge", "Decoded", "Rejected", "UndecodableBody", "collect",
-    "count_bounded", "new_id",
+    "count_bounded", "json_raw", "new_id",
 ]
 
 MAX_RECORDS_PER_BODY = 100_000
@@ -83,6 +85,14 @@ def collect(candidates: Iterable[dict[str, Any] | Rejected], now: float | None =
         if size > MAX_DECODED_BYTES:
             raise BodyTooLarge(f"too_large: the records of this body take more than {MAX_DECODED_BYTES} bytes")
     return decoded
+
+
+def json_raw(value: Any) -> bytes:
+    """``value`` (read from a request's JSON) as JSON again, for a dead letter; a placeholder when it nests too deep."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:  # orjson reads 1,024 levels, writes 255
+        return b'"(not kept: nested deeper than 255 levels)"'
 
 
 def count_bounded(index: int) -> None:

@@ -29,7 +29,15 @@ import cramjam
 import orjson
 from google.protobuf.message import DecodeError
 
-from logmonitor.ingest.decoded import BodyTooLarge, Decoded, Rejected, UndecodableBody, collect, count_bounded
+from logmonitor.ingest.decoded import (
+    BodyTooLarge,
+    Decoded,
+    Rejected,
+    UndecodableBody,
+    collect,
+    count_bounded,
+    json_raw,
+)
 from logmonitor.ingest.fields import Unmappable, level_named, pop_text, timestamp_of_nanos
 from logmonitor.ingest.loki_labels import MAX_LABELS, MAX_LABELS_TEXT, LabelsError, parse_labels
 from logmonitor.ingest.loki_push import PushRequest
@@ -96,7 +104,7 @@ def _json_candidates(streams: list[Any], service_labels: Sequence[str]) -> Itera
             labels: dict[str, str] | Unmappable = _json_pairs(labels_doc, "stream labels")
         except Unmappable as unmappable:
             labels = unmappable  # each of the stream's entries is rejected with this reason
-        shown = orjson.dumps(labels_doc)[:_SHOWN_LABELS].decode(errors="replace")
+        shown = json_raw(labels_doc)[:_SHOWN_LABELS].decode(errors="replace")
         for value in values:
             count_bounded(index)
             index += 1
@@ -106,7 +114,7 @@ def _json_candidates(streams: list[Any], service_labels: Sequence[str]) -> Itera
                 nanos, line, metadata = _json_entry(value)
                 yield _record(labels, nanos, line, metadata, service_labels, now)
             except Unmappable as unmappable:
-                yield Rejected(unmappable.reason, orjson.dumps({"stream": shown, "entry": value}))
+                yield Rejected(unmappable.reason, json_raw({"stream": shown, "entry": value}))
 
 
 def _json_entry(value: Any) -> tuple[int, str, dict[str, str]]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -49,15 +49,15 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
 
-from logmonitor.ingest.decoded import Decoded, Rejected, UndecodableBody, collect, count_bounded
+from logmonitor.ingest.decoded import Decoded, Rejected, UndecodableBody, collect, count_bounded, json_raw
 from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_text, timestamp_of_nanos
 from logmonitor.levels import level_of_severity_number
 from logmonitor.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.records import MAX_EXTRA_DEPTH
 
 __all__ = [
-    "MAX_ATTRIBUTES", "Candidate", "decode_otlp_json", "decode_otlp_proto", "export_response",
-    "json_candidates", "proto_candidates",
+    "MAX_ATTRIBUTES", "Candidate", "OtlpBatch", "decode_otlp_json", "decode_otlp_proto", "export_response",
+    "json_batch", "proto_batch",
 ]
 
 MAX_ATTRIBUTES = 128
@@ -91,14 +91,34 @@ class _Fields(NamedTuple):
     event_name: str
 
 
+_Place = tuple[dict[str, Any], str, Any]  # a record's resource attributes, scope name, and the record
+
+
+class OtlpBatch(NamedTuple):
+    """The log records of one request, found and counted (its structure checked) before any is mapped."""
+
+    places: list[_Place]
+    fields: Callable[[Any], _Fields]  # a record's fields, from its encoding
+    raw: Callable[[Any], bytes]  # a record's own bytes, for the dead-letter topic
+
+    def candidates(self, now: float | None = None) -> Iterator[Candidate]:
+        """Each record, mapped or rejected, in order (mapped one at a time, as they are asked for)."""
+        now = time.time() if now is None else now
+        for resource, scope, log_record in self.places:
+            try:
+                yield _record(resource, scope, self.fields(log_record), now)
+            except Unmappable as unmappable:
+                yield Rejected(unmappable.reason, self.raw(log_record))
+
+
 def decode_otlp_proto(body: bytes) -> Decoded:
     """The records of a protobuf ``ExportLogsServiceRequest``; :class:`UndecodableBody` if it is not one."""
-    return collect(proto_candidates(_proto_request(body)))
+    return collect(proto_batch(_proto_request(body)).candidates())
 
 
 def decode_otlp_json(body: bytes) -> Decoded:
     """The records of an OTLP/JSON ``ExportLogsServiceRequest``; :class:`UndecodableBody` if it is not one."""
-    return collect(json_candidates(_json_request(body)))
+    return collect(json_batch(_json_request(body)).candidates())
 
 
 def export_response(rejected: int, message: str, *, proto: bool) -> bytes:
@@ -194,28 +214,24 @@ def _json_text(value: Any) -> str:
     return "" if value is None else orjson.dumps(value).decode()
 
 
-def _rejected(reason: str, raw: Any) -> Rejected:
-    return Rejected(reason, raw if isinstance(raw, bytes) else orjson.dumps(raw))
-
-
 # -- protobuf -------------------------------------------------------------------------------------------
 
 
-def proto_candidates(request: ExportLogsServiceRequest, now: float | None = None) -> Iterator[Candidate]:
-    """Each log record of ``request``, mapped or rejected, in order; :class:`BodyTooLarge` past the record bound."""
-    now = time.time() if now is None else now
-    index = 0
+def proto_batch(request: ExportLogsServiceRequest) -> OtlpBatch:
+    """The log records of a protobuf request; :class:`BodyTooLarge` past the record bound."""
+    places: list[_Place] = []
     for resource_logs in request.resource_logs:
         resource = _proto_attributes(resource_logs.resource.attributes)
         for scope_logs in resource_logs.scope_logs:
             scope = scope_logs.scope.name
-            for log_record in scope_logs.log_records:
-                count_bounded(index)
-                index += 1
-                try:
-                    yield _record(resource, scope, _proto_fields(log_record), now)
-                except Unmappable as unmappable:
-                    yield _rejected(unmappable.reason, log_record.SerializeToString())
+            places.extend((resource, scope, log_record) for log_record in scope_logs.log_records)
+            count_bounded(len(places) - 1)
+    return OtlpBatch(places, _proto_fields, _proto_raw)
+
+
+def _proto_raw(log_record: LogRecord) -> bytes:
+    raw: bytes = log_record.SerializeToString()
+    return raw
 
 
 def _proto_fields(log_record: LogRecord) -> _Fields:
@@ -253,30 +269,25 @@ def _proto_value(value: AnyValue, depth: int) -> Any:
 # -- OTLP/JSON -----------------------------------------------------------------------------------------
 
 
-def json_candidates(request: dict[str, Any], now: float | None = None) -> Iterator[Candidate]:
-    """Each log record of an OTLP/JSON request, mapped or rejected, in order.
+def json_batch(request: dict[str, Any]) -> OtlpBatch:
+    """The log records of an OTLP/JSON request.
 
     Raises:
         UndecodableBody: the request's structure (not one record) is not OTLP/JSON.
         BodyTooLarge: past the record bound.
     """
-    now = time.time() if now is None else now
-    index = 0
+    places: list[_Place] = []
     for resource_logs in _json_list(request, "resourceLogs"):
-        resource_doc = _json_object(resource_logs, "resource")
         try:
-            resource = _json_attributes(resource_doc.get("attributes"))
+            resource = _json_attributes(_json_object(resource_logs, "resource").get("attributes"))
         except Unmappable as unmappable:
             raise UndecodableBody(f"bad_resource: {unmappable.reason}") from None
         for scope_logs in _json_list(resource_logs, "scopeLogs"):
             scope = _json_object(scope_logs, "scope").get("name")
-            for log_record in _json_list(scope_logs, "logRecords"):
-                count_bounded(index)
-                index += 1
-                try:
-                    yield _record(resource, scope if isinstance(scope, str) else "", _json_fields(log_record), now)
-                except Unmappable as unmappable:
-                    yield _rejected(unmappable.reason, log_record)
+            scope_name = scope if isinstance(scope, str) else ""
+            places.extend((resource, scope_name, log_record) for log_record in _json_list(scope_logs, "logRecords"))
+            count_bounded(len(places) - 1)
+    return OtlpBatch(places, _json_fields, json_raw)
 
 
 def _json_list(parent: Any, name: str) -> list[Any]:
