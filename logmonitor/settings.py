@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-__all__ = ["ConfigError", "KafkaSecurity", "Settings", "format_duration", "is_loopback", "parse_duration"]
+__all__ = [
+    "ConfigError", "KafkaSecurity", "Settings", "exposure_refusal", "format_duration", "is_loopback", "parse_duration",
+]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -151,6 +153,26 @@ def is_loopback(host: str) -> bool:
         return False  # a host name may resolve to any interface
 
 
+def exposure_refusal(host: str, token: str | None, allow_anonymous: bool, *, host_variable: str,
+                     token_variable: str) -> str | None:
+    """Why a server must not start on ``host`` (open to the network without a token), or None.
+
+    Args:
+        host: the address it listens on.
+        token: the token its clients must send, if any.
+        allow_anonymous: ``LOGMONITOR_ALLOW_ANONYMOUS``.
+        host_variable: the variable that set ``host``, named in the refusal.
+        token_variable: the variable that sets ``token``, named in the refusal.
+    """
+    if token or is_loopback(host) or allow_anonymous:
+        return None
+    return (
+        f"{host_variable}={host} serves the API to other machines, and {token_variable} is not set: set a "
+        "token (e.g. `openssl rand -hex 32`), listen on 127.0.0.1, or set LOGMONITOR_ALLOW_ANONYMOUS=true "
+        "to serve it to anyone who can reach it"
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the worker reads from the environment, validated once.
@@ -282,13 +304,8 @@ class Settings:
 
     def exposure_refusal(self) -> str | None:
         """Why the web server must not start as configured (an API open to the network without a token), or None."""
-        if not self.anonymous_on_network or self.allow_anonymous:
-            return None
-        return (
-            f"LOG_MONITOR_SERVER_HOST={self.web_host} serves the API to other machines, and "
-            "LOGMONITOR_AUTH_TOKEN is not set: set a token (e.g. `openssl rand -hex 32`), listen on "
-            "127.0.0.1, or set LOGMONITOR_ALLOW_ANONYMOUS=true to serve it to anyone who can reach it"
-        )
+        return exposure_refusal(self.web_host, self.auth_token, self.allow_anonymous,
+                                host_variable="LOG_MONITOR_SERVER_HOST", token_variable="LOGMONITOR_AUTH_TOKEN")
 
     @property
     def broker_url(self) -> str:
