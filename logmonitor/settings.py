@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 __all__ = [
-    "ConfigError", "KafkaSecurity", "Settings", "exposure_refusal", "format_duration", "is_loopback", "parse_duration",
+    "MIB", "ConfigError", "KafkaSecurity", "Settings", "env_duration", "env_flag", "env_int", "exposure_refusal",
+    "format_duration", "is_loopback", "parse_duration",
 ]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -115,7 +116,8 @@ class KafkaSecurity:
         return options
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """The integer setting ``name`` of ``env`` within ``minimum..maximum``, or ``default`` when unset."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -130,11 +132,13 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, m
     return value
 
 
-def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+def env_duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    """The duration setting ``name`` of ``env`` (``30s``, ``5m``, ``7d``), or ``default`` when unset."""
     return parse_duration(env.get(name) or default, name=name)
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    """The true/false setting ``name`` of ``env`` (unset is false)."""
     raw = env.get(name, "").strip().lower()
     if raw in {"", "0", "false", "no"}:
         return False
@@ -263,7 +267,7 @@ class Settings:
         return cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or cls.bootstrap_servers,
             security=KafkaSecurity.from_env(env),
-            web_port=_int(env, "LOG_MONITOR_SERVER_PORT", cls.web_port),
+            web_port=env_int(env, "LOG_MONITOR_SERVER_PORT", cls.web_port),
             web_host=web_host,
             advertised_host=env.get("LOG_MONITOR_ADVERTISED_HOST") or (
                 socket.gethostname() if web_host in ("0.0.0.0", "::") else web_host),
@@ -272,29 +276,29 @@ class Settings:
             errors_topic=env.get("LOGMONITOR_TOPIC_ERRORS") or cls.errors_topic,
             dlq_topic=env.get("LOGMONITOR_TOPIC_DLQ") or cls.dlq_topic,
             alerts_topic=env.get("LOGMONITOR_TOPIC_ALERTS") or cls.alerts_topic,
-            partitions=_int(env, "LOGMONITOR_PARTITIONS", cls.partitions),
-            replication_factor=_int(env, "LOGMONITOR_REPLICATION_FACTOR", cls.replication_factor),
-            logs_retention=_duration(env, "LOGMONITOR_LOGS_RETENTION", "3d"),
-            errors_retention=_duration(env, "LOGMONITOR_ERRORS_RETENTION", "30d"),
-            dlq_retention=_duration(env, "LOGMONITOR_DLQ_RETENTION", "7d"),
-            window_retention=_duration(env, "LOGMONITOR_WINDOW_RETENTION", "24h"),
-            group_retention=_duration(env, "LOGMONITOR_GROUP_RETENTION", "30d"),
-            service_retention=_duration(env, "LOGMONITOR_SERVICE_RETENTION", "30d"),
-            max_services=_int(env, "LOGMONITOR_MAX_SERVICES", cls.max_services, maximum=MAX_SERVICES_LIMIT),
-            max_groups_per_service=_int(env, "LOGMONITOR_MAX_GROUPS_PER_SERVICE", cls.max_groups_per_service,
+            partitions=env_int(env, "LOGMONITOR_PARTITIONS", cls.partitions),
+            replication_factor=env_int(env, "LOGMONITOR_REPLICATION_FACTOR", cls.replication_factor),
+            logs_retention=env_duration(env, "LOGMONITOR_LOGS_RETENTION", "3d"),
+            errors_retention=env_duration(env, "LOGMONITOR_ERRORS_RETENTION", "30d"),
+            dlq_retention=env_duration(env, "LOGMONITOR_DLQ_RETENTION", "7d"),
+            window_retention=env_duration(env, "LOGMONITOR_WINDOW_RETENTION", "24h"),
+            group_retention=env_duration(env, "LOGMONITOR_GROUP_RETENTION", "30d"),
+            service_retention=env_duration(env, "LOGMONITOR_SERVICE_RETENTION", "30d"),
+            max_services=env_int(env, "LOGMONITOR_MAX_SERVICES", cls.max_services, maximum=MAX_SERVICES_LIMIT),
+            max_groups_per_service=env_int(env, "LOGMONITOR_MAX_GROUPS_PER_SERVICE", cls.max_groups_per_service,
                                         maximum=MAX_GROUPS_LIMIT),
-            ring_bytes=_int(env, "LOGMONITOR_RING_BYTES", cls.ring_bytes, minimum=MIB),
+            ring_bytes=env_int(env, "LOGMONITOR_RING_BYTES", cls.ring_bytes, minimum=MIB),
             alert_rules=env.get("LOGMONITOR_ALERT_RULES") or None,
-            alert_interval=_duration(env, "LOGMONITOR_ALERT_INTERVAL", "5s"),
-            session_timeout=_duration(env, "LOGMONITOR_SESSION_TIMEOUT", "30s"),
+            alert_interval=env_duration(env, "LOGMONITOR_ALERT_INTERVAL", "5s"),
+            session_timeout=env_duration(env, "LOGMONITOR_SESSION_TIMEOUT", "30s"),
             store=store,
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
-            allow_anonymous=_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
-            allow_untested_engine=_flag(env, "LOGMONITOR_ALLOW_UNTESTED_ENGINE"),
-            sse_max_clients=_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),
+            allow_anonymous=env_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
+            allow_untested_engine=env_flag(env, "LOGMONITOR_ALLOW_UNTESTED_ENGINE"),
+            sse_max_clients=env_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),
             cors_origins=tuple(o.strip() for o in env.get("LOGMONITOR_CORS_ORIGINS", "").split(",") if o.strip()),
-            grafana_max_points=_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),
+            grafana_max_points=env_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),
         )
 
     @property
