@@ -10,10 +10,11 @@ cell and record. Each cell carries the offset it has applied per source partitio
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from logmonitor.app import settings
+from logmonitor.fingerprint import GROUPING_VERSION, Candidate
 from logmonitor.levels import ERROR_LEVELS
 from logmonitor.tables import error_ring, group_cap
 from logmonitor.tables.cells import Cell, mark_applied, watermark
@@ -130,6 +131,18 @@ class Changes:
             announce_overflow(service, settings.max_services, self._service_cap)
         return bucket_name(self.partition)
 
+    def group_of(self, service: str, candidates: Sequence[Candidate]) -> str:
+        """The fingerprint of the first candidate (oldest grouping version first) with a group, else the last one's.
+
+        Only the current version (the last candidate) makes groups, so whether an older
+        version's group exists is the same when a batch is replayed: the choice is too.
+        """
+        for candidate in candidates[:-1]:
+            key = group_key(service, candidate.fingerprint)
+            if key in self._groups.open or error_groups.get(key):
+                return candidate.fingerprint
+        return candidates[-1].fingerprint
+
     def grouped_as(self, service: str, fingerprint: str, offset: int) -> str:
         """The fingerprint the error at ``offset`` is counted under: its own, or beyond the group cap ``_overflow``."""
         profile = self._profiles.get(service)
@@ -191,7 +204,7 @@ class Changes:
             "service": service, "fingerprint": fingerprint, "count": 0,
             "first_seen": record["timestamp"], "title": record["title"],
             "exception_type": None if fingerprint == group_cap.OVERFLOW_FINGERPRINT else exception.get("type"),
-            "_created": time.time(),
+            "grouping_version": GROUPING_VERSION, "_created": time.time(),
         })
         if offset <= group.after:
             return

@@ -15,7 +15,7 @@ from logmonitor.app import app
 from logmonitor.dead_letter import dead_letter
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.engine.current_event import acting_for
-from logmonitor.fingerprint import fingerprint, group_title
+from logmonitor.fingerprint import fingerprint_candidates, group_title
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES, Redactor
 from logmonitor.levels import ERROR_LEVELS
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
@@ -57,7 +57,7 @@ def _route_one(message: ConsumerRecord, changes: Changes, outgoing: Outgoing, ro
         record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
         record["service"] = service
     if record["level"] in ERROR_LEVELS:
-        own = fingerprint(record)
+        own = changes.group_of(service, fingerprint_candidates(record))
         record["fingerprint"] = changes.grouped_as(service, own, offset)
         if record["fingerprint"] == own:
             record["title"] = group_title(record)
