@@ -45,6 +45,9 @@ def frames(stacktrace: str) -> list[Frame]:
     goroutines = 0
     for line in stacktrace[:MAX_STACK].splitlines():
         text = line.strip()
+        if not text:
+            previous = text
+            continue
         if text.startswith("goroutine "):
             goroutines += 1
             if goroutines > 1:

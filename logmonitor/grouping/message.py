@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
+from collections.abc import Callable
 
 from logmonitor.grouping.v1 import UUID, mask_bracketed
 
@@ -79,11 +80,10 @@ def template(message: str) -> str:
 def parameterise(text: str) -> str:
     """``text`` with every variable part replaced by a token naming its kind (``#url``, ``#time``, ``#n``...)."""
     text = mask_bracketed(_QUOTED.sub("#str", text))
-    text = _EMAIL.sub("#email", _URL.sub("#url", text))
-    text = _IPV6.sub(_address, UUID.sub("#uuid", text))
-    text = _IPV4.sub("#ip", _TIME.sub("#time", text))
-    text = _TOKEN.sub(_token, _DOTTED.sub(_host, text))
-    return _NUMBER.sub("#n", _DURATION.sub("#duration", _HEX.sub("#n", text)))
+    for pattern, replacement, needle in _MASKS:
+        if needle in text:  # a pass costs a few microseconds; most messages have no URL, e-mail or colon
+            text = pattern.sub(replacement, text)
+    return text
 
 
 def _address(match: re.Match[str]) -> str:
@@ -119,3 +119,10 @@ def _token(match: re.Match[str]) -> str:
         return token
     changes = sum(first.isupper() != second.isupper() for first, second in itertools.pairwise(token))
     return "#token" if changes >= 0.45 * len(token) or any(mark in token for mark in "+/=_") else token
+
+
+_MASKS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str], str], ...] = (  # in order; "" is in any text
+    (_URL, "#url", "://"), (_EMAIL, "#email", "@"), (UUID, "#uuid", ""), (_IPV6, _address, ":"), (_TIME, "#time", ""),
+    (_IPV4, "#ip", "."), (_DOTTED, _host, "."), (_TOKEN, _token, ""), (_HEX, "#n", ""), (_DURATION, "#duration", ""),
+    (_NUMBER, "#n", ""),
+)
