@@ -19,7 +19,7 @@ from logmonitor.levels import ERROR_LEVELS
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
 from logmonitor.pipeline.aggregation import Bounds, Changes
 from logmonitor.pipeline.dead_letter import dead_letter
-from logmonitor.pipeline.fingerprint import fingerprint, group_title
+from logmonitor.pipeline.fingerprint import fingerprint_candidates, group_title
 from logmonitor.pipeline.records import InvalidRecord, parse_record
 from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.tables.all_tables import Tables
@@ -70,7 +70,7 @@ class Router:
             record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
             record["service"] = service
         if record["level"] in ERROR_LEVELS:
-            own = fingerprint(record)
+            own = changes.group_of(service, fingerprint_candidates(record))
             record["fingerprint"] = changes.grouped_as(service, own, offset)
             if record["fingerprint"] == own:
                 record["title"] = group_title(record)
