@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.handler
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.api
 	$(BIN)/python -m bench.hostile
 	$(BIN)/python -m bench.soak

@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-__all__ = ["ConfigError", "KafkaSecurity", "Settings", "format_duration", "is_loopback", "parse_duration"]
+__all__ = [
+    "MIB", "ConfigError", "KafkaSecurity", "Settings", "env_duration", "env_flag", "env_int", "exposure_refusal",
+    "format_duration", "is_loopback", "parse_duration",
+]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -113,7 +116,8 @@ class KafkaSecurity:
         return options
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """The integer setting ``name`` of ``env`` within ``minimum..maximum``, or ``default`` when unset."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -128,11 +132,13 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1, m
     return value
 
 
-def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+def env_duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    """The duration setting ``name`` of ``env`` (``30s``, ``5m``, ``7d``), or ``default`` when unset."""
     return parse_duration(env.get(name) or default, name=name)
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    """The true/false setting ``name`` of ``env`` (unset is false)."""
     raw = env.get(name, "").strip().lower()
     if raw in {"", "0", "false", "no"}:
         return False
@@ -149,6 +155,26 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a host name may resolve to any interface
+
+
+def exposure_refusal(host: str, token: str | None, allow_anonymous: bool, *, host_variable: str,
+                     token_variable: str) -> str | None:
+    """Why a server must not start on ``host`` (open to the network without a token), or None.
+
+    Args:
+        host: the address it listens on.
+        token: the token its clients must send, if any.
+        allow_anonymous: ``LOGMONITOR_ALLOW_ANONYMOUS``.
+        host_variable: the variable that set ``host``, named in the refusal.
+        token_variable: the variable that sets ``token``, named in the refusal.
+    """
+    if token or is_loopback(host) or allow_anonymous:
+        return None
+    return (
+        f"{host_variable}={host} serves the API to other machines, and {token_variable} is not set: set a "
+        "token (e.g. `openssl rand -hex 32`), listen on 127.0.0.1, or set LOGMONITOR_ALLOW_ANONYMOUS=true "
+        "to serve it to anyone who can reach it"
+    )
 
 
 @dataclass(frozen=True)
@@ -241,7 +267,7 @@ class Settings:
         return cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or cls.bootstrap_servers,
             security=KafkaSecurity.from_env(env),
-            web_port=_int(env, "LOG_MONITOR_SERVER_PORT", cls.web_port),
+            web_port=env_int(env, "LOG_MONITOR_SERVER_PORT", cls.web_port),
             web_host=web_host,
             advertised_host=env.get("LOG_MONITOR_ADVERTISED_HOST") or (
                 socket.gethostname() if web_host in ("0.0.0.0", "::") else web_host),
@@ -250,29 +276,29 @@ class Settings:
             errors_topic=env.get("LOGMONITOR_TOPIC_ERRORS") or cls.errors_topic,
             dlq_topic=env.get("LOGMONITOR_TOPIC_DLQ") or cls.dlq_topic,
             alerts_topic=env.get("LOGMONITOR_TOPIC_ALERTS") or cls.alerts_topic,
-            partitions=_int(env, "LOGMONITOR_PARTITIONS", cls.partitions),
-            replication_factor=_int(env, "LOGMONITOR_REPLICATION_FACTOR", cls.replication_factor),
-            logs_retention=_duration(env, "LOGMONITOR_LOGS_RETENTION", "3d"),
-            errors_retention=_duration(env, "LOGMONITOR_ERRORS_RETENTION", "30d"),
-            dlq_retention=_duration(env, "LOGMONITOR_DLQ_RETENTION", "7d"),
-            window_retention=_duration(env, "LOGMONITOR_WINDOW_RETENTION", "24h"),
-            group_retention=_duration(env, "LOGMONITOR_GROUP_RETENTION", "30d"),
-            service_retention=_duration(env, "LOGMONITOR_SERVICE_RETENTION", "30d"),
-            max_services=_int(env, "LOGMONITOR_MAX_SERVICES", cls.max_services, maximum=MAX_SERVICES_LIMIT),
-            max_groups_per_service=_int(env, "LOGMONITOR_MAX_GROUPS_PER_SERVICE", cls.max_groups_per_service,
+            partitions=env_int(env, "LOGMONITOR_PARTITIONS", cls.partitions),
+            replication_factor=env_int(env, "LOGMONITOR_REPLICATION_FACTOR", cls.replication_factor),
+            logs_retention=env_duration(env, "LOGMONITOR_LOGS_RETENTION", "3d"),
+            errors_retention=env_duration(env, "LOGMONITOR_ERRORS_RETENTION", "30d"),
+            dlq_retention=env_duration(env, "LOGMONITOR_DLQ_RETENTION", "7d"),
+            window_retention=env_duration(env, "LOGMONITOR_WINDOW_RETENTION", "24h"),
+            group_retention=env_duration(env, "LOGMONITOR_GROUP_RETENTION", "30d"),
+            service_retention=env_duration(env, "LOGMONITOR_SERVICE_RETENTION", "30d"),
+            max_services=env_int(env, "LOGMONITOR_MAX_SERVICES", cls.max_services, maximum=MAX_SERVICES_LIMIT),
+            max_groups_per_service=env_int(env, "LOGMONITOR_MAX_GROUPS_PER_SERVICE", cls.max_groups_per_service,
                                         maximum=MAX_GROUPS_LIMIT),
-            ring_bytes=_int(env, "LOGMONITOR_RING_BYTES", cls.ring_bytes, minimum=MIB),
+            ring_bytes=env_int(env, "LOGMONITOR_RING_BYTES", cls.ring_bytes, minimum=MIB),
             alert_rules=env.get("LOGMONITOR_ALERT_RULES") or None,
-            alert_interval=_duration(env, "LOGMONITOR_ALERT_INTERVAL", "5s"),
-            session_timeout=_duration(env, "LOGMONITOR_SESSION_TIMEOUT", "30s"),
+            alert_interval=env_duration(env, "LOGMONITOR_ALERT_INTERVAL", "5s"),
+            session_timeout=env_duration(env, "LOGMONITOR_SESSION_TIMEOUT", "30s"),
             store=store,
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
-            allow_anonymous=_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
-            allow_untested_engine=_flag(env, "LOGMONITOR_ALLOW_UNTESTED_ENGINE"),
-            sse_max_clients=_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),
+            allow_anonymous=env_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
+            allow_untested_engine=env_flag(env, "LOGMONITOR_ALLOW_UNTESTED_ENGINE"),
+            sse_max_clients=env_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),
             cors_origins=tuple(o.strip() for o in env.get("LOGMONITOR_CORS_ORIGINS", "").split(",") if o.strip()),
-            grafana_max_points=_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),
+            grafana_max_points=env_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),
         )
 
     @property
@@ -282,13 +308,8 @@ class Settings:
 
     def exposure_refusal(self) -> str | None:
         """Why the web server must not start as configured (an API open to the network without a token), or None."""
-        if not self.anonymous_on_network or self.allow_anonymous:
-            return None
-        return (
-            f"LOG_MONITOR_SERVER_HOST={self.web_host} serves the API to other machines, and "
-            "LOGMONITOR_AUTH_TOKEN is not set: set a token (e.g. `openssl rand -hex 32`), listen on "
-            "127.0.0.1, or set LOGMONITOR_ALLOW_ANONYMOUS=true to serve it to anyone who can reach it"
-        )
+        return exposure_refusal(self.web_host, self.auth_token, self.allow_anonymous,
+                                host_variable="LOG_MONITOR_SERVER_HOST", token_variable="LOGMONITOR_AUTH_TOKEN")
 
     @property
     def broker_url(self) -> str:

@@ -2,9 +2,9 @@
 
 Each (rule, service) has a small state. Two kinds of rules:
 
-- *event* rules (``critical``, ``new_group``) count occurrences. The first occurrence opens an
-  incident and notifies at once; later ones are grouped and sent together, at most once per
-  cooldown, each notification saying how many it covers. After a quiet cooldown the incident
+- *event* rules (``critical``, ``new_group``, ``regression``, ``escalating``) count occurrences. The first
+  occurrence opens an incident and notifies at once; later ones are grouped and sent together, at most once
+  per cooldown, each notification saying how many it covers. After a quiet cooldown the incident
   closes (``critical`` says so with a ``resolved`` alert).
 - *condition* rules (``error_rate``, ``silence``) fire when their condition starts to hold and
   resolve when it stops. A subject notifies at most once per cooldown: an incident that opens
@@ -26,7 +26,7 @@ from logmonitor.timestamps import iso_timestamp
 
 __all__ = ["EVENT_KINDS", "Observation", "step"]
 
-EVENT_KINDS = ("critical", "new_group")
+EVENT_KINDS = ("critical", "new_group", "regression", "escalating")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ The file (YAML; ``LOGMONITOR_ALERT_RULES``) has these sections::
       - {name: error-rate, kind: error_rate, threshold: 100, window: 5m, services: ["booking*"]}
       - {name: new-error, kind: new_group, cooldown: 10m}
       - {name: silent, kind: silence, after: 10m}
+      - {name: came-back, kind: regression}
+      - {name: spiking, kind: escalating, factor: 5, min_volume: 50}
 
 ``${NAME}`` in any string is replaced by that environment variable (an unset one is an error).
 Every mistake is reported as one :class:`~logmonitor.settings.ConfigError` naming the place.
@@ -34,21 +36,24 @@ import yaml
 
 from logmonitor.levels import ERROR_LEVELS, LEVELS
 from logmonitor.settings import ConfigError, parse_duration
+from logmonitor.triage.escalation import FACTOR, MIN_VOLUME
 
 __all__ = ["KINDS", "AlertConfig", "NotifierConfig", "Retries", "Rule", "load_rules", "parse_rules"]
 
-KINDS = ("critical", "error_rate", "new_group", "silence")
+KINDS = ("critical", "error_rate", "new_group", "silence", "regression", "escalating")
 NOTIFIER_TYPES = ("webhook", "slack", "email")
 SECURITY = ("starttls", "tls", "none")
 _ERRORS = tuple(level for level in LEVELS if level in ERROR_LEVELS)  # ("ERROR", "CRITICAL")
-_DEFAULT_LEVELS = {"critical": ("CRITICAL",), "error_rate": _ERRORS, "new_group": _ERRORS}
+_DEFAULT_LEVELS = {"critical": ("CRITICAL",), "error_rate": _ERRORS, "new_group": _ERRORS, "regression": _ERRORS,
+                   "escalating": _ERRORS}
+_MAX_FACTOR, _MAX_VOLUME = 1000, 10**9
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One alert rule; ``kind`` decides which of ``threshold``/``window``/``after`` it uses."""
+    """One alert rule; ``kind`` decides which of ``threshold``/``window``/``after``/``factor``/``min_volume`` apply."""
 
     name: str
     kind: str
@@ -59,6 +64,8 @@ class Rule:
     after: timedelta = timedelta(minutes=10)
     cooldown: timedelta = timedelta(minutes=5)
     notify: tuple[str, ...] = ()
+    factor: float = FACTOR
+    min_volume: int = MIN_VOLUME
 
     def watches(self, service: str) -> bool:
         """Whether the rule's service filter (glob patterns) lets ``service`` through."""
@@ -189,8 +196,11 @@ def _retries(spec: Any, where: str) -> Retries:
                    max_backoff=_duration(spec, "max_backoff", where, Retries.max_backoff))
 
 
-_RULE_FIELDS = {"name", "kind", "services", "levels", "threshold", "window", "after", "cooldown", "notify"}
-_KIND_FIELDS = {"critical": set(), "error_rate": {"threshold", "window"}, "new_group": set(), "silence": {"after"}}
+_RULE_FIELDS = {"name", "kind", "services", "levels", "threshold", "window", "after", "cooldown", "notify", "factor",
+                "min_volume"}
+_KIND_FIELDS = {"critical": set(), "error_rate": {"threshold", "window"}, "new_group": set(), "silence": {"after"},
+                "regression": set(), "escalating": {"factor", "min_volume"}}
+_PARAMETERS = {"threshold", "window", "after", "factor", "min_volume"}  # the fields only some kinds take
 
 
 def _rule(spec: Any, where: str, notifiers: Mapping[str, NotifierConfig]) -> Rule:
@@ -201,7 +211,7 @@ def _rule(spec: Any, where: str, notifiers: Mapping[str, NotifierConfig]) -> Rul
     kind = _text(spec, "kind", where)
     if kind not in KINDS:
         raise ConfigError(f"{where}.kind: {kind!r} is not one of {', '.join(KINDS)}")
-    misplaced = sorted(spec.keys() & ({"threshold", "window", "after"} - _KIND_FIELDS[kind]))
+    misplaced = sorted(spec.keys() & (_PARAMETERS - _KIND_FIELDS[kind]))
     if misplaced or (kind == "silence" and "levels" in spec):
         raise ConfigError(f"{where}: {(misplaced or ['levels'])[0]!r} does not apply to kind {kind}")
     levels = _texts(spec, "levels", where, _DEFAULT_LEVELS.get(kind, ()))
@@ -213,11 +223,17 @@ def _rule(spec: Any, where: str, notifiers: Mapping[str, NotifierConfig]) -> Rul
     threshold = spec.get("threshold", 0 if kind != "error_rate" else None)
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
         raise ConfigError(f"{where}.threshold: a whole number >= 0 is required")
+    factor = spec.get("factor", FACTOR)
+    if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 1 < factor <= _MAX_FACTOR:
+        raise ConfigError(f"{where}.factor: a number above 1 and at most {_MAX_FACTOR} is required")
+    min_volume = spec.get("min_volume", MIN_VOLUME)
+    if not isinstance(min_volume, int) or isinstance(min_volume, bool) or not 1 <= min_volume <= _MAX_VOLUME:
+        raise ConfigError(f"{where}.min_volume: a whole number from 1 to {_MAX_VOLUME:,} is required")
     return Rule(
         name=name, kind=kind, services=_texts(spec, "services", where, ("*",)), levels=levels,
         threshold=threshold, window=_duration(spec, "window", where, Rule.window),
         after=_duration(spec, "after", where, Rule.after), cooldown=_duration(spec, "cooldown", where, Rule.cooldown),
-        notify=notify,
+        notify=notify, factor=float(factor), min_volume=min_volume,
     )
 
 

@@ -27,6 +27,8 @@ def describe(rule: Rule, status: str, service: str, *, value: float, count: int,
         ("critical", "firing"): f"{_plural(count, f'{more}{_levels(rule)} record')} in {service}",
         ("critical", "resolved"): f"No {_levels(rule)} records in {service} for {cooldown}",
         ("new_group", "firing"): f"{_plural(count, f'{more}new error group')} in {service}",
+        ("regression", "firing"): f"{_plural(count, f'{more}error group')} back in {service}",
+        ("escalating", "firing"): f"{_plural(count, f'{more}escalating error group')} in {service}",
         ("error_rate", "firing"): f"{int(value):,} {_levels(rule)} records in {window} in {service}"
                                   f" (threshold {rule.threshold:,})",
         ("error_rate", "resolved"): f"{service} back to {int(value):,} {_levels(rule)} records in {window}",
@@ -36,7 +38,7 @@ def describe(rule: Rule, status: str, service: str, *, value: float, count: int,
     title = titles[(rule.kind, status)]
     lines = [f"rule {rule.name} ({rule.kind}) {status}"]
     if example:
-        if rule.kind == "new_group":
+        if rule.kind in ("new_group", "regression", "escalating"):  # the example is a group
             lines.append(f"{example.get('exception_type') or 'error'}: {example.get('title', '')}")
         else:
             lines.append(f"{example.get('level', '')} {example.get('logger') or ''}: {example.get('message', '')}")

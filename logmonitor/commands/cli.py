@@ -80,6 +80,10 @@ def check_engine(settings: Any, installed: Mapping[str, str | None] | None = Non
 
 def main() -> None:
     """Run a command: ``worker`` (Faust's), ``kafka``, ``retention``, ``demo`` and the rest."""
+    if sys.argv[1:2] == ["ingest"]:  # the ingest server needs neither Faust nor the app
+        from logmonitor.commands.ingest import ingest
+
+        ingest.main(sys.argv[2:], prog_name="logmonitor ingest")
     from logmonitor.settings import ConfigError, Settings
 
     try:
@@ -113,10 +117,11 @@ def main() -> None:
     from faust.cli.faust import cli
 
     from logmonitor.commands.demo import demo
+    from logmonitor.commands.ingest import ingest as ingest_command
     from logmonitor.commands.kafka import kafka
     from logmonitor.commands.retention import retention
     from logmonitor.commands.up import up
 
-    for extra_command in (demo, kafka, retention, up):
+    for extra_command in (demo, ingest_command, kafka, retention, up):
         cli.add_command(extra_command)
     app.main()

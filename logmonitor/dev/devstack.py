@@ -1,4 +1,4 @@
-"""Everything ``make run`` starts: the local broker, a worker and the demo services.
+"""Everything ``make run`` starts: the local broker, a worker, an ingest server and the demo services.
 
 Each part is a child process this module started; on Ctrl-C (or when one part dies) they
 are stopped in reverse order, and the broker only if this run started it.
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logmonitor.dev.localkafka import LocalKafka, LocalKafkaError, default_cache_dir, default_data_dir
+from logmonitor.ingest.settings import IngestSettings
+from logmonitor.settings import ConfigError
 
 __all__ = ["DevStack", "DevStackError", "wait_for_health"]
 
@@ -83,6 +85,7 @@ class DevStack:
             env = self._environment()
             self._start_worker(env, stop)
             print(f"\n  logmonitor dashboard: http://127.0.0.1:{self.web_port}/", flush=True)
+            print(f"  ingest (OTLP/HTTP, Loki push, NDJSON): {self._start_ingest(env, stop)}", flush=True)
             if self.demo:
                 self._start_child("demo", ["demo", "--rate", str(self.demo_rate)], env)
                 print("  demo services are logging through KafkaLogHandler", flush=True)
@@ -137,6 +140,21 @@ class DevStack:
         )
         if not healthy and not stop.requested:
             raise DevStackError(f"the worker did not become healthy; last lines:\n{_tail(worker.log_file)}")
+
+    def _start_ingest(self, env: dict[str, str], stop: _StopSignal) -> str:
+        """Start one ingest server next to the worker; its URL."""
+        try:
+            settings = IngestSettings.from_env(env)
+        except ConfigError as error:
+            raise DevStackError(str(error)) from None
+        if not _port_free(settings.host, settings.port):
+            raise DevStackError(f"port {settings.port} on {settings.host} is in use; set LOGMONITOR_INGEST_PORT "
+                                "to another port")
+        ingest = self._start_child("ingest", ["ingest"], env)
+        if not wait_for_health(f"{settings.url}/health", 60,
+                               lambda: ingest.process.poll() is None and not stop.requested) and not stop.requested:
+            raise DevStackError(f"the ingest server did not start; last lines:\n{_tail(ingest.log_file)}")
+        return settings.url
 
     def _start_child(self, name: str, args: list[str], env: dict[str, str]) -> _Child:
         self.log_dir.mkdir(parents=True, exist_ok=True)

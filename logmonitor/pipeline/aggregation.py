@@ -10,11 +10,12 @@ cell and record. Each cell carries the offset it has applied per source partitio
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from logmonitor.levels import ERROR_LEVELS
+from logmonitor.pipeline.fingerprint import GROUPING_VERSION, Candidate
 from logmonitor.pipeline.tables import error_ring, group_cap
 from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
@@ -134,7 +135,7 @@ class Changes:
     """
 
     def __init__(self, partition: int, tables: Tables, bounds: Bounds) -> None:
-        self.partition, self._bounds = partition, bounds
+        self.partition, self._bounds, self._tables = partition, bounds, tables
         self._state = _Profiles(tables.service_state)
         self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition)  # one cell
         windows = _Windows(tables.log_counts)
@@ -158,6 +159,18 @@ class Changes:
         if offset > applied:  # a replayed record was counted and announced the first time
             announce_overflow(service, self._bounds.max_services, self._bounds.service_cap)
         return bucket_name(self.partition)
+
+    def group_of(self, service: str, candidates: Sequence[Candidate]) -> str:
+        """The fingerprint of the first candidate (oldest grouping version first) with a group, else the last one's.
+
+        Only the current version (the last candidate) makes groups, so whether an older
+        version's group exists is the same when a batch is replayed: the choice is too.
+        """
+        for candidate in candidates[:-1]:
+            key = group_key(service, candidate.fingerprint)
+            if key in self._groups.open or self._tables.error_groups.get(key):
+                return candidate.fingerprint
+        return candidates[-1].fingerprint
 
     def grouped_as(self, service: str, fingerprint: str, offset: int) -> str:
         """The fingerprint the error at ``offset`` is counted under: its own, or beyond the group cap ``_overflow``."""
@@ -221,7 +234,7 @@ class Changes:
             "service": service, "fingerprint": fingerprint, "count": 0,
             "first_seen": record["timestamp"], "title": record["title"],
             "exception_type": None if fingerprint == group_cap.OVERFLOW_FINGERPRINT else exception.get("type"),
-            "_created": time.time(),
+            "grouping_version": GROUPING_VERSION, "_created": time.time(),
         })
         if offset <= group.after:
             return

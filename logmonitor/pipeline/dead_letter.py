@@ -10,15 +10,29 @@ from logmonitor import compact_json
 from logmonitor.pipeline.records import MAX_RECORD_BYTES
 from logmonitor.timestamps import iso_timestamp
 
-__all__ = ["KEPT_RAW_BYTES", "dead_letter"]
+__all__ = ["KEPT_RAW_BYTES", "dead_letter", "dead_letter_from"]
 
 # A letter keeps at most this much of its record: escaped as JSON (up to 6 bytes per byte) or
 # base64, it stays under the topics' 8 MiB max.message.bytes. The source offset finds the rest.
 KEPT_RAW_BYTES = MAX_RECORD_BYTES
 
 
-def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: int) -> bytes:
+def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: int,
+                index: int | None = None) -> bytes:
+    """The letter of a record read from Kafka: its ``source`` is ``{topic, partition, offset}``.
+
+    ``index``: the record's place in the OTLP batch its source record carries (``source.index``).
+    """
+    source: dict[str, object] = {"topic": topic, "partition": partition, "offset": offset}
+    if index is not None:
+        source["index"] = index
+    return dead_letter_from(raw, reason, source)
+
+
+def dead_letter_from(raw: bytes | None, reason: str, source: dict[str, object]) -> bytes:
     """``{reason, raw, raw_encoding, source, received_at}``; ``raw`` as text if UTF-8, else base64.
+
+    ``source`` says where the record came from: a Kafka offset, or an ingest request.
 
     A record longer than ``KEPT_RAW_BYTES`` keeps its start (cut at a character boundary) and
     the letter adds ``raw_truncated: true`` and ``raw_bytes``, the record's whole length.
@@ -34,6 +48,6 @@ def dead_letter(raw: bytes | None, reason: str, topic: str, partition: int, offs
     if not whole:
         letter.update(raw_truncated=True, raw_bytes=len(payload))
     return compact_json.dumps({
-        **letter, "source": {"topic": topic, "partition": partition, "offset": offset},
+        **letter, "source": source,
         "received_at": iso_timestamp(time.time()),
     })

@@ -1,85 +1,46 @@
-"""Stable error fingerprints: one bug is one group, two bugs are two (DESIGN section 4)."""
+"""Stable error fingerprints: one bug is one group, two bugs are two (DESIGN section 4).
+
+Grouping has versions (``logmonitor/pipeline/grouping/``). A new version must not split the groups an
+older one made: :func:`fingerprint_candidates` gives an event's fingerprint under every version,
+and the router counts the event in the group of the oldest version that has one, else makes
+the current version's group (``Changes.group_of``). So an event keeps going where it went
+before, and only events no group holds yet are grouped the new way; each group stores the
+version that made it (``grouping_version``; groups made before versions have none: 1).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-__all__ = ["fingerprint", "group_title", "mask_message"]
+from logmonitor.pipeline.grouping import message, v1, v2
 
-# Quoted values are masked by a regex: it is linear, as a quote without a closing one is the last of its kind.
-_QUOTED = re.compile(r"'[^']*+'|\"[^\"]*+\"")
-_CLOSER = {"[": "]", "(": ")", "{": "}", "<": ">"}
-_MASKS = (
-    (re.compile(r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"), "#uuid"),
-    (re.compile(r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b"), "#hex"),
-    (re.compile(r"\d+(?:\.\d+)?"), "#n"),
-)
-_FRAME = re.compile(r'File "([^"]+)", line \d+, in (\S+)')
-_LIBRARY_PATH = re.compile(r"(site-packages|dist-packages|/lib/python\d|<frozen )")
+__all__ = ["GROUPING_VERSION", "Candidate", "fingerprint", "fingerprint_candidates", "group_title", "mask_message"]
+
+_VERSIONS: dict[int, Callable[[dict[str, Any]], str]] = {1: v1.fingerprint, 2: v2.fingerprint}  # oldest first
+GROUPING_VERSION = max(_VERSIONS)
 
 
-def mask_message(message: str) -> str:
-    """Replace the variable parts of a message (numbers, ids, quoted and bracketed values)."""
-    masked = _mask_bracketed(_QUOTED.sub("#str", message[:2000]))
-    for pattern, token in _MASKS:
-        masked = pattern.sub(token, masked)
-    return masked
+class Candidate(NamedTuple):
+    """An event's fingerprint under one grouping version."""
+
+    version: int
+    fingerprint: str
 
 
-def _mask_bracketed(text: str) -> str:
-    """Each ``[...]``, ``(...)``, ``{...}``, ``<...>`` as ``#val``, in linear time.
-
-    What ``\\[[^\\]]*\\]|\\([^)]*\\)|...`` replaces (from the leftmost opener to the first closer of
-    its kind), without its quadratic time: after an opener finds no closer, that regex tries again
-    at every later opener of the kind, each time to the end of the text ("[[[[..."); here that kind
-    is not looked for again, and each kind's next opener is searched for from where the last
-    replacement ended, so no character is searched twice for the same thing.
-    """
-    parts: list[str] = []
-    done = 0
-    nearest = {opener: index for opener in _CLOSER if (index := text.find(opener)) >= 0}
-    while nearest:
-        opener = min(nearest, key=nearest.__getitem__)
-        start = nearest[opener]
-        end = text.find(_CLOSER[opener], start + 1)
-        if end < 0:  # no closer after this opener, so none after a later one of its kind
-            del nearest[opener]
-            continue
-        parts += (text[done:start], "#val")
-        done = end + 1
-        for kind, index in list(nearest.items()):
-            if index < done:
-                index = text.find(kind, done)
-                if index < 0:
-                    del nearest[kind]
-                else:
-                    nearest[kind] = index
-    parts.append(text[done:])
-    return "".join(parts)
-
-
-def _top_application_frame(stacktrace: str | None) -> str:
-    """The innermost stack frame in application code (not the standard library or site-packages)."""
-    frames = _FRAME.findall(stacktrace or "")
-    for path, function in reversed(frames):
-        if not _LIBRARY_PATH.search(path):
-            return f"{path.rsplit('/', 1)[-1]}:{function}"
-    return f"{frames[-1][0].rsplit('/', 1)[-1]}:{frames[-1][1]}" if frames else ""
+def fingerprint_candidates(record: dict[str, Any]) -> tuple[Candidate, ...]:
+    """The record's fingerprint under each version, oldest first: the last is the current version's."""
+    return tuple(Candidate(version, fingerprint_of(record)) for version, fingerprint_of in _VERSIONS.items())
 
 
 def fingerprint(record: dict[str, Any]) -> str:
-    """A stable hex hash of service, exception type, top application frame and masked message."""
-    exception = record.get("exception") or {}
-    parts = (
-        record["service"],
-        exception.get("type") or "",
-        _top_application_frame(exception.get("stacktrace")),
-        mask_message(record["message"]),
-    )
-    # The parts joined by the unit separator: a hash input, not a table key.
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=10).hexdigest()
+    """The record's fingerprint under the current grouping version."""
+    return _VERSIONS[GROUPING_VERSION](record)
+
+
+def mask_message(text: str) -> str:
+    """The message's template under the current grouping version: its variable parts masked."""
+    return message.template(text)
 
 
 def group_title(record: dict[str, Any]) -> str:

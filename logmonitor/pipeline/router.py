@@ -13,11 +13,13 @@ from logmonitor import compact_json
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.engine.current_event import writing_as_handler_of
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES, Redactor
+from logmonitor.ingest.decoded import Rejected
+from logmonitor.ingest.kafka_batches import records_of
 from logmonitor.levels import ERROR_LEVELS
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
 from logmonitor.pipeline.aggregation import Bounds, Changes
 from logmonitor.pipeline.dead_letter import dead_letter
-from logmonitor.pipeline.fingerprint import fingerprint, group_title
+from logmonitor.pipeline.fingerprint import fingerprint_candidates, group_title
 from logmonitor.pipeline.records import InvalidRecord, parse_record
 from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.tables.all_tables import Tables
@@ -43,19 +45,24 @@ class Router:
         self._app, self._tables, self._bounds, self._labels = app, tables, bounds, service_labels
         self.errors_topic, self.dead_letters_topic = errors_topic, dead_letters_topic
 
-    def _route_one(self, message: ConsumerRecord, changes: Changes, outgoing: Outgoing,
-                   routed: Counter[tuple[str, str]], now: float) -> None:
+    def _route_one(self, message: ConsumerRecord, value: bytes | Rejected | None, index: int | None,
+                   changes: Changes, outgoing: Outgoing, routed: Counter[tuple[str, str]], now: float) -> None:
+        """Route ``value``: the message's own, or the ``index``-th record of the OTLP batch it carries."""
         offset = message.offset
         try:
-            record = parse_record(message.value, now=now)
+            if isinstance(value, Rejected):
+                raise InvalidRecord(value.reason)
+            record, size = parse_record(value, now=now), len(value or b"")
         except InvalidRecord as invalid:
-            letter = dead_letter(message.value, invalid.reason, message.topic, message.partition, offset)
+            raw = value.raw if isinstance(value, Rejected) else value
+            letter = dead_letter(raw, invalid.reason, message.topic, message.partition, offset, index)
             outgoing.append((self.dead_letters_topic, message.key, letter))
             changes.apply_invalid(offset)
             INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
             return
         if record["id"] is None:  # the producer set none: its place in the log (formatted only here, for the few)
-            record["id"] = f"{message.topic}-{message.partition}-{offset}"
+            place = f"{message.topic}-{message.partition}-{offset}"
+            record["id"] = place if index is None else f"{place}-{index}"
         if REDACTED not in message.headers:  # another producer's record, or one redacted by other rules
             FOREIGN_REDACTOR.record(record)
         service = changes.counted_as(record["service"], offset)
@@ -63,7 +70,7 @@ class Router:
             record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
             record["service"] = service
         if record["level"] in ERROR_LEVELS:
-            own = fingerprint(record)
+            own = changes.group_of(service, fingerprint_candidates(record))
             record["fingerprint"] = changes.grouped_as(service, own, offset)
             if record["fingerprint"] == own:
                 record["title"] = group_title(record)
@@ -73,7 +80,7 @@ class Router:
             public = public_name(service)
             forwarded = record if public == service else {**record, "service": public}
             outgoing.append((self.errors_topic, public.encode(), compact_json.dumps(forwarded)))
-        changes.apply_record(record, offset, len(message.value))
+        changes.apply_record(record, offset, size)
         routed[service, record["level"]] += 1
 
     async def __call__(self, batch: Batch) -> None:
@@ -91,11 +98,12 @@ class Router:
         now = time.time()  # for the timestamp sanity window (a day ahead, 30 days back)
         count = size = 0
         for message in batch.records:
-            self._route_one(message, changes, outgoing, routed, now)
-            count, size = count + 1, size + len(message.value or b"")
-            if count >= YIELD_EVERY or size >= YIELD_BYTES:
-                await asyncio.sleep(0)  # web requests get in between
-                now, count, size = time.time(), 0, 0
+            for index, value in records_of(message.value, now):  # one, or each of an OTLP batch's (same offset)
+                self._route_one(message, value, index, changes, outgoing, routed, now)
+                count, size = count + 1, size + len(value.raw if isinstance(value, Rejected) else value or b"")
+                if count >= YIELD_EVERY or size >= YIELD_BYTES:
+                    await asyncio.sleep(0)  # web requests get in between
+                    now, count, size = time.time(), 0, 0
         producer = self._app.producer
         for topic, key, value in outgoing:  # the producer itself: Faust's topic.send costs 5x more per record
             await producer.send(topic, key, value, None, None, None)  # the next commit waits for the outcome

@@ -13,7 +13,8 @@ __all__ = ["FILES", "DashboardView", "StaticView"]
 
 _STATIC = files("logmonitor.web") / "static"
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-FILES = {name: (_STATIC / name).read_bytes() for name in ("index.html", "dashboard.js", "dashboard.css")}
+FILES = {name: (_STATIC / name).read_bytes()
+          for name in ("index.html", "dashboard.js", "dashboard.css", "chart.js", "chart.css")}
 
 
 def _asset(name: str) -> tuple[bytes, str]:

@@ -76,8 +76,10 @@ ROUTES: tuple[Route, ...] = (
     _route("/api/v1/logs/services", ServicesView, get("Every service seen")),
     _route("/api/v1/logs/groups", GroupsView, get(
         "Error groups, most recent first", [param("service", TEXT), param("limit", LIMIT)])),
-    _route("/api/v1/logs/series", SeriesView, get("Per-minute counts per service and level", [
-        param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}), param("service", TEXT)])),
+    _route("/api/v1/logs/series", SeriesView, get("Counts per service and level in buckets of whole minutes", [
+        param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}),
+        param("step", {"type": "integer", "minimum": 60, "maximum": 3600, "multipleOf": 60}),
+        param("top", {"type": "integer", "minimum": 1, "maximum": 50}), param("service", TEXT)])),
     _route("/api/v1/logs/stream", StreamView, get(
         "Server-Sent Events of new errors and of the feed's state (503 when full)",
         [param("service", TEXT), param("level", LEVEL)], media="text/event-stream")),

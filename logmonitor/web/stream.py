@@ -11,9 +11,11 @@ import orjson
 from aiohttp import web
 from faust.web import Request, Response
 
-from logmonitor.levels import LEVELS
+from logmonitor.pipeline.tables.expiry import retention_cutoff
+from logmonitor.read import series
 from logmonitor.read.queries import merge_counts
 from logmonitor.web.base import ApiView
+from logmonitor.web.errors import BadParameter
 from logmonitor.web.live_errors import RECONNECTING, FeedFull, Subscription
 from logmonitor.web.params import query_int, query_level, text_param
 from logmonitor.window import WINDOW_SECONDS
@@ -89,22 +91,22 @@ def _wanted(value: bytes, service: str | None, level: str | None) -> bool:
 
 
 class SeriesView(ApiView):
-    """Per-minute counts per service and level, zero-filled, for charts."""
+    """Counts per service and level in buckets of whole minutes, zero-filled, for charts (``read/series.py``)."""
 
     async def get(self, request: Request) -> Response:
-        """``?minutes=60&service=`` → ``{"bucket_seconds", "series": {service: {level: [[epoch_ms, n], ...]}}}``."""
-        minutes = query_int(request.query, "minutes", 60, 1, 24 * 60)
-        service = text_param(request.query, "service")
+        """``?minutes=60&step=&top=10&service=`` → :func:`logmonitor.read.series.series_answer`; 400 out of bounds."""
+        minutes = query_int(request.query, "minutes", 60, 1, series.MAX_MINUTES)
+        step = query_int(request.query, "step", series.default_step(minutes), int(WINDOW_SECONDS), series.MAX_STEP)
+        top = query_int(request.query, "top", series.DEFAULT_TOP, 1, series.MAX_TOP)
         now = time.time()
-        last = int(now // WINDOW_SECONDS * WINDOW_SECONDS)
-        starts = [last - i * int(WINDOW_SECONDS) for i in range(minutes - 1, -1, -1)]
-        query = {"since": str(starts[0]), "until": str(last + WINDOW_SECONDS)}
+        try:
+            span = series.series_span(minutes, step, now)
+        except series.SeriesRequestError as error:
+            raise BadParameter(str(error)) from None
+        query = {"since": str(span.since), "until": str(span.until)}
+        service = text_param(request.query, "service")
         if service:
             query["service"] = service
         counts = merge_counts(await self.gather("counts", query, request))
-        series = {
-            name: {level: [[start * 1000, by_level.get(level, {}).get(start, 0)] for start in starts]
-                   for level in LEVELS if level in by_level}
-            for name, by_level in sorted(counts.items())
-        }
-        return self.json({"bucket_seconds": int(WINDOW_SECONDS), "series": series})
+        retained_since = retention_cutoff(self.context.settings.window_retention, now)
+        return self.json(series.series_answer(counts, span, top, retained_since))

@@ -5,6 +5,7 @@ They are imported here rather than listed in the root conftest's ``pytest_plugin
 """
 
 from tests.fixtures.browser import browser as browser
+from tests.fixtures.ingest import start_ingest as start_ingest
 from tests.fixtures.kafka import kafka_bootstrap as kafka_bootstrap
 from tests.fixtures.kafka import kafka_broker as kafka_broker
 from tests.fixtures.kafka import restartable_broker as restartable_broker

@@ -47,6 +47,8 @@ BAD = [
     ("/api/v1/logs/errors", {"q": "x" * 300}), ("/api/v1/logs/errors/booking", {"limit": "-1"}),
     ("/api/v1/logs/groups", {"limit": "0"}), ("/api/v1/logs/series", {"minutes": "0"}),
     ("/api/v1/logs/series", {"minutes": "99999"}), ("/api/v1/logs/stream", {"level": "LOUD"}),
+    ("/api/v1/logs/series", {"step": "90"}), ("/api/v1/logs/series", {"minutes": "1440", "step": "60"}),
+    ("/api/v1/logs/series", {"top": "0"}),
 ]
 
 

@@ -71,11 +71,33 @@ def test_the_packaged_defaults_alert_without_notifiers() -> None:
     ("notifiers: {n: {type: email, host: h, from: f, to: t, username: u}}", "username and password go together"),
     ("notifiers: {n: {type: slack, url: 'http://x/${NOPE}'}}", "rules.yaml: environment variable NOPE is not set"),
     ("retries: {attempts: 0}", "rules.yaml: retries.attempts: a whole number from 1 to 100"),
+    ("rules: [{name: x, kind: regression, factor: 3}]", "rules.yaml: rules[0]: 'factor' does not apply to kind"),
+    ("rules: [{name: x, kind: error_rate, threshold: 1, min_volume: 3}]", "rules[0]: 'min_volume' does not apply"),
+    ("rules: [{name: x, kind: escalating, factor: 1}]", "rules[0].factor: a number above 1 and at most 1000"),
+    ("rules: [{name: x, kind: escalating, factor: 1001}]", "rules[0].factor: a number above 1 and at most 1000"),
+    ("rules: [{name: x, kind: escalating, factor: .nan}]", "rules[0].factor: a number above 1"),
+    ("rules: [{name: x, kind: escalating, factor: '5'}]", "rules[0].factor: a number above 1"),
+    ("rules: [{name: x, kind: escalating, min_volume: 0}]", "rules[0].min_volume: a whole number from 1 to"),
+    ("rules: [{name: x, kind: escalating, min_volume: 2.5}]", "rules[0].min_volume: a whole number from 1 to"),
+    ("rules: [{name: x, kind: escalating, min_volume: true}]", "rules[0].min_volume: a whole number from 1 to"),
 ])
 def test_each_mistake_is_one_clear_error(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as raised:
         parse_rules(text, "rules.yaml", {})
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_triage_rules_take_their_escalation_parameters_with_defaults() -> None:
+    text = """
+rules:
+  - {name: back, kind: regression, cooldown: 10m, services: ["pay*"]}
+  - {name: spiking, kind: escalating, factor: 2.5, min_volume: 20, levels: [CRITICAL]}
+  - {name: spiking-default, kind: escalating}
+"""
+    back, spiking, default = parse_rules(text, "rules.yaml", {}).rules
+    assert back.kind == "regression" and back.levels == ("ERROR", "CRITICAL") and back.watches("payments")
+    assert (spiking.factor, spiking.min_volume, spiking.levels) == (2.5, 20, ("CRITICAL",))
+    assert (default.factor, default.min_volume) == (5.0, 50)
 
 
 def test_a_missing_file_names_the_variable() -> None:

@@ -92,53 +92,12 @@ function renderServiceOptions(services) {
   select.value = services.includes(chosen) ? chosen : "";
 }
 
-// --- chart ------------------------------------------------------------------------------------
+// --- SVG (chart.js draws the chart) -----------------------------------------------------------
 
 function svg(tag, attributes) {
   const node = document.createElementNS(SVG, tag);
   for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
   return node;
-}
-
-function renderChart(series) {
-  const chart = $("chart");
-  const legend = $("legend");
-  chart.replaceChildren();
-  legend.replaceChildren();
-  const width = 640, height = 150, left = 36, bottom = 12, top = 8;
-  const lines = [];
-  for (const [service, levels] of Object.entries(series.series)) {
-    const points = new Map();
-    for (const level of ["ERROR", "CRITICAL"]) {
-      for (const [ms, n] of levels[level] || []) points.set(ms, (points.get(ms) || 0) + n);
-    }
-    if (points.size) lines.push([service, [...points.entries()].sort((a, b) => a[0] - b[0])]);
-  }
-  const max = Math.max(1, ...lines.flatMap(([, points]) => points.map(([, n]) => n)));
-  const count = Math.max(2, ...lines.map(([, points]) => points.length));
-  const x = (i) => left + (i * (width - left - 4)) / (count - 1);
-  const y = (n) => top + (1 - n / max) * (height - top - bottom);
-  chart.append(svg("line", { x1: left, y1: y(0), x2: width - 4, y2: y(0), class: "axis" }));
-  const label = svg("text", { x: 2, y: top + 10, class: "tick" });
-  label.textContent = String(max);
-  const zero = svg("text", { x: 2, y: y(0), class: "tick" });
-  zero.textContent = "0";
-  chart.append(label, zero);
-  lines.forEach(([service, points], index) => {
-    const color = COLORS[index % COLORS.length];
-    const path = points.map(([, n], i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(n).toFixed(1)}`).join(" ");
-    const line = svg("path", { d: path, fill: "none", stroke: color, "stroke-width": 2 });
-    const title = document.createElementNS(SVG, "title");
-    title.textContent = service;
-    line.append(title);
-    chart.append(line);
-    const item = el("li", service);
-    const swatch = el("span", null, "swatch");
-    swatch.style.backgroundColor = color;
-    item.prepend(swatch);
-    legend.append(item);
-  });
-  if (!lines.length) legend.append(el("li", "no errors in the last hour", "muted"));
 }
 
 // --- error feed and detail ------------------------------------------------------------------
@@ -241,11 +200,9 @@ function renderAlerts(answer) {
 
 async function refresh() {
   try {
-    const [stats, series, groups, alerts] = await Promise.all([
-      getJson("/api/v1/logs/stats"), getJson("/api/v1/logs/series?minutes=60"),
-      getJson("/api/v1/logs/groups?limit=20"), getJson("/api/v1/alerts?limit=20")]);
+    const [stats, groups, alerts] = await Promise.all([
+      getJson("/api/v1/logs/stats"), getJson("/api/v1/logs/groups?limit=20"), getJson("/api/v1/alerts?limit=20")]);
     renderStats(stats);
-    renderChart(series);
     renderGroups(groups.groups);
     renderAlerts(alerts);
     if (state.feed !== "live") await loadErrors();

@@ -1,0 +1,50 @@
+"""Pieces of a record every ingest format maps alike: the level of a severity name, bounded text, nanosecond times."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from logmonitor.levels import LEVEL_ALIASES, LEVELS
+from logmonitor.timestamps import RecordTimeError, record_time
+
+__all__ = ["Unmappable", "cut", "level_named", "pop_text", "timestamp_of_nanos"]
+
+_LEVEL_OF = {**{level: level for level in LEVELS}, **LEVEL_ALIASES}
+_LONGEST_LEVEL = max(map(len, _LEVEL_OF))
+
+
+class Unmappable(ValueError):
+    """One record cannot be mapped to section 2; ``reason`` as ``records.InvalidRecord.reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def level_named(name: Any) -> str | None:
+    """The level a severity name means (``warn``, ``Information``, ``TRACE`` ...), or None for no known name."""
+    if not isinstance(name, str) or len(name) > _LONGEST_LEVEL + 8:  # cut before upper(): names are short
+        return None
+    return _LEVEL_OF.get(name.strip().upper())
+
+
+def cut(text: Any, limit: int) -> str | None:
+    """``text`` if it is a non-empty string, at most ``limit`` characters of it; else None."""
+    return text[:limit] if isinstance(text, str) and text else None
+
+
+def pop_text(extra: dict[str, Any], keys: Sequence[str], limit: int) -> str | None:
+    """The first of ``keys`` in ``extra`` with a text value (cut to ``limit``), taken out of ``extra``; else None."""
+    for key in keys:
+        if isinstance(extra.get(key), str):
+            return cut(extra.pop(key), limit)
+    return None
+
+
+def timestamp_of_nanos(nanos: int, now: float) -> str:
+    """The section 2 timestamp of nanoseconds since the epoch; :class:`Unmappable` outside the sanity window."""
+    try:
+        return record_time(nanos / 1e9, now)[1]
+    except RecordTimeError as error:
+        raise Unmappable(str(error)) from None
