@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
 
-from logmonitor.read.partials import PARTIALS
-from logmonitor.server.context import AppContext
+from logmonitor.read.partials import PARTIALS, TableState
+from logmonitor.read.queries import Partitions
 from logmonitor.web.errors import ApiError
 
-__all__ = ["PeerUnavailable", "gather"]
+__all__ = ["Cluster", "PeerUnavailable", "gather"]
+
+
+class Cluster(TableState, Protocol):
+    """A worker among its peers: its app, its tables and settings, the partitions it owns."""
+
+    @property
+    def app(self) -> Any:
+        """The faust.App (its web router knows the peers)."""
+
+    def owned_partitions(self) -> Partitions:
+        """The ``application-logs`` partitions this worker actively processes."""
+
 
 _PEER_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
@@ -45,7 +57,7 @@ async def _fetch(session: aiohttp.ClientSession, url: str, kind: str, query: Map
         raise PeerUnavailable(f"worker {url} did not answer: {error}") from None
 
 
-async def gather(context: AppContext, kind: str, query: Mapping[str, str], headers: Mapping[str, str]) -> list[Any]:
+async def gather(context: Cluster, kind: str, query: Mapping[str, str], headers: Mapping[str, str]) -> list[Any]:
     """Every worker's partial answer of ``kind`` for ``query`` (this worker's first).
 
     Raises:

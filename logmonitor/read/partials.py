@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from logmonitor.alerts.listing import AlertQuery, active_alerts, alert_history
+from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.read import queries
-from logmonitor.server.context import AppContext
+from logmonitor.settings import Settings
 from logmonitor.web.errors import BadParameter
 from logmonitor.web.params import parse_time, query_int, query_level, query_time, text_param
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["PARTIALS", "Partial", "alert_query", "error_query"]
+__all__ = ["PARTIALS", "Partial", "TableState", "alert_query", "error_query"]
 
-Partial = Callable[[AppContext, Mapping[str, str], queries.Partitions], Any]
+
+class TableState(Protocol):
+    """What a partial reads: a worker's tables and settings (``server/context.py``'s ``AppContext`` is one)."""
+
+    @property
+    def tables(self) -> Tables:
+        """The app's tables."""
+
+    @property
+    def settings(self) -> Settings:
+        """The app's settings."""
+
+Partial = Callable[[TableState, Mapping[str, str], queries.Partitions], Any]
 
 
 def error_query(
@@ -35,16 +48,16 @@ def error_query(
     )
 
 
-def _errors(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+def _errors(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     return queries.recent_errors(context.tables, error_query(query), partitions)
 
 
-def _groups(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+def _groups(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     limit = query_int(query, "limit", 100, 1, 1000)
     return queries.groups(context.tables, text_param(query, "service"), limit, partitions)
 
 
-def _counts(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+def _counts(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     now = time.time()
     since = parse_time(query["since"], "since") if query.get("since") else now - 3600
     until = parse_time(query["until"], "until") if query.get("until") else now + WINDOW_SECONDS
@@ -52,7 +65,7 @@ def _counts(context: AppContext, query: Mapping[str, str], partitions: queries.P
                                  service=text_param(query, "service"), partitions=partitions)
 
 
-def _summary(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+def _summary(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     tables = context.tables
     return {"profiles": queries.profiles(tables, partitions),
             "invalid_records": queries.invalid_total(tables, partitions)}
@@ -67,7 +80,7 @@ def alert_query(query: Mapping[str, str]) -> AlertQuery:
                       limit=query_int(query, "limit", 100, 1, 1000))
 
 
-def _alerts(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+def _alerts(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     filters = alert_query(query)
     tables = context.tables
     return {"alerts": alert_history(tables, filters, partitions), "active": active_alerts(tables, filters, partitions)}
