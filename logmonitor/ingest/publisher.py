@@ -46,9 +46,12 @@ class InFlight:
         """Whether nothing more may be taken now."""
         return self.held >= self.limit
 
-    def try_take(self, size: int) -> bool:
-        """Hold ``size`` bytes if they fit (one request alone always fits); False if not."""
-        if self.held and self.held + size > self.limit:
+    def try_take(self, size: int, own: int = 0) -> bool:
+        """Hold ``size`` more bytes for a request that holds ``own`` already, if they fit; False if not.
+
+        A request alone always fits, however large (within the body limit).
+        """
+        if self.held > own and self.held + size > self.limit:
             return False
         self.held += size
         BYTES_IN_FLIGHT.set(self.held)

@@ -59,29 +59,48 @@ def _decoder(request: web.Request, decoders: Mapping[str, Decoder], extra_encodi
     return decoder
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    """The body, decompressed by aiohttp as it streams in; 413 once it passes ``limit`` (gzip bombs stop there)."""
+_CHUNK = 64 * 1024
+
+
+def _busy() -> Refusal:
+    return Refusal(429, "busy", "this ingest server holds as many bytes as it may; retry after Retry-After",
+                   retry_after=BUSY_RETRY_AFTER)
+
+
+async def _read_body(request: web.Request, limit: int, in_flight: InFlight) -> bytes:
+    """The body, decompressed by aiohttp as it streams in, each piece held in ``in_flight`` as it arrives.
+
+    So bodies being read count against the bound too: many slow senders get 429, not memory. Past
+    ``limit`` bytes (counted after decompression: gzip bombs stop there) the answer is 413.
+    """
+    parts: list[bytes] = []
+    held = 0
     try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise Refusal(413, "body_too_large", f"the body is over {limit} bytes (counted after decompression); "
-                      "send smaller batches") from None
+        async for chunk in request.content.iter_chunked(_CHUNK):
+            if held + len(chunk) > limit:
+                raise Refusal(413, "body_too_large", f"the body is over {limit} bytes (counted after "
+                              "decompression); send smaller batches")
+            if not in_flight.try_take(len(chunk), own=held):
+                raise _busy()
+            held += len(chunk)
+            parts.append(chunk)
     except web.RequestPayloadError:  # a broken gzip, or a body cut short
+        in_flight.give_back(held)
         raise Refusal(400, "undecodable_body", "the body ended early or does not decompress as its "
                       "Content-Encoding says") from None
+    except BaseException:
+        in_flight.give_back(held)
+        raise
+    return b"".join(parts)
 
 
 async def _ingest(request: web.Request, route: str, decode: Decoder) -> Decoded:
     """Read, decode and publish the request's records; raise a :class:`Refusal` for any way that fails."""
     state = request.app[STATE]
-    busy = Refusal(429, "busy", "this ingest server holds as many bytes as it may; retry after Retry-After",
-                   retry_after=BUSY_RETRY_AFTER)
     if state.in_flight.full:
-        raise busy
-    body = await _read_body(request, state.settings.max_body_bytes)
+        raise _busy()
+    body = await _read_body(request, state.settings.max_body_bytes, state.in_flight)
     BODY_BYTES.labels(route).inc(len(body))
-    if not state.in_flight.try_take(len(body)):
-        raise busy
     release = functools.partial(state.in_flight.give_back, len(body))
     try:
         decoded = await asyncio.get_running_loop().run_in_executor(None, decode, body)

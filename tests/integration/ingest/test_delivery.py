@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import subprocess
 import sys
 import threading
@@ -90,6 +91,23 @@ def test_the_in_flight_bound_answers_429_instead_of_buffering(
     assert answers and answers[0] in (200, 503)
     wait_for(lambda: ingest.metric("logmonitor_ingest_bytes_in_flight"), lambda held: held == 0, timeout=60)
     assert wait_for(lambda: ingest.post("/api/v1/ingest", body, NDJSON)[0], lambda s: s == 200, timeout=60) == 200
+
+
+def test_bodies_still_being_read_count_against_the_in_flight_bound(
+        restartable_broker: LocalKafka, start_ingest: Callable[..., IngestProcess], topics: tuple[str, str]) -> None:
+    bootstrap = restartable_broker.bootstrap_servers
+    create_topics(bootstrap, *topics)
+    ingest = start_ingest(ingest_env(bootstrap, *topics, LOGMONITOR_INGEST_MAX_IN_FLIGHT_BYTES=str(64 * 1024)))
+    port = int(ingest.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:  # a shipper that stalls mid-body
+        slow.sendall(b"POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+                     b"Content-Length: 1000000\r\n\r\n" + b" " * (60 * 1024))
+        wait_for(lambda: ingest.metric("logmonitor_ingest_bytes_in_flight"), lambda held: held >= 60 * 1024)
+        body, _ = batch(100)
+        status, headers, answer = ingest.post("/api/v1/ingest", body, NDJSON)
+        assert (status, orjson.loads(answer)["error"], headers["Retry-After"]) == (429, "busy", "1")
+    wait_for(lambda: ingest.metric("logmonitor_ingest_bytes_in_flight"), lambda held: held == 0, timeout=60)
+    assert ingest.post("/api/v1/ingest", body, NDJSON)[0] == 200, "the stalled body's bytes were given back"
 
 
 def test_with_a_token_only_health_answers_without_it(

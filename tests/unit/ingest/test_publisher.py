@@ -86,3 +86,12 @@ def test_in_flight_bytes_are_bounded_but_one_request_alone_always_fits() -> None
     in_flight.give_back(250)
     assert in_flight.try_take(60) and not in_flight.try_take(41) and in_flight.try_take(40)
     assert in_flight.full
+
+
+def test_a_request_read_in_pieces_alone_always_fits_others_wait() -> None:
+    in_flight = InFlight(100)
+    assert in_flight.try_take(80, own=0) and in_flight.try_take(80, own=80), "alone: its own bytes do not count"
+    assert not in_flight.try_take(1, own=0), "another request beside it is refused"
+    in_flight.give_back(160)
+    assert in_flight.try_take(60, own=0) and not in_flight.try_take(41, own=0) and in_flight.try_take(40, own=0)
+    assert not in_flight.try_take(50, own=40), "a request among others takes only what fits"
