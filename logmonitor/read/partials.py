@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from logmonitor.alerts.listing import AlertQuery, active_alerts, alert_history
-from logmonitor.read import queries
+from logmonitor.pipeline.tables.group_states import split_group_id
+from logmonitor.read import group_triage, queries
 from logmonitor.server.context import AppContext
 from logmonitor.web.errors import BadParameter
 from logmonitor.web.params import parse_time, query_int, query_level, query_time, text_param
@@ -44,6 +45,19 @@ def _groups(context: AppContext, query: Mapping[str, str], partitions: queries.P
     return queries.groups(context.tables, text_param(query, "service"), limit, partitions)
 
 
+def _triage(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    escalation = group_triage.escalation_of(context.alert_config)
+    return group_triage.group_list(context.tables, group_triage.group_query(query), partitions, time.time(), escalation)
+
+
+def _group(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    names = split_group_id(query.get("id", ""))
+    if names is None:
+        raise BadParameter("id must be a group id as GET /api/v1/logs/groups lists them")
+    escalation = group_triage.escalation_of(context.alert_config)
+    return group_triage.group_with_detail(context.tables, *names, partitions, time.time(), escalation)
+
+
 def _counts(context: AppContext, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     now = time.time()
     since = parse_time(query["since"], "since") if query.get("since") else now - 3600
@@ -75,4 +89,5 @@ def _alerts(context: AppContext, query: Mapping[str, str], partitions: queries.P
 
 PARTIALS: dict[str, Partial] = {
     "errors": _errors, "groups": _groups, "counts": _counts, "summary": _summary, "alerts": _alerts,
+    "triage": _triage, "group": _group,
 }
