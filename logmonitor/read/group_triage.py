@@ -23,7 +23,7 @@ from logmonitor.timestamps import epoch_of
 from logmonitor.triage.commands import SHOWN, TriageError
 from logmonitor.triage.escalation import ESCALATION, Escalation, last_hour
 from logmonitor.triage.status import COMMANDS_APPLIED
-from logmonitor.triage.view import group_detail, group_status, status_filter
+from logmonitor.triage.view import group_detail, group_status, status_filter, statuses
 from logmonitor.web.errors import BadParameter
 from logmonitor.web.params import query_int, text_param
 
@@ -49,18 +49,16 @@ class GroupQuery:
     limit: int = 100
 
     def matches(self, group: Mapping[str, Any]) -> bool:
-        """Whether ``group`` (as listed, before its status) passes the service and text filters."""
-        if self.service is not None and group["service"] != self.service:
-            return False
-        if self.q:
-            needle = self.q.lower()
-            texts = (group.get("title") or "", group.get("exception_type") or "", group.get("logger") or "",
-                     group["fingerprint"], group["service"])
-            return any(needle in text.lower() for text in texts)
-        return True
+        """Whether ``group`` (a group cell) passes the text filter (the caller filters by service)."""
+        if not self.q:
+            return True
+        needle = self.q.lower()
+        texts = (group.get("title") or "", group.get("exception_type") or "", group.get("logger") or "",
+                 group["fingerprint"], group["service"])
+        return any(needle in text.lower() for text in texts)
 
     def order(self, group: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The sort key (larger first); ties go by id, so every worker orders them alike."""
+        """The sort key (larger first) of a listed group; ties go by id, so every worker orders them alike."""
         primary = {"last_seen": group["last_seen"], "first_seen": group["first_seen"], "count": group["count"],
                    "trend": (group["last_hour"], group["last_seen"])}[self.sort]
         return primary, group["id"]
@@ -93,9 +91,12 @@ def _ours(cell: Cell, partitions: Partitions) -> bool:
     return partitions is None or bool(source_partitions(cell) & partitions)
 
 
-def _listed(tables: Tables, cell: Cell, now: float, escalation: Escalation) -> dict[str, Any]:
+def _state(tables: Tables, cell: Cell) -> Cell | None:
+    return tables.group_states.get(state_key(cell["service"], cell["fingerprint"]))
+
+
+def _listed(cell: Cell, state: Cell | None, now: float, escalation: Escalation) -> dict[str, Any]:
     """A group as the list shows it: its fields, id, statuses, ignore, sparkline and last hour's events."""
-    state = tables.group_states.get(state_key(cell["service"], cell["fingerprint"]))
     public = {name: value for name, value in cell.items() if not name.startswith("_")}
     return {
         "id": group_id(cell["service"], cell["fingerprint"]), "hosts": [], **public,
@@ -105,23 +106,35 @@ def _listed(tables: Tables, cell: Cell, now: float, escalation: Escalation) -> d
     }
 
 
+def _sort_fields(cell: Cell, state: Cell | None, now: float, trend: bool) -> dict[str, Any]:
+    """The fields :meth:`GroupQuery.order` reads, without the rest of a listed group (built for the listed only)."""
+    return {"id": group_id(cell["service"], cell["fingerprint"]), "last_seen": cell["last_seen"],
+            "first_seen": cell["first_seen"], "count": cell["count"],
+            "last_hour": last_hour((state or {}).get("counts"), now) if trend else 0}
+
+
 def group_list(tables: Tables, query: GroupQuery, partitions: Partitions, now: float,
                escalation: Escalation) -> dict[str, Any]:
-    """This worker's partial: the first ``query.limit`` matching groups in order, and the matching groups by status."""
+    """This worker's partial: the first ``query.limit`` matching groups in order, and the matching groups by status.
+
+    Every matching group's statuses are needed (to filter and count them), the rest of a listed
+    group only for those listed.
+    """
     by_status = dict.fromkeys(SHOWN, 0)
-    chosen: list[dict[str, Any]] = []
+    candidates: list[tuple[dict[str, Any], Cell, Cell | None]] = []
     for cell in tables.error_groups.values():
-        if not cell or not _ours(cell, partitions) or (
+        if not cell or not _ours(cell, partitions) or not query.matches(cell) or (
                 query.service is not None and public_name(cell["service"]) != query.service):
             continue
-        group = _listed(tables, cell, now, escalation)
-        if not query.matches(group):
-            continue
-        for status in group["statuses"]:
+        state = _state(tables, cell)
+        held = statuses(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation)
+        for status in held:
             by_status[status] += 1
-        if query.status is None or query.status in group["statuses"]:
-            chosen.append(group)
-    return {"groups": heapq.nlargest(query.limit, chosen, key=query.order), "by_status": by_status}
+        if query.status is None or query.status in held:
+            candidates.append((_sort_fields(cell, state, now, query.sort == "trend"), cell, state))
+    chosen = heapq.nlargest(query.limit, candidates, key=lambda candidate: query.order(candidate[0]))
+    return {"groups": [_listed(cell, state, now, escalation) for _fields, cell, state in chosen],
+            "by_status": by_status}
 
 
 def merge_group_lists(partials: Iterable[dict[str, Any]], query: GroupQuery) -> dict[str, Any]:
@@ -146,11 +159,11 @@ def group_with_detail(tables: Tables, service: str, fingerprint: str, partitions
     cell = tables.error_groups.get(state_key(service, fingerprint))
     if not cell or not _ours(cell, partitions):
         return None
-    state = tables.group_states.get(state_key(service, fingerprint))
+    state = _state(tables, cell)
     events = recent_errors(tables, ErrorQuery(service=public_name(service), fingerprint=fingerprint,
                                               limit=EVENTS_SHOWN), partitions)
     return {
-        **_listed(tables, cell, now, escalation),
+        **_listed(cell, state, now, escalation),
         **group_detail(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation),
         "events": events, "partition": min(source_partitions(cell)),
         "commands_applied": (state or {}).get(COMMANDS_APPLIED, {}),
