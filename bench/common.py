@@ -131,6 +131,7 @@ class Worker:
             **os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LOGMONITOR_APP_ID": app_id,
             "LOGMONITOR_TOPIC_LOGS": f"{app_id}-logs", "LOGMONITOR_TOPIC_ERRORS": f"{app_id}-errors",
             "LOGMONITOR_TOPIC_DLQ": f"{app_id}-dlq", "LOGMONITOR_TOPIC_ALERTS": f"{app_id}-alerts",
+            "LOGMONITOR_TOPIC_COMMANDS": f"{app_id}-commands",
             "LOGMONITOR_PARTITIONS": str(partitions), "LOG_MONITOR_SERVER_PORT": str(self.port),
             "LOGMONITOR_DATA_DIR": str(data_dir / "state"), **env,
         }

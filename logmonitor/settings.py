@@ -147,6 +147,13 @@ def env_flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name}={raw!r}: use true or false")
 
 
+def _label(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if len(raw) > 128 or not raw.isprintable():
+        raise ConfigError(f"{name}: at most 128 printable characters")
+    return raw or None
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is reachable from this machine only: ``localhost``, 127.0.0.0/8 or ``::1``."""
     if host.lower() == "localhost":
@@ -190,7 +197,8 @@ class Settings:
     - ``LOGMONITOR_APP_ID`` [logmonitor]: consumer group and changelog prefix
     - ``LOGMONITOR_TOPIC_LOGS`` [application-logs], ``LOGMONITOR_TOPIC_ERRORS``
       [application-logs-errors], ``LOGMONITOR_TOPIC_DLQ`` [application-logs-dlq],
-      ``LOGMONITOR_TOPIC_ALERTS`` [application-logs-alerts]
+      ``LOGMONITOR_TOPIC_ALERTS`` [application-logs-alerts], ``LOGMONITOR_TOPIC_COMMANDS``
+      [application-logs-commands]: error-group status changes on their way to the owning worker
     - ``LOGMONITOR_PARTITIONS`` [8], ``LOGMONITOR_REPLICATION_FACTOR`` [1]
     - ``LOGMONITOR_LOGS_RETENTION`` [3d], ``LOGMONITOR_ERRORS_RETENTION`` [30d],
       ``LOGMONITOR_DLQ_RETENTION`` [7d]: topic retention
@@ -209,6 +217,8 @@ class Settings:
     - ``LOGMONITOR_SESSION_TIMEOUT`` [30s]: how soon the other workers take over a crashed one's partitions
     - ``LOGMONITOR_STORE`` [memory://] or ``rocksdb://``; ``LOGMONITOR_DATA_DIR`` [./logmonitor-data]
     - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
+    - ``LOGMONITOR_AUTH_TOKEN_LABEL`` [unset]: who the token's holder is, in error-group status histories
+      (``anonymous`` when unset)
     - ``LOGMONITOR_ALLOW_ANONYMOUS`` [false]: ``true`` lets the worker serve the API without a token
       on an address other than loopback (it refuses to start otherwise)
     - ``LOGMONITOR_ALLOW_UNTESTED_ENGINE`` [false]: ``true`` lets the worker start on faust-streaming,
@@ -229,6 +239,7 @@ class Settings:
     errors_topic: str = "application-logs-errors"
     dlq_topic: str = "application-logs-dlq"
     alerts_topic: str = "application-logs-alerts"
+    commands_topic: str = "application-logs-commands"
     partitions: int = 8
     replication_factor: int = 1
     logs_retention: timedelta = timedelta(days=3)
@@ -246,6 +257,7 @@ class Settings:
     store: str = "memory://"
     data_dir: str = "logmonitor-data"
     auth_token: str | None = None
+    auth_token_label: str | None = None
     allow_anonymous: bool = False
     allow_untested_engine: bool = False
     sse_max_clients: int = 100
@@ -276,6 +288,7 @@ class Settings:
             errors_topic=env.get("LOGMONITOR_TOPIC_ERRORS") or cls.errors_topic,
             dlq_topic=env.get("LOGMONITOR_TOPIC_DLQ") or cls.dlq_topic,
             alerts_topic=env.get("LOGMONITOR_TOPIC_ALERTS") or cls.alerts_topic,
+            commands_topic=env.get("LOGMONITOR_TOPIC_COMMANDS") or cls.commands_topic,
             partitions=env_int(env, "LOGMONITOR_PARTITIONS", cls.partitions),
             replication_factor=env_int(env, "LOGMONITOR_REPLICATION_FACTOR", cls.replication_factor),
             logs_retention=env_duration(env, "LOGMONITOR_LOGS_RETENTION", "3d"),
@@ -294,6 +307,7 @@ class Settings:
             store=store,
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,
+            auth_token_label=_label(env, "LOGMONITOR_AUTH_TOKEN_LABEL"),
             allow_anonymous=env_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
             allow_untested_engine=env_flag(env, "LOGMONITOR_ALLOW_UNTESTED_ENGINE"),
             sse_max_clients=env_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),

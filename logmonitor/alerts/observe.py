@@ -8,6 +8,7 @@ from typing import Any
 
 from logmonitor.alerts.incidents import Observation
 from logmonitor.alerts.rules import Rule
+from logmonitor.alerts.triage_rules import observe_triage
 from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, source_partitions
 from logmonitor.pipeline.tables.service_registry import public_name
@@ -92,6 +93,9 @@ def observe(tables: Tables, rule: Rule, view: PartitionView, service: str, state
         example = {k: v for k, v in newest.items() if not k.startswith("_")} if newest else None
         seen = Observation(shown, new=len(fresh), value=len(fresh), example=example)
         return seen, {"checked": max(state.get("checked", 0), created)}
+    if rule.kind in ("regression", "escalating"):
+        groups = [group for group in view.groups if group["service"] == service]
+        return observe_triage(tables, rule, groups, shown, state, now=now, first_look=first_look)
     if rule.kind == "error_rate":
         since = now // WINDOW_SECONDS * WINDOW_SECONDS - rule.window.total_seconds() + WINDOW_SECONDS
         value = _recent(view, service, rule.levels, since)

@@ -21,9 +21,11 @@ from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.event_time import current_record_epoch
+from logmonitor.pipeline.tables.group_states import state_key
 from logmonitor.pipeline.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
 from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key
 from logmonitor.settings import Settings
+from logmonitor.triage.status import Event, apply_events
 from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["Bounds", "Changes"]
@@ -147,6 +149,8 @@ class Changes:
         self._invalid = _TableOverlay(invalid.get, invalid.__setitem__, partition, lambda _key: {"n": 0})
         self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
         self._profiles = _TableOverlay(self._state.read, self._state.write, partition, _new_profile)  # by service
+        self._group_states = tables.group_states
+        self._group_events: dict[str, list[Event]] = {}  # by group key: the batch's errors, for triage
 
     def counted_as(self, service: str, offset: int) -> str:
         """The service the record at ``offset`` is counted under: its own, or beyond the cap this partition's bucket."""
@@ -211,6 +215,7 @@ class Changes:
         self._registry.write()
         self._windows.write()
         self._groups.write()
+        self._write_group_states()
         self._invalid.write()
         for service, errors in self._new_errors.items():
             error_ring.append(self._state.state, self._profiles.open[service].cell, errors, self.partition,
@@ -224,6 +229,20 @@ class Changes:
         self._grouped.clear()
         self._profiles.write()
 
+    def _write_group_states(self) -> None:
+        """Apply the batch's errors to their groups' triage states, each read now (see below) and written once.
+
+        Read here, not when the batch began: the status-command agent may have changed a state while
+        the router awaited between applying the batch and writing it, and there is no await from
+        this read to the write. Events the stored state already applied are skipped by it.
+        """
+        now = time.time()
+        for key, events in self._group_events.items():
+            applied = apply_events(self._group_states.get(key), events, now)
+            if applied.changed:
+                self._group_states[key] = applied.state
+        self._group_events.clear()
+
     def _invalid_count(self) -> _CellCopy:
         return self._invalid.get(str(self.partition))
 
@@ -236,6 +255,9 @@ class Changes:
             "exception_type": None if fingerprint == group_cap.OVERFLOW_FINGERPRINT else exception.get("type"),
             "grouping_version": GROUPING_VERSION, "_created": time.time(),
         })
+        # Whatever the group cell holds: its triage state is another table's cell, which a crash may have left behind.
+        self._group_events.setdefault(state_key(service, fingerprint), []).append(
+            Event(self.partition, offset, record["epoch"]))
         if offset <= group.after:
             return
         self._grouped.setdefault(service, set()).add(fingerprint)
@@ -244,6 +266,9 @@ class Changes:
         cell["first_seen"] = min(cell["first_seen"], record["timestamp"])
         cell["last_seen"] = max(cell.get("last_seen", record["timestamp"]), record["timestamp"])
         cell.update(level=record["level"], logger=record.get("logger"), last_id=record["id"])
+        host, hosts = record.get("host"), cell.setdefault("hosts", [])
+        if host and host not in hosts and len(hosts) < MAX_HOSTS:
+            hosts.append(host)
         group.last = offset
 
     def _update_profile(self, profile: _CellCopy, record: dict[str, Any], offset: int, size: int) -> None:

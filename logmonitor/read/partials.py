@@ -7,8 +7,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from logmonitor.alerts.listing import AlertQuery, active_alerts, alert_history
+from logmonitor.alerts.rules import AlertConfig
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.read import queries
+from logmonitor.pipeline.tables.group_states import split_group_id
+from logmonitor.read import group_triage, queries
 from logmonitor.settings import Settings
 from logmonitor.web.errors import BadParameter
 from logmonitor.web.params import parse_time, query_int, query_level, query_time, text_param
@@ -27,6 +29,10 @@ class TableState(Protocol):
     @property
     def settings(self) -> Settings:
         """The app's settings."""
+
+    @property
+    def alert_config(self) -> AlertConfig:
+        """The app's alert rules (the escalating rule's parameters decide the derived status)."""
 
 Partial = Callable[[TableState, Mapping[str, str], queries.Partitions], Any]
 
@@ -55,6 +61,19 @@ def _errors(context: TableState, query: Mapping[str, str], partitions: queries.P
 def _groups(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     limit = query_int(query, "limit", 100, 1, 1000)
     return queries.groups(context.tables, text_param(query, "service"), limit, partitions)
+
+
+def _triage(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    escalation = group_triage.escalation_of(context.alert_config)
+    return group_triage.group_list(context.tables, group_triage.group_query(query), partitions, time.time(), escalation)
+
+
+def _group(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    names = split_group_id(query.get("id", ""))
+    if names is None:
+        raise BadParameter("id must be a group id as GET /api/v1/logs/groups lists them")
+    escalation = group_triage.escalation_of(context.alert_config)
+    return group_triage.group_with_detail(context.tables, *names, partitions, time.time(), escalation)
 
 
 def _counts(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
@@ -88,4 +107,5 @@ def _alerts(context: TableState, query: Mapping[str, str], partitions: queries.P
 
 PARTIALS: dict[str, Partial] = {
     "errors": _errors, "groups": _groups, "counts": _counts, "summary": _summary, "alerts": _alerts,
+    "triage": _triage, "group": _group,
 }

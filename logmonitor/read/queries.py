@@ -56,6 +56,7 @@ class ErrorQuery:
     """Filters for recent errors: all optional; ``q`` is a case-insensitive substring."""
 
     service: str | None = None
+    fingerprint: str | None = None  # one error group's (its detail's latest events)
     level: str | None = None
     since: str | None = None
     until: str | None = None
@@ -67,6 +68,8 @@ class ErrorQuery:
         if self.service is not None and public_name(record["service"]) != self.service:
             return False
         if self.level is not None and record["level"] != self.level:
+            return False
+        if self.fingerprint is not None and record.get("fingerprint") != self.fingerprint:
             return False
         if self.since is not None and record["timestamp"] < self.since:
             return False

@@ -21,6 +21,7 @@ from logmonitor.engine.transport import BatchingApp
 from logmonitor.pipeline.aggregation import Bounds
 from logmonitor.pipeline.router import Router
 from logmonitor.pipeline.service_labels import ServiceLabels
+from logmonitor.pipeline.status_commands import add_status_commands
 from logmonitor.pipeline.tables.all_tables import define_tables
 from logmonitor.read.answer_cache import AnswerCache
 from logmonitor.server.context import AppContext, context_of
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> LogMonitorApp:
     router = Router(app, context.tables, context.bounds, context.service_labels,
                     errors_topic=settings.errors_topic, dead_letters_topic=settings.dlq_topic)
     app.batch_handler(topics.logs)(router)
+    add_status_commands(app, topics.commands, context.tables)
     add_housekeeping(app, context)
     add_notifications(app, topics.alerts, context.alert_config)
     add_routes(app)

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 # to 1 MiB, normalised, is a ring chunk a little over Kafka's default limit.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 TICKS_RETENTION = timedelta(hours=1)
+# Status commands are applied within moments, into a changelog-backed table; the topic only holds
+# them until then (or until a stopped app starts again). Not compacted: keyed by service, compaction
+# would keep one command per service and lose the others of a worker that is behind.
+COMMANDS_RETENTION = timedelta(days=7)
 DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a value set on the topic itself
 
 
@@ -37,8 +41,9 @@ class ConfigRefused(RuntimeError):
 
 
 def topic_specs(settings: Settings) -> list[NewTopic]:
-    """The topics of DESIGN section 3 with the configured partitions and retention, and the ticks topic."""
-    kept = {**settings.topic_retention(), settings.ticks_topic: TICKS_RETENTION}
+    """The topics of DESIGN section 3 with the configured partitions and retention, the ticks and command topics."""
+    kept = {**settings.topic_retention(), settings.ticks_topic: TICKS_RETENTION,
+            settings.commands_topic: COMMANDS_RETENTION}
     return [
         NewTopic(
             name,

@@ -19,6 +19,7 @@ class Topics:
     logs: TopicT
     alerts: TopicT
     ticks: TopicT
+    commands: TopicT  # error-group status changes (``pipeline/status_commands.py``)
 
 
 def define_topics(app: faust.App, settings: Settings) -> Topics:
@@ -28,4 +29,4 @@ def define_topics(app: faust.App, settings: Settings) -> Topics:
                          partitions=settings.partitions)
 
     return Topics(logs=raw_topic(settings.logs_topic), alerts=raw_topic(settings.alerts_topic),
-                  ticks=raw_topic(settings.ticks_topic))
+                  ticks=raw_topic(settings.ticks_topic), commands=raw_topic(settings.commands_topic))

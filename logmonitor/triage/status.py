@@ -25,7 +25,8 @@ from logmonitor.triage.buckets import count_event
 from logmonitor.triage.commands import StatusCommand
 
 __all__ = [
-    "HISTORY_LIMIT", "IGNORE_COUNT", "IGNORE_UNTIL", "REGRESSION", "REQUEST", "SYSTEM", "Applied", "Event",
+    "COMMANDS_APPLIED", "HISTORY_LIMIT", "IGNORE_COUNT", "IGNORE_UNTIL", "REGRESSION", "REQUEST", "SYSTEM", "Applied",
+    "Event",
     "apply_command", "apply_event", "apply_events", "new_state", "settled",
 ]
 
@@ -38,7 +39,8 @@ REQUEST = "request"  # a PATCH
 REGRESSION = "regression"  # a resolved group saw an event: reopened
 IGNORE_COUNT = "ignore_count"  # an ignored group saw its N more events: reopened
 IGNORE_UNTIL = "ignore_until"  # an ignore's time passed
-_COMMANDS = "_cmd"  # the cell field holding {command partition: offset}
+COMMANDS_APPLIED = "_cmd"
+"""The cell field holding ``{command partition: offset}``: the last command applied from each."""
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,10 @@ def apply_command(state: Cell | None, command: StatusCommand, partition: int, of
 
     Setting the status a group already has (and the same ignore) records nothing.
     """
-    if offset <= (state or {}).get(_COMMANDS, {}).get(str(partition), -1):
+    if offset <= (state or {}).get(COMMANDS_APPLIED, {}).get(str(partition), -1):
         return _unchanged(state)
     own = _own(state)
-    own.setdefault(_COMMANDS, {})[str(partition)] = offset
+    own.setdefault(COMMANDS_APPLIED, {})[str(partition)] = offset
     _end_passed_ignore(own, command.at)
     ignore = None if command.ignore is None else command.ignore.as_json()
     if own["status"] != command.to or _condition(own["ignore"]) != ignore:

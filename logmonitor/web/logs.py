@@ -14,10 +14,9 @@ from logmonitor.read.queries import error_total, merge_counts, merge_newest, mer
 from logmonitor.timestamps import iso_timestamp
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import NotFound
-from logmonitor.web.params import query_int, text_param
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["ErrorsView", "GroupsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]
+__all__ = ["ErrorsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]
 
 
 async def _summary(view: ApiView, request: Request) -> tuple[dict[str, Any], int]:
@@ -110,17 +109,6 @@ class ServicesView(ApiView):
                 "error_rate_per_minute": round(last_hour / 60, 3),
             })
         return self.json({"services": services})
-
-
-class GroupsView(ApiView):
-    """Error groups (one per bug), most recently seen first."""
-
-    async def get(self, request: Request) -> Response:
-        """``?service=&limit=100`` → ``{"groups": [...], "count": n}``."""
-        limit = query_int(request.query, "limit", 100, 1, 1000)
-        text_param(request.query, "service")
-        groups = merge_newest(await self.gather("groups", request.query, request), limit, key="last_seen")
-        return self.json({"groups": groups, "count": len(groups)})
 
 
 class PartialView(ApiView):

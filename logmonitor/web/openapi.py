@@ -8,7 +8,7 @@ from typing import Any
 from logmonitor import __version__
 from logmonitor.levels import LEVELS
 
-__all__ = ["LEVEL", "LIMIT", "OBJECT", "TEXT", "TIME", "document", "get", "param", "post"]
+__all__ = ["LEVEL", "LIMIT", "OBJECT", "TEXT", "TIME", "document", "get", "param", "patch", "post"]
 
 PathItem = dict[str, Any]
 
@@ -44,6 +44,16 @@ def post(summary: str) -> PathItem:
     body = {"required": False, "content": {"application/json": {"schema": OBJECT}}}
     answer = {"description": summary, "content": {"application/json": {"schema": {}}}}
     return {"post": {"summary": summary, "requestBody": body, "responses": {"200": answer, "400": _ERROR}}}
+
+
+def patch(summary: str, params: list[dict[str, Any]], body: Mapping[str, Any], *,
+          answers: Mapping[str, str]) -> PathItem:
+    """A PATCH of a required JSON ``body`` answering JSON with the ``answers`` statuses, JSON errors 400 and 404."""
+    responses: dict[str, Any] = {code: {"description": text, "content": {"application/json": {"schema": OBJECT}}}
+                                 for code, text in answers.items()}
+    responses.update({"400": _ERROR, "404": _ERROR})
+    request = {"required": True, "content": {"application/json": {"schema": dict(body)}}}
+    return {"patch": {"summary": summary, "parameters": params, "requestBody": request, "responses": responses}}
 
 
 def document(paths: Mapping[str, PathItem]) -> dict[str, Any]:

@@ -15,14 +15,17 @@ from typing import Any
 import faust
 from faust.web import Request, Response
 
+from logmonitor.read.group_triage import SORTS
 from logmonitor.read.partials import PARTIALS
+from logmonitor.triage.commands import SETTABLE, SHOWN
 from logmonitor.web import grafana
 from logmonitor.web.alerts import AlertsView
 from logmonitor.web.base import ApiView
 from logmonitor.web.dashboard import FILES, DashboardView, StaticView
+from logmonitor.web.groups import GroupListView, GroupView
 from logmonitor.web.health import HealthView
-from logmonitor.web.logs import ErrorsView, GroupsView, PartialView, ServiceErrorsView, ServicesView, StatsView
-from logmonitor.web.openapi import LEVEL, LIMIT, TEXT, TIME, PathItem, document, get, param, post
+from logmonitor.web.logs import ErrorsView, PartialView, ServiceErrorsView, ServicesView, StatsView
+from logmonitor.web.openapi import LEVEL, LIMIT, TEXT, TIME, PathItem, document, get, param, patch, post
 from logmonitor.web.prometheus import MetricsView
 from logmonitor.web.stream import SeriesView, StreamView
 
@@ -62,6 +65,13 @@ _GRAFANA_SUMMARIES = {
     "tag-values": "ad-hoc filter values", "variable": "template variable values",
 }
 _CONNECTION_TEST = get("Grafana's connection test")
+_GROUP_ID = param("id", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,512}$"}, "path",
+                  "the id GET /api/v1/logs/groups lists: the service and fingerprint in base64url")
+_STATUS_CHANGE = {
+    "type": "object", "required": ["status"], "additionalProperties": False, "properties": {
+        "status": {"type": "string", "enum": list(SETTABLE)},
+        "ignore": {"type": "object", "additionalProperties": False, "description": "with ignored only; {} is forever",
+                   "properties": {"count": {"type": "integer", "minimum": 1}, "until": TIME}}}}
 
 ROUTES: tuple[Route, ...] = (
     _route("/", DashboardView, get("The live dashboard", media="text/html")),
@@ -74,8 +84,16 @@ ROUTES: tuple[Route, ...] = (
         "Recent errors of one service", [param("service", TEXT, "path"), *_ERROR_FILTERS], errors=("400", "404"))),
     _route("/api/v1/logs/stats", StatsView, get("Totals and recent error figures")),
     _route("/api/v1/logs/services", ServicesView, get("Every service seen")),
-    _route("/api/v1/logs/groups", GroupsView, get(
-        "Error groups, most recent first", [param("service", TEXT), param("limit", LIMIT)])),
+    _route("/api/v1/logs/groups", GroupListView, get(
+        "Error groups with their statuses, sparklines and counts by status", [
+            param("status", {"type": "string", "enum": list(SHOWN)}), param("service", TEXT), param("q", TEXT),
+            param("sort", {"type": "string", "enum": list(SORTS)}), param("limit", LIMIT)])),
+    _route("/api/v1/logs/groups/{id}", GroupView, {
+        **get("One error group: counts by hour and day, status history, latest events", [_GROUP_ID],
+              errors=("404",)),
+        **patch("Change an error group's status (through Kafka, applied by the worker that owns the group)",
+                [_GROUP_ID], _STATUS_CHANGE, answers={"200": "Applied: the group as it is now",
+                                                      "202": "Sent, not yet applied: the command"})}),
     _route("/api/v1/logs/series", SeriesView, get("Counts per service and level in buckets of whole minutes", [
         param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}),
         param("step", {"type": "integer", "minimum": 60, "maximum": 3600, "multipleOf": 60}),

@@ -48,7 +48,8 @@ BAD = [
     ("/api/v1/logs/groups", {"limit": "0"}), ("/api/v1/logs/series", {"minutes": "0"}),
     ("/api/v1/logs/series", {"minutes": "99999"}), ("/api/v1/logs/stream", {"level": "LOUD"}),
     ("/api/v1/logs/series", {"step": "90"}), ("/api/v1/logs/series", {"minutes": "1440", "step": "60"}),
-    ("/api/v1/logs/series", {"top": "0"}),
+    ("/api/v1/logs/series", {"top": "0"}), ("/api/v1/logs/groups", {"status": "fixed"}),
+    ("/api/v1/logs/groups", {"sort": "title"}), ("/api/v1/logs/groups", {"q": "x" * 300}),
 ]
 
 
@@ -86,15 +87,17 @@ async def test_openapi_lists_every_endpoint(fed_worker: Any) -> None:
 
 
 EXAMPLES = {"service": "booking", "name": "dashboard.js", "kind": "summary"}  # a value for each path parameter
+BODIES = {"post": {}, "patch": {"status": "resolved"}}  # a body for each method that takes one
 
 
 async def test_every_documented_path_answers(fed_worker: Any) -> None:
     document = orjson.loads((await fetch(fed_worker.url + "/api/v1/openapi.json"))[2])
     assert len(document["paths"]) >= 20
+    group = orjson.loads((await fetch(fed_worker.url + "/api/v1/logs/groups"))[2])["groups"][0]["id"]
     for path, item in document["paths"].items():
         for method in item:
-            url = fed_worker.url + path.format(**EXAMPLES)
-            status, headers, _body = await fetch(url, method=method.upper(), json={} if method == "post" else None)
+            url = fed_worker.url + path.format(**EXAMPLES, id=group)
+            status, headers, _body = await fetch(url, method=method.upper(), json=BODIES.get(method))
             assert status in (200, 503 if path == "/api/v1/logs/stream" else 200), (method, path, status)
             wanted = next(iter(item[method]["responses"]["200"]["content"]))
             assert headers["Content-Type"].startswith(wanted.split("/")[0]), (path, headers["Content-Type"])
@@ -140,7 +143,7 @@ async def test_cors_preflight_is_answered_only_when_enabled(start_worker: Any) -
     enabled.wait_healthy()
     status, headers, _body = await fetch(enabled.url + "/api/v1/logs/stats", method="OPTIONS", headers=preflight)
     assert status == 204 and headers["Access-Control-Allow-Origin"] == "https://grafana.example"
-    assert "POST" in headers["Access-Control-Allow-Methods"]
+    assert "POST" in headers["Access-Control-Allow-Methods"] and "PATCH" in headers["Access-Control-Allow-Methods"]
     other = {**preflight, "Origin": "https://evil.example"}
     _status, headers, _body = await fetch(enabled.url + "/api/v1/logs/stats", headers=other)
     assert "Access-Control-Allow-Origin" not in headers

@@ -65,6 +65,7 @@ def test_topics_are_created_with_partitions_and_retention_and_health_goes_503_th
     expected = {
         env["LOGMONITOR_TOPIC_LOGS"]: str(2 * 3600 * 1000), env["LOGMONITOR_TOPIC_ERRORS"]: str(5 * 86400 * 1000),
         env["LOGMONITOR_TOPIC_DLQ"]: str(90 * 60 * 1000), f"{app_id}-alert-ticks": str(3600 * 1000),
+        env["LOGMONITOR_TOPIC_COMMANDS"]: str(7 * 86400 * 1000),
     }
     changelog = f"{app_id}-log-counts-changelog"
     found = asyncio.run(describe(env["KAFKA_BOOTSTRAP_SERVERS"], [*expected, env["LOGMONITOR_TOPIC_ALERTS"],

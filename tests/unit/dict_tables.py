@@ -80,9 +80,11 @@ class DictTables:
         self.state = Table("service_state", self.writes)
         self.invalid = Table("invalid_counts", self.writes)
         self.alerts = Table("alert_state", self.writes)
+        self.group_states = Table("group_states", self.writes)
         self.windows = Table(WINDOW_TABLE, self.writes)  # {(service, window start): cell}
         self.tables = Tables(log_counts=WindowedTable(self.windows), error_groups=self.groups,
-                             service_state=self.state, invalid_counts=self.invalid, alert_state=self.alerts)
+                             service_state=self.state, invalid_counts=self.invalid, alert_state=self.alerts,
+                             group_states=self.group_states)
 
     def changes(self, partition: int, service_cap: int = 1000, group_cap: int = 1000,
                 ring_bytes: int = 4 * 1024 * 1024) -> Changes:
@@ -92,7 +94,8 @@ class DictTables:
     def snapshot(self) -> dict[str, dict[Any, Any]]:
         """A deep copy of every table, to compare with later."""
         return copy.deepcopy({"groups": dict(self.groups), "state": dict(self.state),
-                              "invalid": dict(self.invalid), "windows": dict(self.windows)})
+                              "invalid": dict(self.invalid), "windows": dict(self.windows),
+                              "group_states": dict(self.group_states)})
 
 
 NOW = time.time()

@@ -10,6 +10,7 @@ from logmonitor.pipeline.tables.alert_state import (
     split_incident_key,
 )
 from logmonitor.pipeline.tables.error_groups import group_key
+from logmonitor.pipeline.tables.group_states import group_id, state_key
 from logmonitor.pipeline.tables.service_state import (
     PROFILE,
     RING_CHUNK,
@@ -41,3 +42,8 @@ def test_alert_state_keys() -> None:
 
 def test_error_group_key() -> None:
     assert group_key("pay", "0123abcd") == "pay\x1f0123abcd"
+
+
+def test_group_state_key_and_group_id() -> None:
+    assert state_key("pay", "0123abcd") == "pay\x1f0123abcd"
+    assert group_id("pay", "0123abcd") == "cGF5HzAxMjNhYmNk", "the API's ids and the escalating rule's bookkeeping"

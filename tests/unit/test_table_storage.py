@@ -6,7 +6,7 @@ from logmonitor.server.app import LogMonitorApp
 
 
 def test_every_table_is_a_cell_table_with_the_compact_codec(app: LogMonitorApp) -> None:
-    assert len(app.tables) == 5
+    assert len(app.tables) == 6
     for table in app.tables.values():
         assert isinstance(table, CellTable), table.name
         assert (table.key_serializer, table.value_serializer) == (CODEC, CODEC)

@@ -8,7 +8,14 @@ from typing import Any
 
 import faust
 
-from logmonitor.pipeline.tables import alert_state, error_groups, invalid_counts, log_counts, service_state
+from logmonitor.pipeline.tables import (
+    alert_state,
+    error_groups,
+    group_states,
+    invalid_counts,
+    log_counts,
+    service_state,
+)
 from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.settings import Settings
 
@@ -24,6 +31,7 @@ class Tables:
     service_state: MutableMapping[str, Cell]
     invalid_counts: MutableMapping[str, Cell]
     alert_state: MutableMapping[str, Cell]
+    group_states: MutableMapping[str, Cell]  # triage: status, history, counts per group
 
 
 def define_tables(app: faust.App, settings: Settings) -> Tables:
@@ -35,4 +43,5 @@ def define_tables(app: faust.App, settings: Settings) -> Tables:
         service_state=service_state.define(app, partitions),
         invalid_counts=invalid_counts.define(app, partitions),
         alert_state=alert_state.define(app, partitions),
+        group_states=group_states.define(app, partitions),
     )

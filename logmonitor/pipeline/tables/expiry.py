@@ -8,8 +8,8 @@ window older than the retention; the changelog's ``retention.ms`` plus ``segment
 makes Kafka delete them too, so a recovery never brings them back for long.
 
 Error groups unseen for ``LOGMONITOR_GROUP_RETENTION`` are deleted through the table (a
-tombstone in the compacted changelog), by the housekeeping tick of their partition, and taken
-off their service's admitted groups (``group_cap.py``); so are
+tombstone in the compacted changelog), with their triage state (``group_states.py``), by the
+housekeeping tick of their partition, and taken off their service's admitted groups (``group_cap.py``); so are
 services unseen for ``LOGMONITOR_SERVICE_RETENTION``, with their ring chunks, their groups and
 their place in the partition's registry (``service_registry.py``). "Unseen" goes by the later of
 a service's newest event time and when a batch last counted it, so a backlog of old records
@@ -28,6 +28,7 @@ from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.group_cap import forget
+from logmonitor.pipeline.tables.group_states import state_key
 from logmonitor.pipeline.tables.service_state import chunk_key, profile_key, registry_key
 from logmonitor.timestamps import epoch_of
 
@@ -51,6 +52,12 @@ def drop_expired_windows(log_counts: Any, retention: timedelta, now: float | Non
     return len(expired)
 
 
+def _drop_group(tables: Tables, group: Cell) -> None:
+    """Delete a group and its triage state."""
+    tables.error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
+    tables.group_states.pop(state_key(group["service"], group["fingerprint"]), None)
+
+
 def drop_unseen_groups(tables: Tables, groups: Iterable[Cell], retention: timedelta, now: float) -> int:
     """Delete the ``groups`` last seen before ``now - retention``, freeing their places under the group cap.
 
@@ -62,7 +69,7 @@ def drop_unseen_groups(tables: Tables, groups: Iterable[Cell], retention: timede
               if epoch_of(group["last_seen"]) < cutoff]
     by_service: dict[str, list[str]] = {}
     for group in unseen:
-        tables.error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
+        _drop_group(tables, group)
         by_service.setdefault(group["service"], []).append(group["fingerprint"])
     for service, fingerprints in by_service.items():
         profile: Cell | None = tables.service_state.get(profile_key(service))
@@ -94,7 +101,7 @@ def drop_unseen_services(tables: Tables, profiles: Mapping[str, Cell], groups: I
         tables.service_state.pop(profile_key(name), None)
     dropped = [group for group in groups if group["service"] in unseen]
     for group in dropped:
-        tables.error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
+        _drop_group(tables, group)
     registry: Cell | None = tables.service_state.get(registry_key(partition))
     if registry:
         listed: dict[str, int] = registry.get("services", {})

@@ -1,0 +1,175 @@
+"""Error groups with their triage: the list (filtered, sorted, counted by status) and one group's detail.
+
+Each worker answers for its partitions (a partial); :func:`merge_group_lists` and
+:func:`merge_group_detail` make the answer of the app. A group is named by its id
+(``tables/group_states.py``). Every group's statuses come from ``triage/view.py``; the
+``escalating`` one with the parameters of the first ``escalating`` alert rule, if any.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from logmonitor.alerts.rules import AlertConfig
+from logmonitor.pipeline.tables.all_tables import Tables
+from logmonitor.pipeline.tables.cells import Cell, source_partitions
+from logmonitor.pipeline.tables.group_states import group_id, state_key
+from logmonitor.pipeline.tables.service_registry import public_name
+from logmonitor.read.queries import ErrorQuery, Partitions, recent_errors
+from logmonitor.timestamps import epoch_of
+from logmonitor.triage.commands import SHOWN, TriageError
+from logmonitor.triage.escalation import ESCALATION, Escalation, last_hour
+from logmonitor.triage.status import COMMANDS_APPLIED
+from logmonitor.triage.view import group_detail, group_status, status_filter, statuses
+from logmonitor.web.errors import BadParameter
+from logmonitor.web.params import query_int, text_param
+
+__all__ = [
+    "EVENTS_SHOWN", "SORTS", "GroupQuery", "escalation_of", "group_list", "group_query", "group_with_detail",
+    "merge_group_detail", "merge_group_lists",
+]
+
+EVENTS_SHOWN = 20
+"""The latest events a group's detail shows (from its service's ring of recent errors)."""
+SORTS = ("last_seen", "first_seen", "count", "trend")
+"""``sort=``: newest last event, newest group, most events, most events in the last hour; each descending."""
+
+
+@dataclass(frozen=True)
+class GroupQuery:
+    """Filters and order of ``GET /api/v1/logs/groups``; ``q`` is a case-insensitive substring."""
+
+    status: str | None = None
+    service: str | None = None
+    q: str | None = None
+    sort: str = "last_seen"
+    limit: int = 100
+
+    def matches(self, group: Mapping[str, Any]) -> bool:
+        """Whether ``group`` (a group cell) passes the text filter (the caller filters by service)."""
+        if not self.q:
+            return True
+        needle = self.q.lower()
+        texts = (group.get("title") or "", group.get("exception_type") or "", group.get("logger") or "",
+                 group["fingerprint"], group["service"])
+        return any(needle in text.lower() for text in texts)
+
+    def order(self, group: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The sort key (larger first) of a listed group; ties go by id, so every worker orders them alike."""
+        primary = {"last_seen": group["last_seen"], "first_seen": group["first_seen"], "count": group["count"],
+                   "trend": (group["last_hour"], group["last_seen"])}[self.sort]
+        return primary, group["id"]
+
+
+def group_query(query: Mapping[str, str]) -> GroupQuery:
+    """The validated parameters of ``GET /api/v1/logs/groups``.
+
+    Raises:
+        BadParameter: an unknown status or sort, a text too long, a limit out of 1..1000.
+    """
+    try:
+        status = status_filter(text_param(query, "status"))
+    except TriageError as error:
+        raise BadParameter(error.detail) from None
+    sort = text_param(query, "sort") or "last_seen"
+    if sort not in SORTS:
+        raise BadParameter(f"sort must be one of {', '.join(SORTS)}, got {sort[:40]!r}")
+    return GroupQuery(status=status, service=text_param(query, "service"), q=text_param(query, "q"), sort=sort,
+                      limit=query_int(query, "limit", 100, 1, 1000))
+
+
+def escalation_of(config: AlertConfig) -> Escalation:
+    """The escalation parameters of the first ``escalating`` rule, else the defaults."""
+    rule = next((rule for rule in config.rules if rule.kind == "escalating"), None)
+    return ESCALATION if rule is None else Escalation(rule.factor, rule.min_volume)
+
+
+def _ours(cell: Cell, partitions: Partitions) -> bool:
+    return partitions is None or bool(source_partitions(cell) & partitions)
+
+
+def _state(tables: Tables, cell: Cell) -> Cell | None:
+    return tables.group_states.get(state_key(cell["service"], cell["fingerprint"]))
+
+
+def _listed(cell: Cell, state: Cell | None, now: float, escalation: Escalation) -> dict[str, Any]:
+    """A group as the list shows it: its fields, id, statuses, ignore, sparkline and last hour's events."""
+    public = {name: value for name, value in cell.items() if not name.startswith("_")}
+    return {
+        "id": group_id(cell["service"], cell["fingerprint"]), "hosts": [], **public,
+        "service": public_name(cell["service"]),
+        **group_status(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation),
+        "last_hour": last_hour((state or {}).get("counts"), now),
+    }
+
+
+def _sort_fields(cell: Cell, state: Cell | None, now: float, trend: bool) -> dict[str, Any]:
+    """The fields :meth:`GroupQuery.order` reads, without the rest of a listed group (built for the listed only)."""
+    return {"id": group_id(cell["service"], cell["fingerprint"]), "last_seen": cell["last_seen"],
+            "first_seen": cell["first_seen"], "count": cell["count"],
+            "last_hour": last_hour((state or {}).get("counts"), now) if trend else 0}
+
+
+def group_list(tables: Tables, query: GroupQuery, partitions: Partitions, now: float,
+               escalation: Escalation) -> dict[str, Any]:
+    """This worker's partial: the first ``query.limit`` matching groups in order, and the matching groups by status.
+
+    Every matching group's statuses are needed (to filter and count them), the rest of a listed
+    group only for those listed.
+    """
+    by_status = dict.fromkeys(SHOWN, 0)
+    candidates: list[tuple[dict[str, Any], Cell, Cell | None]] = []
+    for cell in tables.error_groups.values():
+        if not cell or not _ours(cell, partitions) or not query.matches(cell) or (
+                query.service is not None and public_name(cell["service"]) != query.service):
+            continue
+        state = _state(tables, cell)
+        held = statuses(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation)
+        for status in held:
+            by_status[status] += 1
+        if query.status is None or query.status in held:
+            candidates.append((_sort_fields(cell, state, now, query.sort == "trend"), cell, state))
+    chosen = heapq.nlargest(query.limit, candidates, key=lambda candidate: query.order(candidate[0]))
+    return {"groups": [_listed(cell, state, now, escalation) for _fields, cell, state in chosen],
+            "by_status": by_status}
+
+
+def merge_group_lists(partials: Iterable[dict[str, Any]], query: GroupQuery) -> dict[str, Any]:
+    """The app's answer: ``{"groups", "count", "total", "by_status"}`` (``total``: the matching groups, all pages)."""
+    partials = list(partials)
+    groups = heapq.nlargest(query.limit, (group for partial in partials for group in partial["groups"]),
+                            key=query.order)
+    by_status = {status: sum(partial["by_status"].get(status, 0) for partial in partials) for status in SHOWN}
+    total = by_status[query.status] if query.status else sum(
+        by_status[status] for status in ("unresolved", "resolved", "ignored"))  # each group holds one of these
+    return {"groups": groups, "count": len(groups), "total": total, "by_status": by_status}
+
+
+def group_with_detail(tables: Tables, service: str, fingerprint: str, partitions: Partitions, now: float,
+                      escalation: Escalation) -> dict[str, Any] | None:
+    """This worker's partial for one group: None unless it holds the group, else its detail.
+
+    Besides what the API shows: ``partition``, the group's source partition (its commands go to
+    that partition of the command topic), and ``commands_applied``, the last command offset its
+    state applied per partition (a PATCH waits for its own).
+    """
+    cell = tables.error_groups.get(state_key(service, fingerprint))
+    if not cell or not _ours(cell, partitions):
+        return None
+    state = _state(tables, cell)
+    events = recent_errors(tables, ErrorQuery(service=public_name(service), fingerprint=fingerprint,
+                                              limit=EVENTS_SHOWN), partitions)
+    return {
+        **_listed(cell, state, now, escalation),
+        **group_detail(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation),
+        "events": events, "partition": min(source_partitions(cell)),
+        "commands_applied": (state or {}).get(COMMANDS_APPLIED, {}),
+    }
+
+
+def merge_group_detail(partials: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The group from whichever worker holds it (None: no worker does)."""
+    return next((partial for partial in partials if partial is not None), None)
