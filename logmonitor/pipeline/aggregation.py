@@ -9,6 +9,7 @@ cell and record. Each cell carries the offset it has applied per source partitio
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from logmonitor.levels import ERROR_LEVELS
 from logmonitor.pipeline.fingerprint import GROUPING_VERSION, Candidate
 from logmonitor.pipeline.tables import error_ring, group_cap
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
+from logmonitor.pipeline.tables.announcement import Announcement
+from logmonitor.pipeline.tables.cells import Cell, mark_applied, source_partitions, watermark
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.event_time import current_record_epoch
 from logmonitor.pipeline.tables.group_states import state_key
@@ -29,6 +31,10 @@ from logmonitor.triage.status import Event, apply_events
 from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["Bounds", "Changes"]
+
+# A service's cells are written by the owner of its source partition; a producer that does not key
+# records by service (an unkeyed OpenTelemetry Collector Kafka exporter) spreads them over several.
+_spread = Announcement(logging.getLogger(__name__))
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,10 @@ class Changes:
         routed_at = time.time()  # for expiry: a service being counted is not unseen, whatever its event times
         for service, profile in self._profiles.open.items():
             profile.cell["_routed_at"] = routed_at
+            if len(partitions := source_partitions(profile.cell)) > 1:
+                _spread.once("records of service %r arrive on partitions %s of the source topic: key records by "
+                             "service (the Kafka key), or its counts are not exact across restarts and workers",
+                             service[:100], sorted(partitions)[:10])
             group_cap.still_admitted(profile.cell, self._state.read(service), profile.after,
                                      self._grouped.get(service, ()), self.partition)
         self._grouped.clear()

@@ -1,4 +1,8 @@
-"""R1 for OTLP batches on application-logs: exact counts after kill -9 (one source offset, many records)."""
+"""R1 for OTLP batches on application-logs: exact counts after kill -9 (one source offset, many records).
+
+The batches are keyed by service, as a Collector sends them with ``partition_logs_by_resource_attributes``
+and one service per resource: each service's records arrive on one partition, whose owner counts them.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ BATCHES, PER_BATCH = 1_500, 100  # 150,000 records: the worker is busy through t
 
 
 def collector_messages() -> tuple[list[tuple[bytes | None, bytes]], Counter[tuple[str, str]]]:
-    """The batches (alternating encodings, unkeyed as the Collector sends them) and the counts they make."""
+    """The batches (alternating encodings, each keyed by its service) and the counts they make."""
     rng, messages, expected = random.Random(11), [], Counter[tuple[str, str]]()
     for number in range(BATCHES):
         service = SERVICES[number % len(SERVICES)]
@@ -28,7 +32,7 @@ def collector_messages() -> tuple[list[tuple[bytes | None, bytes]], Counter[tupl
         expected.update((service, LEVELS[severity]) for severity in severities)
         request = export_request([log_record(f"event {number}-{i}", severity=severity)
                                   for i, severity in enumerate(severities)], service=service)
-        messages.append((None, encoded(request, "proto" if number % 2 else "json")))
+        messages.append((service.encode(), encoded(request, "proto" if number % 2 else "json")))
     return messages, expected
 
 

@@ -7,7 +7,13 @@ tested in test_group_cap.py and test_service_registry.py.
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
+from logmonitor.pipeline import aggregation
 from logmonitor.pipeline.aggregation import Changes
+from logmonitor.pipeline.tables.announcement import Announcement
 from logmonitor.pipeline.tables.cells import watermark
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.service_state import profile_key
@@ -80,3 +86,14 @@ def test_the_stored_cells_are_not_changed_in_place(tables: DictTables) -> None:
     changes.write()
     assert window(tables, "pay") == {"INFO": 2, "ERROR": 1}
     assert stored is not tables.windows["pay", MINUTE] and stored.get("INFO") == 1, "a new value, the old untouched"
+
+
+def test_a_service_arriving_on_two_source_partitions_is_announced_once(
+        tables: DictTables, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(aggregation, "_spread", Announcement(logging.getLogger(aggregation.__name__)))
+    route(tables, 0, [(0, "pay", "INFO")])
+    assert not caplog.records, "one partition: nothing to say"
+    route(tables, 1, [(0, "pay", "INFO")])
+    route(tables, 2, [(0, "pay", "INFO")])
+    spread = [record.getMessage() for record in caplog.records if "key records by service" in record.getMessage()]
+    assert len(spread) == 1 and "'pay'" in spread[0] and "[0, 1]" in spread[0]

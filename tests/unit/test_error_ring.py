@@ -4,6 +4,7 @@ The ring's table is replaced by a dict here (error_ring only sets, gets, tests a
 keys); the real table, its changelog and crashes are covered by tests/integration.
 """
 
+from collections import UserDict
 from typing import Any
 
 import pytest
@@ -14,9 +15,16 @@ from logmonitor.pipeline.tables.service_state import chunk_key
 RING_BYTES = 4 * 1024 * 1024  # LOGMONITOR_RING_BYTES's default
 
 
-@pytest.fixture
-def table() -> dict[str, Any]:
-    return {}
+class DefaultingTable(UserDict[str, Any]):
+    """A missing key reads as ``{}``, as in the app's tables (``default=dict``): ``get`` gives ``{}``, not None."""
+
+    def __missing__(self, key: str) -> dict[str, Any]:
+        return {}
+
+
+@pytest.fixture(params=[dict, DefaultingTable], ids=["dict", "defaulting"])
+def table(request: pytest.FixtureRequest) -> Any:
+    return request.param()
 
 
 def new_profile() -> dict[str, Any]:
@@ -110,3 +118,14 @@ def test_a_lone_error_larger_than_the_bound_is_still_kept(table: dict[str, Any])
     profile["errors_seen"] += 1
     append(table, profile, [NewError({"id": "huge", "seq": 2}, 2_000_000, offset=2)], partition=0, max_bytes=1_000_000)
     assert ring(table, profile) == [2]
+
+
+def test_a_chunk_deleted_meanwhile_is_skipped_and_the_ring_moves_on(table: Any) -> None:
+    """A chunk after the oldest may be gone (expiry, or a batch whose profile was lost): it reads as missing."""
+    profile = new_profile()
+    for _ in range(3):
+        store_batch(table, profile, RING_SIZE // 2)
+    del table[chunk_key("pay", 1)]
+    store_batch(table, profile, RING_SIZE)
+    assert chunk_key("pay", 0) not in table and chunk_key("pay", 1) not in table
+    assert ring(table, profile) == list(range(profile["errors_seen"] - RING_SIZE, profile["errors_seen"]))

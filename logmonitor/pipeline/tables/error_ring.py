@@ -58,7 +58,7 @@ def append(service_state: MutableMapping[str, Cell], profile: Cell, errors: list
         number += 1
     while first < number - 1:
         following: Cell | None = service_state.get(chunk_key(service, first + 1))
-        if following is not None:  # None: deleted by a batch whose profile was lost, or by expiry; so is this one
+        if following:  # empty (the table's default) when deleted by a batch whose profile was lost, or by expiry
             if profile["errors_seen"] - following["errors"][0]["seq"] < RING_SIZE and end - start <= max_bytes:
                 break
             start = following.get("end", end) - following.get("bytes", 0)  # chunks from before the byte bound: unknown
