@@ -28,9 +28,9 @@ def fired(bodies: list[dict[str, Any]], rule: str, status: str = "firing") -> li
     return [body for body in bodies if body["rule"] == rule and body["status"] == status]
 
 
-def crash(service: str, message: str, level: str = "ERROR", **fields: Any) -> dict[str, Any]:
-    """An error record with an exception, so it forms an error group."""
-    exception = {"type": "ConnectionError", "message": message, "stacktrace": 'File "app.py", line 3, in pay'}
+def crash(service: str, message: str, level: str = "ERROR", function: str = "pay", **fields: Any) -> dict[str, Any]:
+    """An error record with an exception raised in ``function``, so it forms an error group (one per function)."""
+    exception = {"type": "ConnectionError", "message": message, "stacktrace": f'File "app.py", line 3, in {function}'}
     return log_record(service, level, message, exception=exception, **fields)
 
 
@@ -178,7 +178,7 @@ async def test_groups_unseen_for_the_retention_are_removed_for_good(start_worker
     worker.wait_healthy()
     env = worker.env
     old = crash("legacy", "disk full", timestamp=iso_timestamp(time.time() - 2 * 3600))
-    fresh = crash("legacy", "quota exceeded for tenant 7")
+    fresh = crash("legacy", "quota exceeded for tenant 7", function="reserve")  # another bug: another place
     await produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"], keyed([old, fresh]))
 
     wait_until(lambda: worker.get_json("/api/v1/logs/stats")["total_logs"] == 2, 30, "both records counted")
