@@ -50,6 +50,7 @@ BAD = [
     ("/api/v1/logs/series", {"step": "90"}), ("/api/v1/logs/series", {"minutes": "1440", "step": "60"}),
     ("/api/v1/logs/series", {"top": "0"}), ("/api/v1/logs/groups", {"status": "fixed"}),
     ("/api/v1/logs/groups", {"sort": "title"}), ("/api/v1/logs/groups", {"q": "x" * 300}),
+    ("/api/v1/logs/groups", {"after": "many~x", "sort": "count"}),
 ]
 
 
