@@ -9,12 +9,14 @@ from faust.web import Request, Response
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import NotFound
 
-__all__ = ["FILES", "DashboardView", "StaticView"]
+__all__ = ["FILES", "PATHS", "DashboardView", "StaticView"]
 
 _STATIC = files("logmonitor.web") / "static"
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-FILES = {name: (_STATIC / name).read_bytes()
-          for name in ("index.html", "dashboard.js", "dashboard.css", "chart.js", "chart.css")}
+FILES = {name: (_STATIC / name).read_bytes() for name in (
+    "index.html", "dashboard.js", "dashboard.css", "chart.js", "chart.css", "groups.js", "groups.css")}
+PATHS = frozenset({"/", *(f"/static/{name}" for name in FILES)})
+"""The page and its files: code, no data, so they need no token (the page asks for it when the API does)."""
 
 
 def _asset(name: str) -> tuple[bytes, str]:
