@@ -28,14 +28,16 @@ from logmonitor.web.errors import BadParameter
 from logmonitor.web.params import query_int, text_param
 
 __all__ = [
-    "EVENTS_SHOWN", "SORTS", "GroupQuery", "escalation_of", "group_list", "group_query", "group_with_detail",
-    "merge_group_detail", "merge_group_lists",
+    "EVENTS_SHOWN", "MAX_CURSOR", "SORTS", "GroupQuery", "escalation_of", "group_list", "group_query",
+    "group_with_detail", "merge_group_detail", "merge_group_lists", "next_cursor",
 ]
 
 EVENTS_SHOWN = 20
 """The latest events a group's detail shows (from its service's ring of recent errors)."""
 SORTS = ("last_seen", "first_seen", "count", "trend")
 """``sort=``: newest last event, newest group, most events, most events in the last hour; each descending."""
+MAX_CURSOR = 600
+"""Characters of ``after=``: a sort value (a count, or a time of at most 40 characters) and a group id (512)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class GroupQuery:
     q: str | None = None
     sort: str = "last_seen"
     limit: int = 100
+    after: tuple[Any, ...] | None = None
+    """The sort key of the last group of the page before (``after=``, the ``next`` of its answer)."""
 
     def matches(self, group: Mapping[str, Any]) -> bool:
         """Whether ``group`` (a group cell) passes the text filter (the caller filters by service)."""
@@ -63,6 +67,41 @@ class GroupQuery:
                    "trend": (group["last_hour"], group["last_seen"])}[self.sort]
         return primary, group["id"]
 
+    def listed(self, fields: Mapping[str, Any]) -> bool:
+        """Whether a group with these sort fields comes after the cursor (every group without one)."""
+        return self.after is None or self.order(fields) < self.after
+
+
+def next_cursor(query: GroupQuery, group: Mapping[str, Any]) -> str:
+    """The ``after=`` of the page that follows ``group``: its sort value and id, ``~`` between (not in an id)."""
+    primary = query.order(group)[0]
+    value = f"{primary[0]},{primary[1]}" if query.sort == "trend" else str(primary)
+    return f"{value}~{group['id']}"
+
+
+def _digits(text: str) -> bool:
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit()
+
+
+def _cursor(raw: str | None, sort: str) -> tuple[Any, ...] | None:
+    """The sort key an ``after=`` names (see :func:`next_cursor`).
+
+    Raises:
+        BadParameter: not a cursor of ``sort``.
+    """
+    if raw is None:
+        return None
+    value, tilde, group = raw.rpartition("~")
+    count, comma, time = value.partition(",")
+    if sort == "count" and _digits(value):
+        return int(value), group
+    if sort == "trend" and comma and _digits(count) and 0 < len(time) <= 40:
+        return (int(count), time), group
+    if sort in ("last_seen", "first_seen") and 0 < len(value) <= 40:
+        return value, group
+    raise BadParameter(f"after must be the next of a page sorted by {sort}, got {raw[:60]!r}" if tilde
+                       else f"after must be the next of a page, got {raw[:60]!r}")
+
 
 def group_query(query: Mapping[str, str]) -> GroupQuery:
     """The validated parameters of ``GET /api/v1/logs/groups``.
@@ -78,7 +117,8 @@ def group_query(query: Mapping[str, str]) -> GroupQuery:
     if sort not in SORTS:
         raise BadParameter(f"sort must be one of {', '.join(SORTS)}, got {sort[:40]!r}")
     return GroupQuery(status=status, service=text_param(query, "service"), q=text_param(query, "q"), sort=sort,
-                      limit=query_int(query, "limit", 100, 1, 1000))
+                      limit=query_int(query, "limit", 100, 1, 1000),
+                      after=_cursor(text_param(query, "after", MAX_CURSOR), sort))
 
 
 def escalation_of(config: AlertConfig) -> Escalation:
@@ -130,22 +170,30 @@ def group_list(tables: Tables, query: GroupQuery, partitions: Partitions, now: f
         held = statuses(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation)
         for status in held:
             by_status[status] += 1
-        if query.status is None or query.status in held:
-            candidates.append((_sort_fields(cell, state, now, query.sort == "trend"), cell, state))
+        if query.status is not None and query.status not in held:
+            continue
+        fields = _sort_fields(cell, state, now, query.sort == "trend")
+        if query.listed(fields):
+            candidates.append((fields, cell, state))
     chosen = heapq.nlargest(query.limit, candidates, key=lambda candidate: query.order(candidate[0]))
     return {"groups": [_listed(cell, state, now, escalation) for _fields, cell, state in chosen],
             "by_status": by_status}
 
 
 def merge_group_lists(partials: Iterable[dict[str, Any]], query: GroupQuery) -> dict[str, Any]:
-    """The app's answer: ``{"groups", "count", "total", "by_status"}`` (``total``: the matching groups, all pages)."""
+    """The app's answer: ``{"groups", "count", "total", "by_status", "next"}``.
+
+    ``total`` and ``by_status`` count the matching groups of all pages; ``next`` is the ``after=``
+    of the following page, None on a page that is not full.
+    """
     partials = list(partials)
     groups = heapq.nlargest(query.limit, (group for partial in partials for group in partial["groups"]),
                             key=query.order)
     by_status = {status: sum(partial["by_status"].get(status, 0) for partial in partials) for status in SHOWN}
     total = by_status[query.status] if query.status else sum(
         by_status[status] for status in ("unresolved", "resolved", "ignored"))  # each group holds one of these
-    return {"groups": groups, "count": len(groups), "total": total, "by_status": by_status}
+    following = next_cursor(query, groups[-1]) if len(groups) == query.limit else None
+    return {"groups": groups, "count": len(groups), "total": total, "by_status": by_status, "next": following}
 
 
 def group_with_detail(tables: Tables, service: str, fingerprint: str, partitions: Partitions, now: float,

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
-
 from faust.web import Request, Response
 
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import NotFound
+from logmonitor.web.static_files import FILES
 
-__all__ = ["FILES", "DashboardView", "StaticView"]
+__all__ = ["DashboardView", "StaticView"]
 
-_STATIC = files("logmonitor.web") / "static"
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
-FILES = {name: (_STATIC / name).read_bytes()
-          for name in ("index.html", "dashboard.js", "dashboard.css", "chart.js", "chart.css")}
 
 
 def _asset(name: str) -> tuple[bytes, str]:

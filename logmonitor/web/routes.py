@@ -15,18 +15,19 @@ from typing import Any
 import faust
 from faust.web import Request, Response
 
-from logmonitor.read.group_triage import SORTS
+from logmonitor.read.group_triage import MAX_CURSOR, SORTS
 from logmonitor.read.partials import PARTIALS
 from logmonitor.triage.commands import SETTABLE, SHOWN
 from logmonitor.web import grafana
 from logmonitor.web.alerts import AlertsView
 from logmonitor.web.base import ApiView
-from logmonitor.web.dashboard import FILES, DashboardView, StaticView
+from logmonitor.web.dashboard import DashboardView, StaticView
 from logmonitor.web.groups import GroupListView, GroupView
 from logmonitor.web.health import HealthView
 from logmonitor.web.logs import ErrorsView, PartialView, ServiceErrorsView, ServicesView, StatsView
 from logmonitor.web.openapi import LEVEL, LIMIT, TEXT, TIME, PathItem, document, get, param, patch, post
 from logmonitor.web.prometheus import MetricsView
+from logmonitor.web.static_files import FILES
 from logmonitor.web.stream import SeriesView, StreamView
 
 __all__ = ["ROUTES", "OpenApiView", "Route", "add_routes", "openapi_document"]
@@ -74,10 +75,11 @@ _STATUS_CHANGE = {
                    "properties": {"count": {"type": "integer", "minimum": 1}, "until": TIME}}}}
 
 ROUTES: tuple[Route, ...] = (
-    _route("/", DashboardView, get("The live dashboard", media="text/html")),
+    _route("/", DashboardView, get("The live dashboard (asks for the token when the API needs one)",
+                                   media="text/html", public=True)),
     _route("/static/{name}", StaticView, get(
         "The dashboard's script and style", [param("name", {"type": "string", "enum": sorted(FILES)}, "path")],
-        media="text/plain", errors=("404",))),
+        media="text/plain", errors=("404",), public=True)),
     _route("/api/v1/logs/errors", ErrorsView, get(
         "Recent errors, newest first", [*_ERROR_FILTERS, param("service", TEXT)])),
     _route("/api/v1/logs/errors/{service}", ServiceErrorsView, get(
@@ -87,7 +89,8 @@ ROUTES: tuple[Route, ...] = (
     _route("/api/v1/logs/groups", GroupListView, get(
         "Error groups with their statuses, sparklines and counts by status", [
             param("status", {"type": "string", "enum": list(SHOWN)}), param("service", TEXT), param("q", TEXT),
-            param("sort", {"type": "string", "enum": list(SORTS)}), param("limit", LIMIT)])),
+            param("sort", {"type": "string", "enum": list(SORTS)}), param("limit", LIMIT),
+            param("after", {"type": "string", "maxLength": MAX_CURSOR}, doc="the next of the page before")])),
     _route("/api/v1/logs/groups/{id}", GroupView, {
         **get("One error group: counts by hour and day, status history, latest events", [_GROUP_ID],
               errors=("404",)),

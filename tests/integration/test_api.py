@@ -50,6 +50,7 @@ BAD = [
     ("/api/v1/logs/series", {"step": "90"}), ("/api/v1/logs/series", {"minutes": "1440", "step": "60"}),
     ("/api/v1/logs/series", {"top": "0"}), ("/api/v1/logs/groups", {"status": "fixed"}),
     ("/api/v1/logs/groups", {"sort": "title"}), ("/api/v1/logs/groups", {"q": "x" * 300}),
+    ("/api/v1/logs/groups", {"after": "many~x", "sort": "count"}),
 ]
 
 
@@ -120,10 +121,12 @@ async def test_sse_stream_delivers_a_new_error(fed_worker: Any) -> None:
     assert orjson.loads(line[6:])["id"] == record["id"]
 
 
-async def test_with_a_token_nothing_but_health_answers_without_it(start_worker: Any) -> None:
+async def test_with_a_token_nothing_but_health_and_the_dashboards_code_answers_without_it(start_worker: Any) -> None:
     worker = start_worker(LOGMONITOR_AUTH_TOKEN="s3cret-token")
     worker.wait_healthy()
-    for path in ROUTES:
+    for path in ("/", "/static/dashboard.js", "/static/groups.js"):
+        assert (await fetch(worker.url + path))[0] == 200, "the page asks for the token itself"
+    for path in [route for route in ROUTES if route != "/"]:
         status, headers, body = await fetch(worker.url + path)
         assert status == 401, path
         assert orjson.loads(body)["error"] == "unauthorized"

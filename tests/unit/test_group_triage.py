@@ -121,7 +121,29 @@ def test_workers_partials_merge_into_the_one_worker_answer(tables: DictTables) -
         assert merge_group_lists(partials, query) == listing(tables, **params), params
 
 
-@pytest.mark.parametrize("params", [{"status": "fixed"}, {"sort": "title"}, {"limit": "0"}, {"q": "x" * 300}])
+def test_pages_follow_each_other_by_cursor_without_gaps_or_repeats_in_every_order(tables: DictTables) -> None:
+    for n in range(12):
+        apply_batch(tables.changes(n % 2), [(i, f"svc{n}", "ERROR") for i in range(n % 4 + 1)])
+    command(tables, "svc3", {"status": "resolved"}, offset=0, partition=1)
+    for params in ({}, {"sort": "count"}, {"sort": "trend"}, {"sort": "first_seen"}, {"status": "unresolved"}):
+        whole = listing(tables, **params)
+        pages, after = [], None
+        while True:
+            page = listing(tables, **params, limit="5", **({"after": after} if after else {}))
+            assert page["total"] == whole["total"] and page["by_status"] == whole["by_status"], "counts of all pages"
+            pages.append([group["id"] for group in page["groups"]])
+            after = page["next"]
+            if after is None:
+                break
+        assert [len(ids) for ids in pages][:-1] == [5] * (len(pages) - 1) and len(pages[-1]) < 5, params
+        assert [one for ids in pages for one in ids] == [group["id"] for group in whole["groups"]], params
+        assert whole["next"] is None, "the page holds every group"
+
+
+@pytest.mark.parametrize("params", [{"status": "fixed"}, {"sort": "title"}, {"limit": "0"}, {"q": "x" * 300},
+                                    {"after": "x" * 601}, {"after": "abc~id", "sort": "count"},
+                                    {"after": "\u00b2~id", "sort": "count"}, {"after": "3~id", "sort": "trend"},
+                                    {"after": "~id"}, {"after": "t" * 41 + "~id"}])
 def test_bad_list_parameters_are_refused(params: dict[str, str]) -> None:
     with pytest.raises(BadParameter):
         group_query(params)
@@ -156,3 +178,6 @@ def test_the_regression_rule_sees_each_reopening_once_with_the_group_as_example(
 
 def test_a_group_query_is_a_plain_value() -> None:
     assert group_query({}) == GroupQuery()
+    assert group_query({"after": "2026-01-01T00:00:00Z~abc"}).after == ("2026-01-01T00:00:00Z", "abc")
+    assert group_query({"after": "7,2026-01-01T00:00:00Z~abc", "sort": "trend"}).after == (
+        (7, "2026-01-01T00:00:00Z"), "abc")

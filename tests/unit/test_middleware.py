@@ -38,6 +38,8 @@ def tiny_app(**env: str) -> web.Application:
     app = web.Application(middlewares=middlewares(Settings.from_env(env)), client_max_size=1024)
     app.on_response_prepare.append(add_security_headers)
     app.router.add_get("/api/v1/health", logs)
+    app.router.add_get("/", logs)
+    app.router.add_get("/static/{name}", logs)
     app.router.add_get("/api/v1/logs", logs)
     app.router.add_post("/api/v1/upload", upload)
     app.router.add_get("/api/v1/boom", boom)
@@ -76,6 +78,13 @@ async def test_without_a_token_requests_get_a_json_401_with_a_basic_challenge(cl
     assert (await client.get("/api/v1/health")).status == 200, "the health check is open"
     ok = await client.get("/api/v1/logs", headers={"Authorization": basic("grafana", TOKEN)})
     assert ok.status == 200 and await ok.json() == {"logs": []}
+
+
+async def test_the_dashboards_page_and_files_need_no_token_and_nothing_else_beside_health(client: Client) -> None:
+    for path in ("/", "/static/dashboard.js", "/static/groups.js", "/api/v1/health"):
+        assert (await client.get(path)).status == 200, path
+    for path in ("/static/other.js", "/static/", "/api/v1/logs", "/static/dashboard.js/x"):
+        assert (await client.get(path)).status == 401, path
 
 
 async def test_aiohttps_own_refusals_and_failures_answer_in_the_api_error_shape(client: Client) -> None:

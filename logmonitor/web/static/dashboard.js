@@ -13,8 +13,11 @@ const FEED_STATUS = {
 };
 const COLORS = ["#1f5fbf", "#b3261e", "#2e7d32", "#8e44ad", "#c25e00", "#00796b", "#5d4037", "#455a64"];
 const SVG = "http://www.w3.org/2000/svg";
+const TOKEN_KEY = "logmonitor.token";
+const TOKEN_EVENT = "logmonitor:token"; // sent on document once a token was entered: every part loads again
 
-const state = { errors: [], feed: "connecting", source: null, reconnectMs: RECONNECT_MS[0], pollTimer: null, services: [] };
+const state = { errors: [], feed: "connecting", source: null, reconnectMs: RECONNECT_MS[0], pollTimer: null, services: [],
+  token: null, needsToken: false };
 
 function $(id) { return document.getElementById(id); }
 
@@ -25,10 +28,69 @@ function el(tag, text, className) {
   return node;
 }
 
-async function getJson(path) {
-  const response = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+// --- the API and its token -------------------------------------------------------------------
+// The token travels only as an Authorization header, kept in this tab's sessionStorage (memory if
+// refused). Requests omit credentials: no cookie, and no browser basic-auth prompt on a 401.
+
+class ApiError extends Error {
+  constructor(status, answer) {
+    super(answer && answer.detail ? `${answer.error}: ${answer.detail}` : `the worker answered ${status}`);
+    this.status = status;
+  }
+}
+
+function currentToken() {
+  if (state.token === null) {
+    try { state.token = window.sessionStorage.getItem(TOKEN_KEY); } catch (_) { /* storage refused: memory only */ }
+  }
+  return state.token;
+}
+
+function keepToken(token) {
+  state.token = token;
+  try {
+    if (token) window.sessionStorage.setItem(TOKEN_KEY, token); else window.sessionStorage.removeItem(TOKEN_KEY);
+  } catch (_) { /* kept in memory for this page only */ }
+}
+
+async function apiRequest(path, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  const token = currentToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(path, { ...options, headers, credentials: "omit" });
+  if (response.status === 401) askForToken(token);
+  if (!response.ok) {
+    let answer = null;
+    try { answer = await response.json(); } catch (_) { /* not the API's JSON error */ }
+    throw new ApiError(response.status, answer);
+  }
   return response.json();
+}
+
+function getJson(path) { return apiRequest(path); }
+
+function askForToken(refused) {
+  if (refused && refused === state.token) keepToken(null);
+  const form = $("token-form");
+  $("token-reason").textContent = refused ? "The worker refused this token: enter its API token."
+    : "This worker needs its API token.";
+  stopStream();
+  state.needsToken = true;
+  if (form.hidden) {
+    form.hidden = false;
+    $("token-input").focus();
+  }
+}
+
+function useToken(event) {
+  event.preventDefault();
+  const token = $("token-input").value.trim();
+  if (!token) return;
+  keepToken(token);
+  $("token-input").value = "";
+  $("token-form").hidden = true;
+  refresh();
+  document.dispatchEvent(new Event(TOKEN_EVENT));
 }
 
 function filters() {
@@ -80,7 +142,10 @@ function renderStats(stats) {
 function renderServiceOptions(services) {
   if (services.join("\u001f") === state.services.join("\u001f")) return;
   state.services = services;
-  const select = $("filter-service");
+  for (const id of ["filter-service", "group-service"]) fillServiceSelect($(id), services);
+}
+
+function fillServiceSelect(select, services) {
   const chosen = select.value;
   select.replaceChildren(el("option", "all"));
   select.firstChild.value = "";
@@ -165,18 +230,6 @@ async function loadErrors() {
   renderFeed();
 }
 
-// --- groups -----------------------------------------------------------------------------------
-
-function renderGroups(groups) {
-  const body = $("groups");
-  body.replaceChildren(...groups.map((group) => {
-    const row = el("tr");
-    row.append(el("td", group.title, "message"), el("td", group.service), el("td", group.count, "num"),
-      el("td", shortTime(group.first_seen), "time"), el("td", shortTime(group.last_seen), "time"));
-    return row;
-  }));
-}
-
 // --- alerts -----------------------------------------------------------------------------------
 
 function renderAlerts(answer) {
@@ -200,15 +253,17 @@ function renderAlerts(answer) {
 
 async function refresh() {
   try {
-    const [stats, groups, alerts] = await Promise.all([
-      getJson("/api/v1/logs/stats"), getJson("/api/v1/logs/groups?limit=20"), getJson("/api/v1/alerts?limit=20")]);
+    const [stats, alerts] = await Promise.all([getJson("/api/v1/logs/stats"), getJson("/api/v1/alerts?limit=20")]);
     renderStats(stats);
-    renderGroups(groups.groups);
     renderAlerts(alerts);
     if (state.feed !== "live") await loadErrors();
-    showFeed(state.feed);
+    // EventSource cannot send a header: with a token the feed is polled. Opened only once the API
+    // answered without one, so a browser never meets the stream's 401 (and its basic-auth prompt).
+    if (!currentToken() && !state.needsToken && !state.source) connectStream();
+    showFeed(currentToken() ? "polling" : state.feed);
   } catch (error) {
-    setStatus(`cannot reach the worker (${error.message}); retrying`, false);
+    if (state.needsToken) setStatus("waiting for the API token", false);
+    else setStatus(`cannot reach the worker (${error.message}); retrying`, false);
   }
 }
 
@@ -223,8 +278,14 @@ function showFeed(feed) {
   }
 }
 
+function stopStream() {
+  if (state.source) state.source.close();
+  state.source = null;
+}
+
 function connectStream() {
   if (!window.EventSource) { showFeed("polling"); return; }
+  if (state.needsToken) return;
   const source = new EventSource("/api/v1/logs/stream");
   state.source = source;
   source.addEventListener("status", (event) => showFeed(event.data));
@@ -236,7 +297,7 @@ function connectStream() {
       return;
     }
     showFeed("reconnecting");
-    if (source.readyState === EventSource.CLOSED) {
+    if (source.readyState === EventSource.CLOSED && state.source === source) {
       // Refused (503 when every place is taken): the browser gives up, so try again later.
       setTimeout(connectStream, state.reconnectMs);
       state.reconnectMs = Math.min(state.reconnectMs * 2, RECONNECT_MS[1]);
@@ -254,7 +315,7 @@ function start() {
     typing = setTimeout(() => loadErrors().catch(() => {}), 300);
   });
   $("detail-close").addEventListener("click", () => $("detail").close());
-  connectStream();
+  $("token-form").addEventListener("submit", useToken);
   refresh();
   state.pollTimer = setInterval(refresh, POLL_MS);
 }

@@ -1,0 +1,69 @@
+"""Screenshot of a running dashboard in headless Chromium: ``python -m tools.screenshot URL OUT.png``.
+
+It starts nothing: point it at a worker that has data (``make run`` for the demo services), e.g.
+``python -m tools.screenshot http://127.0.0.1:5004/ docs/dashboard.png``. With ``--token`` (or
+``LOGMONITOR_AUTH_TOKEN``) it enters the token in the dashboard's form, as a person would.
+Needs Debian's ``chromium`` and ``chromium-driver`` and the test extra (selenium).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SETTLE_SECONDS = 1.0
+"""After the groups and the chart have drawn: the totals and alerts of the same refresh."""
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="the dashboard, e.g. http://127.0.0.1:5004/")
+    parser.add_argument("out", help="the PNG to write")
+    parser.add_argument("--token", default=os.environ.get("LOGMONITOR_AUTH_TOKEN"), help="the API token, if any")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=1100)
+    return parser.parse_args()
+
+
+def screenshot(url: str, out: str, token: str | None, width: int, height: int) -> None:
+    """Open ``url``, enter ``token`` if asked, wait for the groups and the chart, save ``out``."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     f"--window-size={width},{height}", "--lang=en-US", "--hide-scrollbars"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        driver.get(url)
+        wait = WebDriverWait(driver, 30)
+        if token:
+            wait.until(lambda d: d.find_element(By.ID, "token-form").is_displayed()
+                       or d.find_elements(By.CSS_SELECTOR, "#groups tr"))
+            if driver.find_element(By.ID, "token-form").is_displayed():
+                driver.find_element(By.ID, "token-input").send_keys(token, Keys.ENTER)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#groups tr")
+                   and d.find_elements(By.CSS_SELECTOR, "#chart path.line"))
+        time.sleep(SETTLE_SECONDS)
+        driver.save_screenshot(out)
+    finally:
+        driver.quit()
+
+
+def main() -> None:
+    """The command line."""
+    arguments = _arguments()
+    screenshot(arguments.url, arguments.out, arguments.token, arguments.width, arguments.height)
+    print(f"wrote {arguments.out}")
+
+
+if __name__ == "__main__":
+    main()
