@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from faust.web import Request, Response
 
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import NotFound
-from logmonitor.web.static_files import FILES
 
-__all__ = ["DashboardView", "StaticView"]
+__all__ = ["FILES", "DashboardView", "StaticView"]
 
+_STATIC = files("logmonitor.web") / "static"
+FILES = {name: (_STATIC / name).read_bytes() for name in (
+    "index.html", "dashboard.js", "dashboard.css", "chart.js", "chart.css", "groups.js", "groups.css")}
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 

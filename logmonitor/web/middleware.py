@@ -12,7 +12,6 @@ import orjson
 from aiohttp import web
 
 from logmonitor.settings import Settings
-from logmonitor.web.static_files import PATHS as DASHBOARD_PATHS
 
 __all__ = ["CONTENT_SECURITY_POLICY", "add_security_headers", "middlewares", "token_matches"]
 
@@ -21,7 +20,7 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
-_OPEN_PATHS = frozenset({"/api/v1/health", *DASHBOARD_PATHS})
+_OPEN_PATHS = frozenset({"/api/v1/health"})
 _BODY_HEADERS = frozenset({"content-type", "content-length"})
 _CORS_HEADERS = "accept, content-type, authorization"
 # Log text is attacker-controlled: no inline script or style, nothing from elsewhere, no framing.

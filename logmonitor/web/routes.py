@@ -21,13 +21,12 @@ from logmonitor.triage.commands import SETTABLE, SHOWN
 from logmonitor.web import grafana
 from logmonitor.web.alerts import AlertsView
 from logmonitor.web.base import ApiView
-from logmonitor.web.dashboard import DashboardView, StaticView
+from logmonitor.web.dashboard import FILES, DashboardView, StaticView
 from logmonitor.web.groups import GroupListView, GroupView
 from logmonitor.web.health import HealthView
 from logmonitor.web.logs import ErrorsView, PartialView, ServiceErrorsView, ServicesView, StatsView
 from logmonitor.web.openapi import LEVEL, LIMIT, TEXT, TIME, PathItem, document, get, param, patch, post
 from logmonitor.web.prometheus import MetricsView
-from logmonitor.web.static_files import FILES
 from logmonitor.web.stream import SeriesView, StreamView
 
 __all__ = ["ROUTES", "OpenApiView", "Route", "add_routes", "openapi_document"]
@@ -75,11 +74,11 @@ _STATUS_CHANGE = {
                    "properties": {"count": {"type": "integer", "minimum": 1}, "until": TIME}}}}
 
 ROUTES: tuple[Route, ...] = (
-    _route("/", DashboardView, get("The live dashboard (asks for the token when the API needs one)",
-                                   media="text/html", public=True)),
+    _route("/", DashboardView, get("The live dashboard (with a token set, the browser asks for it: basic auth)",
+                                   media="text/html")),
     _route("/static/{name}", StaticView, get(
         "The dashboard's script and style", [param("name", {"type": "string", "enum": sorted(FILES)}, "path")],
-        media="text/plain", errors=("404",), public=True)),
+        media="text/plain", errors=("404",))),
     _route("/api/v1/logs/errors", ErrorsView, get(
         "Recent errors, newest first", [*_ERROR_FILTERS, param("service", TEXT)])),
     _route("/api/v1/logs/errors/{service}", ServiceErrorsView, get(

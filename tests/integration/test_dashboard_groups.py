@@ -2,14 +2,17 @@
 
 The triage flow of issue 20: the unresolved tab with counts and sparklines, a group's detail
 (linkable at #group/<id>), Resolve by keyboard, the group leaving the tab and reopening as
-regressed on a new event, Ignore until N more from the form, the token asked for in a form and
-sent as a header (never a cookie), hostile titles as text, and pages of 50 with 10,000 groups.
+regressed on a new event, Ignore until N more from the form, the token as the browser's basic-auth
+header (never a cookie), hostile titles as text, and pages of 50 with 10,000 groups.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -200,35 +203,37 @@ def test_a_hostile_title_is_shown_as_text_in_the_list_and_the_detail(page: Any) 
     assert csp_violations(page) == []
 
 
-def test_the_token_is_asked_for_in_a_form_and_sent_as_a_header_never_a_cookie(
+def test_with_a_token_the_browsers_basic_auth_header_carries_it_never_a_cookie(
     browser: Any, start_worker: Any
 ) -> None:
     worker = start_worker(LOGMONITOR_AUTH_TOKEN=TOKEN, LOGMONITOR_AUTH_TOKEN_LABEL=LABEL)
     worker.wait_healthy()
     send(worker, crash("guarded", 1))
     worker.wait_counted(1)
-    browser.get(worker.url + "/")
-    form = browser.find_element(By.ID, "token-form")
-    WebDriverWait(browser, 20).until(lambda d: form.is_displayed())
-    assert browser.switch_to.active_element.get_attribute("id") == "token-input"
-    assert rows(browser) == []
-    browser.switch_to.active_element.send_keys("not-the-token", Keys.ENTER)
-    WebDriverWait(browser, 20).until(
-        lambda d: form.is_displayed() and "refused" in d.find_element(By.ID, "token-reason").text)
-    browser.find_element(By.ID, "token-input").send_keys(TOKEN, Keys.ENTER)
-    WebDriverWait(browser, 20).until(lambda d: row_of(d, "guarded"))
-    assert not form.is_displayed()
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "total-logs").text == "1")
-    assert browser.execute_script("return document.cookie") == ""
-    assert browser.execute_script("return sessionStorage.getItem('logmonitor.token')") == TOKEN
-    assert TOKEN not in browser.current_url
-
-    open_by_keyboard(browser, "guarded")
-    browser.find_element(By.ID, "group-resolve").send_keys(Keys.ENTER)
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "group-saved").text == "Resolved.")
-    assert f"{LABEL}: unresolved → resolved" in browser.find_element(By.ID, "group-history").text
-    assert browser.execute_script("return document.cookie") == ""
-    assert csp_violations(browser) == []
+    refused = urllib.request.Request(worker.url + "/")
+    try:
+        urllib.request.urlopen(refused, timeout=10)
+        raise AssertionError("the page answered without the token")
+    except urllib.error.HTTPError as error:
+        assert error.code == 401 and error.headers["WWW-Authenticate"].startswith("Basic "), "the browser asks"
+    # What the browser sends once its basic-auth prompt was answered: the token as the password.
+    basic = "Basic " + base64.b64encode(f"oncall:{TOKEN}".encode()).decode()
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": basic}})
+    try:
+        browser.get(worker.url + "/")
+        WebDriverWait(browser, 20).until(lambda d: row_of(d, "guarded"))
+        WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "total-logs").text == "1")
+        open_by_keyboard(browser, "guarded")
+        browser.find_element(By.ID, "group-resolve").send_keys(Keys.ENTER)
+        WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "group-saved").text == "Resolved.")
+        assert f"{LABEL}: unresolved → resolved" in browser.find_element(By.ID, "group-history").text
+        assert browser.execute_script("return document.cookie") == ""
+        stored = browser.execute_script("return JSON.stringify([sessionStorage, localStorage])")
+        assert TOKEN not in stored and TOKEN not in browser.current_url
+        assert csp_violations(browser) == []
+    finally:
+        browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
 
 
 def test_ten_thousand_groups_come_in_pages_of_fifty(browser: Any, start_worker: Any) -> None:

@@ -1,5 +1,5 @@
 // The dashboard's error chart: ranges, a local-time axis, per-service lines, hover and keyboard
-// read-out. It uses dashboard.js's el(), svg(), getJson(), COLORS and TOKEN_EVENT (classic scripts share one
+// read-out. It uses dashboard.js's el(), svg(), getJson() and COLORS (classic scripts share one
 // global scope; this file keeps its own names in a block). Service names are producer-controlled:
 // they are only ever set as textContent or attribute values.
 "use strict";
@@ -298,7 +298,6 @@
     plot.addEventListener("keydown", onKey);
     plot.addEventListener("focus", () => { if (chart.view && chart.cursorMs === null) showCursor(chart.view.starts.length - 1); });
     plot.addEventListener("blur", hideCursor);
-    document.addEventListener(TOKEN_EVENT, load);
     load();
     setInterval(load, REFRESH_MS);
   }

@@ -13,11 +13,8 @@ const FEED_STATUS = {
 };
 const COLORS = ["#1f5fbf", "#b3261e", "#2e7d32", "#8e44ad", "#c25e00", "#00796b", "#5d4037", "#455a64"];
 const SVG = "http://www.w3.org/2000/svg";
-const TOKEN_KEY = "logmonitor.token";
-const TOKEN_EVENT = "logmonitor:token"; // sent on document once a token was entered: every part loads again
 
-const state = { errors: [], feed: "connecting", source: null, reconnectMs: RECONNECT_MS[0], pollTimer: null, services: [],
-  token: null, needsToken: false };
+const state = { errors: [], feed: "connecting", source: null, reconnectMs: RECONNECT_MS[0], pollTimer: null, services: [] };
 
 function $(id) { return document.getElementById(id); }
 
@@ -28,9 +25,9 @@ function el(tag, text, className) {
   return node;
 }
 
-// --- the API and its token -------------------------------------------------------------------
-// The token travels only as an Authorization header, kept in this tab's sessionStorage (memory if
-// refused). Requests omit credentials: no cookie, and no browser basic-auth prompt on a 401.
+// --- the API -----------------------------------------------------------------------------------
+// With LOGMONITOR_AUTH_TOKEN set the page itself asks (HTTP basic auth, the token as password); the
+// browser then sends that Authorization header with every request of the page: a header, never a cookie.
 
 class ApiError extends Error {
   constructor(status, answer) {
@@ -39,26 +36,9 @@ class ApiError extends Error {
   }
 }
 
-function currentToken() {
-  if (state.token === null) {
-    try { state.token = window.sessionStorage.getItem(TOKEN_KEY); } catch (_) { /* storage refused: memory only */ }
-  }
-  return state.token;
-}
-
-function keepToken(token) {
-  state.token = token;
-  try {
-    if (token) window.sessionStorage.setItem(TOKEN_KEY, token); else window.sessionStorage.removeItem(TOKEN_KEY);
-  } catch (_) { /* kept in memory for this page only */ }
-}
-
 async function apiRequest(path, options = {}) {
   const headers = { Accept: "application/json", ...(options.headers || {}) };
-  const token = currentToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, { ...options, headers, credentials: "omit" });
-  if (response.status === 401) askForToken(token);
+  const response = await fetch(path, { ...options, headers, credentials: "same-origin" });
   if (!response.ok) {
     let answer = null;
     try { answer = await response.json(); } catch (_) { /* not the API's JSON error */ }
@@ -68,30 +48,6 @@ async function apiRequest(path, options = {}) {
 }
 
 function getJson(path) { return apiRequest(path); }
-
-function askForToken(refused) {
-  if (refused && refused === state.token) keepToken(null);
-  const form = $("token-form");
-  $("token-reason").textContent = refused ? "The worker refused this token: enter its API token."
-    : "This worker needs its API token.";
-  stopStream();
-  state.needsToken = true;
-  if (form.hidden) {
-    form.hidden = false;
-    $("token-input").focus();
-  }
-}
-
-function useToken(event) {
-  event.preventDefault();
-  const token = $("token-input").value.trim();
-  if (!token) return;
-  keepToken(token);
-  $("token-input").value = "";
-  $("token-form").hidden = true;
-  refresh();
-  document.dispatchEvent(new Event(TOKEN_EVENT));
-}
 
 function filters() {
   return { service: $("filter-service").value, level: $("filter-level").value, q: $("filter-text").value.trim() };
@@ -257,13 +213,10 @@ async function refresh() {
     renderStats(stats);
     renderAlerts(alerts);
     if (state.feed !== "live") await loadErrors();
-    // EventSource cannot send a header: with a token the feed is polled. Opened only once the API
-    // answered without one, so a browser never meets the stream's 401 (and its basic-auth prompt).
-    if (!currentToken() && !state.needsToken && !state.source) connectStream();
-    showFeed(currentToken() ? "polling" : state.feed);
+    if (!state.source) connectStream();
+    showFeed(state.feed);
   } catch (error) {
-    if (state.needsToken) setStatus("waiting for the API token", false);
-    else setStatus(`cannot reach the worker (${error.message}); retrying`, false);
+    setStatus(`cannot reach the worker (${error.message}); retrying`, false);
   }
 }
 
@@ -285,7 +238,6 @@ function stopStream() {
 
 function connectStream() {
   if (!window.EventSource) { showFeed("polling"); return; }
-  if (state.needsToken) return;
   const source = new EventSource("/api/v1/logs/stream");
   state.source = source;
   source.addEventListener("status", (event) => showFeed(event.data));
@@ -315,7 +267,6 @@ function start() {
     typing = setTimeout(() => loadErrors().catch(() => {}), 300);
   });
   $("detail-close").addEventListener("click", () => $("detail").close());
-  $("token-form").addEventListener("submit", useToken);
   refresh();
   state.pollTimer = setInterval(refresh, POLL_MS);
 }

@@ -1,6 +1,6 @@
 // The error groups: status tabs, search, service and sort, pages of 50 by the API's cursor, a
 // sparkline per group, and a group's detail at #group/<id> with its status buttons. It uses
-// dashboard.js's el(), svg(), getJson(), apiRequest(), shortTime() and TOKEN_EVENT (classic scripts
+// dashboard.js's el(), svg(), getJson(), apiRequest() and shortTime() (classic scripts
 // share one global scope; this file keeps its own names in a block). Titles, services, stacks and
 // context are producer-controlled: only ever set as textContent or attribute values.
 "use strict";
@@ -17,7 +17,7 @@
 
   const list = { status: "unresolved", q: "", service: "", sort: "last_seen", cursors: [null], page: 0, asked: 0,
     answer: null };
-  const detail = { id: null, group: null, opener: null, keepHash: false, busy: false };
+  const detail = { id: null, group: null, opener: null, busy: false };
 
   function $(id) { return document.getElementById(id); }
 
@@ -147,11 +147,6 @@
       if (detail.id === id && dialog.open) renderDetail(group);
     } catch (error) {
       if (detail.id !== id) return;
-      if (error.status === 401) { // the token form is behind the dialog: close it, keep the link for later
-        detail.keepHash = true;
-        dialog.close();
-        return;
-      }
       showDetailError(`Cannot load this group: ${error.message}`);
     }
   }
@@ -348,10 +343,9 @@
   }
 
   function closed() {
-    if (!detail.keepHash && ROUTE.test(window.location.hash)) {
+    if (ROUTE.test(window.location.hash)) {
       window.history.replaceState(null, "", window.location.pathname + window.location.search);
     }
-    detail.keepHash = false;
     detail.id = null;
     const link = [...$("groups").querySelectorAll("a")].find((a) => a.closest("tr").dataset.id === detail.group?.id);
     const back = detail.opener && document.contains(detail.opener) && detail.opener !== document.body ? detail.opener : link;
@@ -392,7 +386,6 @@
     chooseKindOf($("ignore-count"), "count");
     chooseKindOf($("ignore-until"), "until");
     window.addEventListener("hashchange", route);
-    document.addEventListener(TOKEN_EVENT, () => { loadGroups(); route(); });
     loadGroups();
     route();
     setInterval(loadGroups, REFRESH_MS);
