@@ -2,20 +2,20 @@
 
 It starts nothing: point it at a worker that has data (``make run`` for the demo services), e.g.
 ``python -m tools.screenshot http://127.0.0.1:5004/ docs/dashboard.png``. With ``--token`` (or
-``LOGMONITOR_AUTH_TOKEN``) it enters the token in the dashboard's form, as a person would.
+``LOGMONITOR_AUTH_TOKEN``) every request carries it as the browser's basic-auth header would.
 Needs Debian's ``chromium`` and ``chromium-driver`` and the test extra (selenium).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,7 +35,7 @@ def _arguments() -> argparse.Namespace:
 
 
 def screenshot(url: str, out: str, token: str | None, width: int, height: int) -> None:
-    """Open ``url``, enter ``token`` if asked, wait for the groups and the chart, save ``out``."""
+    """Open ``url`` (with ``token`` as basic auth, if any), wait for the groups and the chart, save ``out``."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -43,13 +43,12 @@ def screenshot(url: str, out: str, token: str | None, width: int, height: int) -
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     try:
+        if token:
+            basic = "Basic " + base64.b64encode(f"dashboard:{token}".encode()).decode()
+            driver.execute_cdp_cmd("Network.enable", {})
+            driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": basic}})
         driver.get(url)
         wait = WebDriverWait(driver, 30)
-        if token:
-            wait.until(lambda d: d.find_element(By.ID, "token-form").is_displayed()
-                       or d.find_elements(By.CSS_SELECTOR, "#groups tr"))
-            if driver.find_element(By.ID, "token-form").is_displayed():
-                driver.find_element(By.ID, "token-input").send_keys(token, Keys.ENTER)
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#groups tr")
                    and d.find_elements(By.CSS_SELECTOR, "#chart path.line"))
         time.sleep(SETTLE_SECONDS)
