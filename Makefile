@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/python -m tools.check_engine_private
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest --hypothesis-profile=suite
 
 # Long measurements (minutes); not part of the suite. Figures go to docs/benchmarks.md.
 bench: $(STAMP)

@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, settings
 
 # "fast" (the default) keeps the unit layer in seconds and cannot flake: the same well-spread examples on
 # every run (derandomize), no per-example deadline and no too-slow health check, so a loaded machine only
-# makes it slower. "thorough" explores: many more fresh random examples each run, e.g.
+# makes it slower. "suite" (`make test`, so CI) takes more of them, as derandomized. "thorough" explores:
+# many more fresh random examples each run, e.g.
 #   pytest tests/unit --hypothesis-profile=thorough
 # a failure there prints the @reproduce_failure blob to replay it.
 _PATIENT = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "print_blob": True}
-settings.register_profile("fast", max_examples=100, derandomize=True, database=None, **_PATIENT)
+settings.register_profile("fast", max_examples=40, derandomize=True, database=None, **_PATIENT)
+settings.register_profile("suite", max_examples=150, derandomize=True, database=None, **_PATIENT)
 settings.register_profile("thorough", max_examples=2000, **_PATIENT)
 settings.load_profile("fast")
 
