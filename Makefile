@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/python -m tools.check_engine_private
 
 test: lint
-	$(BIN)/pytest --hypothesis-profile=suite
+	$(BIN)/pytest --hypothesis-profile=suite --durations=25
 
 # Long measurements (minutes); not part of the suite. Figures go to docs/benchmarks.md.
 bench: $(STAMP)
