@@ -168,17 +168,19 @@ async def test_the_state_survives_a_sigkill_right_after_a_change(start_worker: A
     set_status(worker, group, "resolved")
     worker.kill(signal.SIGKILL)  # the changelog write and the command's commit may not have happened yet
     worker.start()
-    worker.wait_healthy()
-    shown = worker.get_json(f"/api/v1/logs/groups/{group}")
-    assert shown["status"] == "resolved" and [e["why"] for e in shown["history"]] == ["request"], "applied once"
+    worker.wait_healthy()  # an uncommitted command is read again after this: its state comes back within moments
+    shown = wait_until(lambda: (g := worker.get_json(f"/api/v1/logs/groups/{group}"))["status"] == "resolved" and g,
+                       60, "the resolve to be applied again")
+    assert [entry["why"] for entry in shown["history"]] == ["request"], "applied once"
 
     await produce(bootstrap, logs, keyed([crash("booking", 1)]))
     wait_until(lambda: worker.get_json(f"/api/v1/logs/groups/{group}")["status"] == "regressed", 60, "regressed")
     worker.kill(signal.SIGKILL)
     worker.start()
     worker.wait_healthy()
-    shown = worker.get_json(f"/api/v1/logs/groups/{group}")
-    assert shown["status"] == "regressed" and shown["count"] == 2 and sum(shown["sparkline"]) == 2
+    shown = wait_until(lambda: (g := worker.get_json(f"/api/v1/logs/groups/{group}"))["status"] == "regressed" and g,
+                       60, "the regression to be applied again")
+    assert shown["count"] == 2 and sum(shown["sparkline"]) == 2
     assert [entry["why"] for entry in shown["history"]] == ["request", "regression"]
 
 
