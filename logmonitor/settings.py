@@ -214,7 +214,13 @@ class Settings:
       record bytes (besides the 1,000 errors count), oldest dropped first
     - ``LOGMONITOR_ALERT_RULES`` [unset: the packaged default rules, no notifiers]: the alert rules file
     - ``LOGMONITOR_ALERT_INTERVAL`` [5s]: how often the alert rules are evaluated
-    - ``LOGMONITOR_SESSION_TIMEOUT`` [30s]: how soon the other workers take over a crashed one's partitions
+    - ``LOGMONITOR_SESSION_TIMEOUT`` [30s; brokers accept 6s and up by default]: how soon the other
+      workers take over a crashed one's partitions
+    - ``LOGMONITOR_BROKER_WAIT`` [10s]: how long a starting worker waits for the cluster to answer
+      before it gives up with one line
+    - ``LOGMONITOR_SHUTDOWN_TIMEOUT`` [8s]: the longest a worker takes to stop once asked (SIGTERM);
+      past it, it logs what held it and exits with status 70 (under ``docker stop``'s 10 s)
+    - ``LOGMONITOR_WINDOW_SWEEP_INTERVAL`` [30s]: how often windows past their retention are dropped
     - ``LOGMONITOR_STORE`` [memory://] or ``rocksdb://``; ``LOGMONITOR_DATA_DIR`` [./logmonitor-data]
     - ``LOGMONITOR_AUTH_TOKEN`` [unset]: bearer/basic token for the HTTP API
     - ``LOGMONITOR_AUTH_TOKEN_LABEL`` [unset]: who the token's holder is, in error-group status histories
@@ -254,6 +260,9 @@ class Settings:
     alert_rules: str | None = None
     alert_interval: timedelta = timedelta(seconds=5)
     session_timeout: timedelta = timedelta(seconds=30)
+    broker_wait: timedelta = timedelta(seconds=10)
+    shutdown_timeout: timedelta = timedelta(seconds=8)
+    window_sweep_interval: timedelta = timedelta(seconds=30)
     store: str = "memory://"
     data_dir: str = "logmonitor-data"
     auth_token: str | None = None
@@ -304,6 +313,9 @@ class Settings:
             alert_rules=env.get("LOGMONITOR_ALERT_RULES") or None,
             alert_interval=env_duration(env, "LOGMONITOR_ALERT_INTERVAL", "5s"),
             session_timeout=env_duration(env, "LOGMONITOR_SESSION_TIMEOUT", "30s"),
+            broker_wait=env_duration(env, "LOGMONITOR_BROKER_WAIT", "10s"),
+            shutdown_timeout=env_duration(env, "LOGMONITOR_SHUTDOWN_TIMEOUT", "8s"),
+            window_sweep_interval=env_duration(env, "LOGMONITOR_WINDOW_SWEEP_INTERVAL", "30s"),
             store=store,
             data_dir=env.get("LOGMONITOR_DATA_DIR") or cls.data_dir,
             auth_token=env.get("LOGMONITOR_AUTH_TOKEN") or None,

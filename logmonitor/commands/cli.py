@@ -107,7 +107,8 @@ def main() -> None:
     if command in _NEEDS_BROKER:
         from logmonitor.broker_probe import wait_for_metadata
 
-        if not wait_for_metadata(settings.bootstrap_servers, timeout=10.0, security=settings.security):
+        if not wait_for_metadata(settings.bootstrap_servers, settings.broker_wait.total_seconds(),
+                                 security=settings.security):
             _exit_with(
                 f"no Kafka broker answers at {settings.bootstrap_servers}. Start one with "
                 "`logmonitor kafka start` (or `make run`), or point KAFKA_BOOTSTRAP_SERVERS at a cluster."

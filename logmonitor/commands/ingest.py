@@ -20,8 +20,6 @@ from logmonitor.settings import ConfigError
 
 __all__ = ["ingest"]
 
-BROKER_WAIT_SECONDS = 10.0
-
 
 def _exit_with(message: str) -> None:
     click.echo(f"logmonitor ingest: {message}", err=True)
@@ -58,7 +56,8 @@ def ingest(host: str | None, port: int | None) -> None:
                    "(LOGMONITOR_ALLOW_ANONYMOUS=true)", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # a broker away is answered 503, not logged per attempt
-    if not wait_for_metadata(settings.bootstrap_servers, BROKER_WAIT_SECONDS, security=settings.security):
+    if not wait_for_metadata(settings.bootstrap_servers, settings.broker_wait.total_seconds(),
+                             security=settings.security):
         _exit_with(f"no Kafka broker answers at {settings.bootstrap_servers}. Start one with `logmonitor kafka start` "
                    "(or `make run`), or point KAFKA_BOOTSTRAP_SERVERS at a cluster.")
     try:

@@ -43,7 +43,8 @@ class IngestSettings:
       the service, first present wins
     - from the worker's settings: ``KAFKA_BOOTSTRAP_SERVERS`` [localhost:9092] and TLS/SASL (see
       :class:`~logmonitor.settings.KafkaSecurity`), ``LOGMONITOR_TOPIC_LOGS`` [application-logs],
-      ``LOGMONITOR_TOPIC_DLQ`` [application-logs-dlq], ``LOGMONITOR_ALLOW_ANONYMOUS`` [false]
+      ``LOGMONITOR_TOPIC_DLQ`` [application-logs-dlq], ``LOGMONITOR_ALLOW_ANONYMOUS`` [false],
+      ``LOGMONITOR_BROKER_WAIT`` [10s]
     """
 
     host: str = "127.0.0.1"
@@ -58,6 +59,7 @@ class IngestSettings:
     security: KafkaSecurity = field(default_factory=KafkaSecurity)
     logs_topic: str = Settings.logs_topic
     dlq_topic: str = Settings.dlq_topic
+    broker_wait: timedelta = Settings.broker_wait
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
@@ -83,6 +85,7 @@ class IngestSettings:
             security=KafkaSecurity.from_env(env),
             logs_topic=env.get("LOGMONITOR_TOPIC_LOGS") or cls.logs_topic,
             dlq_topic=env.get("LOGMONITOR_TOPIC_DLQ") or cls.dlq_topic,
+            broker_wait=env_duration(env, "LOGMONITOR_BROKER_WAIT", "10s"),
         )
 
     @property

@@ -18,6 +18,7 @@ from logmonitor.alerts.rules import load_rules
 from logmonitor.engine.checked_producer import CheckedProducer
 from logmonitor.engine.producer_buffer import flush_up_to_now
 from logmonitor.engine.transport import BatchingApp
+from logmonitor.engine.web_shutdown import bound_request_shutdown
 from logmonitor.pipeline.aggregation import Bounds
 from logmonitor.pipeline.router import Router
 from logmonitor.pipeline.service_labels import ServiceLabels
@@ -33,7 +34,9 @@ from logmonitor.web.live_errors import errors_feed
 from logmonitor.web.middleware import add_security_headers, middlewares
 from logmonitor.web.routes import add_routes
 
-__all__ = ["LogMonitorApp", "create_app"]
+__all__ = ["IN_FLIGHT_GRACE_SECONDS", "LogMonitorApp", "create_app"]
+
+IN_FLIGHT_GRACE_SECONDS = 2.0  # how long a stopping worker lets requests in flight finish
 
 
 def _broker_credentials(security: KafkaSecurity) -> Any:
@@ -70,6 +73,9 @@ class LogMonitorApp(BatchingApp):
     def on_webserver_init(self, web: Any) -> None:
         """Refuse an API open to the network without a token; put authentication, CORS and security headers in front.
 
+        When the worker stops, open live streams end at once and other requests get
+        ``IN_FLIGHT_GRACE_SECONDS`` to finish, so that nothing a client holds open delays the exit.
+
         ``logmonitor worker`` refuses earlier, with the same line; this catches every other way to
         the web server (``faust -A logmonitor.server.faust_app worker``, options before the command), before it binds.
         """
@@ -79,6 +85,12 @@ class LogMonitorApp(BatchingApp):
             os._exit(2)  # not a crash: nothing has started that needs stopping, and no traceback wall
         web.web_app.middlewares.extend(middlewares(settings))
         web.web_app.on_response_prepare.append(add_security_headers)
+
+        async def end_live_streams(_: Any) -> None:
+            context_of(self).errors_feed.close()
+
+        web.web_app.on_shutdown.append(end_live_streams)
+        bound_request_shutdown(web, IN_FLIGHT_GRACE_SECONDS)
 
 
 def _new_app(settings: Settings) -> LogMonitorApp:

@@ -24,9 +24,7 @@ from logmonitor.pipeline.tables.expiry import drop_expired_windows, drop_unseen_
 from logmonitor.server.context import AppContext
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["WINDOW_SWEEP_SECONDS", "Housekeeping", "add_housekeeping"]
-
-WINDOW_SWEEP_SECONDS = 30.0
+__all__ = ["Housekeeping", "add_housekeeping"]
 
 
 class Housekeeping:
@@ -90,5 +88,5 @@ def add_housekeeping(app: App, context: AppContext) -> Housekeeping:
 
     app.timer(interval=context.settings.alert_interval.total_seconds())(send_ticks)
     app.agent(context.topics.ticks, concurrency=1)(housekeeping)
-    app.timer(interval=WINDOW_SWEEP_SECONDS)(sweep_windows)
+    app.timer(interval=context.settings.window_sweep_interval.total_seconds())(sweep_windows)
     return keeper

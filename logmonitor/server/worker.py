@@ -12,6 +12,9 @@ Two defaults, Faust's and CPython's, cost a busy router much of its CPU (``bench
   generation of ``YOUNG_GENERATION`` objects. The older generations keep their ratios. The
   price is memory while catching up at full speed: garbage in reference cycles waits longer
   (about 25 MiB more, docs/benchmarks.md, P5); at a steady rate it is not measurable (P6).
+
+Once asked to stop, it exits within ``LOGMONITOR_SHUTDOWN_TIMEOUT`` whatever holds it
+(``server/shutdown_deadline.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Any
 import faust
 from mode import Service
 
+from logmonitor.server.context import context_of
 from logmonitor.server.loop_lag import probe_loop_lag
+from logmonitor.server.shutdown_deadline import exit_after
 
 __all__ = ["YOUNG_GENERATION", "StreamWorker"]
 
@@ -30,7 +35,10 @@ YOUNG_GENERATION = 50_000
 
 
 class StreamWorker(faust.Worker):
-    """A :class:`faust.Worker` without the spinner, with fewer garbage collections, measuring its loop's lag."""
+    """A :class:`faust.Worker` without the spinner, with fewer garbage collections, measuring its loop's lag.
+
+    It stops within the settings' shutdown timeout.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,3 +50,9 @@ class StreamWorker(faust.Worker):
     async def _probe_loop_lag(self) -> None:
         """From start to stop, also while tables recover (``logmonitor_event_loop_lag_seconds``)."""
         await probe_loop_lag(self.sleep, lambda: not self.should_stop)
+
+    async def stop(self) -> None:
+        """Stop as Faust does, with the process's exit at most the shutdown timeout away."""
+        if not self.should_stop:
+            exit_after(context_of(self.app).settings.shutdown_timeout.total_seconds())
+        await super().stop()

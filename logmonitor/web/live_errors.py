@@ -24,7 +24,9 @@ from aiokafka.errors import KafkaError
 
 from logmonitor.settings import Settings
 
-__all__ = ["CONNECTING", "LIVE", "RECONNECTING", "FeedFull", "LiveErrors", "Subscription", "errors_feed"]
+__all__ = [
+    "CONNECTING", "LIVE", "RECONNECTING", "FeedClosed", "FeedFull", "LiveErrors", "Subscription", "errors_feed",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,10 @@ _QUEUE_BOUND = 1000
 
 class FeedFull(Exception):
     """Every place for a live-feed client is taken."""
+
+
+class FeedClosed(Exception):
+    """The worker is stopping: its feed takes no new clients."""
 
 
 class _FeedBroken(Exception):
@@ -97,6 +103,7 @@ class LiveErrors:
         self._max_subscribers = max_subscribers
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
         self.state = CONNECTING
 
     @contextlib.asynccontextmanager
@@ -104,8 +111,11 @@ class LiveErrors:
         """A subscription to the feed until the context exits.
 
         Raises:
+            FeedClosed: the feed was closed (the worker is stopping).
             FeedFull: ``max_subscribers`` are subscribed already.
         """
+        if self._closed:
+            raise FeedClosed("this worker is stopping; connect again to reach another")
         if len(self._subscribers) >= self._max_subscribers:
             raise FeedFull(f"this worker serves at most {self._max_subscribers} live-feed clients at a time")
         subscription = Subscription(self.state)
@@ -116,6 +126,21 @@ class LiveErrors:
             yield subscription
         finally:
             self._subscribers.discard(subscription)
+
+    def close(self) -> None:
+        """End every open stream and take no new one: the worker is stopping.
+
+        Each stream is told ``reconnecting`` and ends, as when the feed is lost, so its client
+        reconnects (to another worker) and fills the gap from the API. Called when the web server
+        starts shutting down: an open stream would otherwise hold the worker's exit until its
+        client left.
+        """
+        self._closed = True
+        self.state = RECONNECTING
+        for subscription in self._subscribers:
+            subscription.put(RECONNECTING)
+        if self._task is not None:
+            self._task.cancel()
 
     async def _run(self) -> None:
         failures = 0

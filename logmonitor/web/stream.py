@@ -16,7 +16,7 @@ from logmonitor.read import series
 from logmonitor.read.queries import merge_counts
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import BadParameter
-from logmonitor.web.live_errors import RECONNECTING, FeedFull, Subscription
+from logmonitor.web.live_errors import RECONNECTING, FeedClosed, FeedFull, Subscription
 from logmonitor.web.params import query_int, query_level, text_param
 from logmonitor.window import WINDOW_SECONDS
 
@@ -33,18 +33,20 @@ class StreamView(ApiView):
     """New errors as they happen (``event: error``, the record as JSON) and the feed's state (``event: status``)."""
 
     async def get(self, request: Request) -> Any:
-        """Stream until the client leaves or the feed is lost; ``?service=&level=`` filter; 503 when full.
+        """Stream until the client leaves or the feed is lost; ``?service=&level=`` filter.
 
         The first event is the feed's state (``connecting``, ``live`` or ``reconnecting``), then
         each change; when a feed that was live is lost the stream ends after ``reconnecting``, so
-        every client notices and reconnects. A ``: ping`` comment comes every 15 s.
+        every client notices and reconnects; so does a stream open when the worker stops. A ``: ping``
+        comment comes every 15 s; 503 when every place is taken or the worker is stopping.
         """
         service, level = text_param(request.query, "service"), query_level(request.query)
         try:
             async with self.context.errors_feed.subscribe() as subscription:
                 return await _stream(cast(web.BaseRequest, request), subscription, service, level)
-        except FeedFull as full:
-            return self.json({"error": "too_many_streams", "detail": str(full)}, status=503,
+        except (FeedFull, FeedClosed) as refusal:
+            error = "too_many_streams" if isinstance(refusal, FeedFull) else "stopping"
+            return self.json({"error": error, "detail": str(refusal)}, status=503,
                              headers={"Retry-After": str(RETRY_SECONDS)})
 
 

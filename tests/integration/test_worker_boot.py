@@ -100,7 +100,7 @@ def run_worker(**env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_no_broker_is_one_clear_line() -> None:
-    result = run_worker(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}")
+    result = run_worker(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}", LOGMONITOR_BROKER_WAIT="1s")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

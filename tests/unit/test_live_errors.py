@@ -11,7 +11,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 
 from logmonitor.web import live_errors as feed
-from logmonitor.web.live_errors import CONNECTING, LIVE, RECONNECTING, FeedFull, LiveErrors, Subscription
+from logmonitor.web.live_errors import CONNECTING, LIVE, RECONNECTING, FeedClosed, FeedFull, LiveErrors, Subscription
 
 TOPIC = "errors"
 
@@ -157,3 +157,17 @@ async def test_the_consumer_stops_when_nobody_listens() -> None:
         assert await next_item(subscription) == LIVE
     await asyncio.sleep(0.1)
     assert live.state == CONNECTING and broker.opened == 1
+
+
+async def test_closing_the_feed_ends_every_stream_and_refuses_new_ones() -> None:
+    broker = Broker()
+    live = LiveErrors(TOPIC, lambda: FakeConsumer(broker), 10)
+    async with live.subscribe() as first, live.subscribe() as second:
+        assert await next_item(first) == LIVE and await next_item(second) == LIVE
+        live.close()
+        assert await next_item(first) == RECONNECTING and await next_item(second) == RECONNECTING
+        with pytest.raises(FeedClosed, match="stopping"):
+            async with live.subscribe():
+                pass
+    await asyncio.sleep(0.05)
+    assert live.state == RECONNECTING, "a closed feed starts no consumer again"

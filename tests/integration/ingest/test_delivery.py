@@ -127,7 +127,7 @@ def test_with_a_token_only_health_answers_without_it(
 
 
 def test_no_broker_at_start_is_one_clear_line_not_a_traceback(topics: tuple[str, str]) -> None:
-    env = ingest_env(f"127.0.0.1:{free_port()}", *topics)
+    env = ingest_env(f"127.0.0.1:{free_port()}", *topics, LOGMONITOR_BROKER_WAIT="1s")
     result = subprocess.run([sys.executable, "-m", "logmonitor", "ingest"], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2
