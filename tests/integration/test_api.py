@@ -29,10 +29,10 @@ async def fetch(url: str, method: str = "GET", **kwargs: Any) -> tuple[int, dict
         return response.status, dict(response.headers), await response.read()
 
 
-@pytest.fixture
-def fed_worker(start_worker: Any) -> Any:
-    worker = start_worker()
-    worker.wait_healthy()
+@pytest.fixture(scope="module")
+def fed_worker(module_worker: Any) -> Any:
+    """The module's worker with 20 records of booking (10 errors); the tests only read, or change a group."""
+    worker = module_worker
     records = [log_record("booking", level, f"seat {i}") for i, level in enumerate(["INFO", "ERROR"] * 10)]
     asyncio.run(produce(worker.env["KAFKA_BOOTSTRAP_SERVERS"], worker.env["LOGMONITOR_TOPIC_LOGS"], keyed(records)))
     worker.wait_counted(20)

@@ -7,7 +7,11 @@ import time
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from tests.fixtures.traffic import keyed, log_record, produce
+
+pytestmark = pytest.mark.serial  # the takeover's timing is what it watches
 
 SERVICES = [f"svc-{i}" for i in range(12)]
 LEVELS = ("INFO", "ERROR", "WARNING", "INFO")
@@ -44,10 +48,10 @@ def owned_services(worker: Any) -> set[str]:
 
 
 async def test_the_survivor_takes_over_and_a_restart_spreads_the_load(start_worker: Any) -> None:
-    first = start_worker(LOGMONITOR_SESSION_TIMEOUT="6s")
+    first = start_worker()
     first.wait_healthy()
     shared = {k: v for k, v in first.env.items() if k.startswith("LOGMONITOR_TOPIC") or k == "LOGMONITOR_APP_ID"}
-    second = start_worker(LOGMONITOR_SESSION_TIMEOUT="6s", **shared)
+    second = start_worker(**shared)
     second.wait_healthy()
     bootstrap, topic = first.env["KAFKA_BOOTSTRAP_SERVERS"], first.env["LOGMONITOR_TOPIC_LOGS"]
 

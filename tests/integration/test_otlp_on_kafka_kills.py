@@ -21,6 +21,7 @@ from tests.integration.test_exact_counts import kill_seed, kill_three_times
 SERVICES = ("checkout", "search", "payment")
 LEVELS = {9: "INFO", 13: "WARNING", 17: "ERROR"}
 BATCHES, PER_BATCH = 1_500, 100  # 150,000 records: the worker is busy through three kills
+PER_SECOND = 35  # batches: they flow for about 43 s
 
 
 def collector_messages() -> tuple[list[tuple[bytes | None, bytes]], Counter[tuple[str, str]]]:
@@ -36,6 +37,9 @@ def collector_messages() -> tuple[list[tuple[bytes | None, bytes]], Counter[tupl
     return messages, expected
 
 
+pytestmark = pytest.mark.serial  # its kills must land while the worker is busy, at the pace of a quiet machine
+
+
 @pytest.mark.timeout(900)
 async def test_kill_minus_nine_during_collector_batches_keeps_every_count_exact(start_worker: Any) -> None:
     worker = start_worker()
@@ -43,8 +47,9 @@ async def test_kill_minus_nine_during_collector_batches_keeps_every_count_exact(
     env = worker.env
     messages, expected = collector_messages()
     total = BATCHES * PER_BATCH
-    producing = asyncio.create_task(produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"], messages))
-    kills = await kill_three_times(worker, random.Random(kill_seed()))
+    producing = asyncio.create_task(produce(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"], messages,
+                                            per_second=PER_SECOND))
+    kills = await kill_three_times(worker, random.Random(kill_seed()), total)
     assert await producing == BATCHES and kills == 3
 
     deadline = time.monotonic() + 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import subprocess
@@ -68,6 +69,18 @@ def ensure_classpath(cache_dir: Path, version: str = KAFKA_VERSION) -> Path:
         raise LocalKafkaError(
             f"the local Kafka's jars are not cached and Maven (mvn) is not on PATH: install Maven, {_ALTERNATIVES}"
         )
+    # Processes starting brokers at once (parallel tests on a clean machine) resolve one at a time:
+    # each would otherwise empty the directory the other is filling.
+    libs.parent.mkdir(parents=True, exist_ok=True)
+    with (libs.parent / ".resolving.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            _resolve(mvn, libs, version)
+            marker.touch()
+    return libs
+
+
+def _resolve(mvn: str, libs: Path, version: str) -> None:
     # copy-dependencies never deletes stale jars: start from an empty directory.
     shutil.rmtree(libs, ignore_errors=True)
     libs.mkdir(parents=True)
@@ -79,5 +92,3 @@ def ensure_classpath(cache_dir: Path, version: str = KAFKA_VERSION) -> Path:
     if result.returncode != 0 or not any(libs.glob(f"kafka_2.13-{version}.jar")):
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise LocalKafkaError(f"Maven could not resolve Kafka {version} into {libs}:\n{tail}")
-    marker.touch()
-    return libs
