@@ -94,8 +94,8 @@ def test_the_in_flight_bound_answers_429_instead_of_buffering(
 
 
 def test_bodies_still_being_read_count_against_the_in_flight_bound(
-        restartable_broker: LocalKafka, start_ingest: Callable[..., IngestProcess], topics: tuple[str, str]) -> None:
-    bootstrap = restartable_broker.bootstrap_servers
+        kafka_bootstrap: str, start_ingest: Callable[..., IngestProcess], topics: tuple[str, str]) -> None:
+    bootstrap = kafka_bootstrap
     create_topics(bootstrap, *topics)
     ingest = start_ingest(ingest_env(bootstrap, *topics, LOGMONITOR_INGEST_MAX_IN_FLIGHT_BYTES=str(64 * 1024)))
     port = int(ingest.url.rsplit(":", 1)[1])

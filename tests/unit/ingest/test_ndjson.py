@@ -39,7 +39,8 @@ def test_an_ecs_line_is_forwarded_in_our_own_shape() -> None:
 
 
 @pytest.mark.parametrize("bad", [b"not json", b"[1]", line(level="LOUD"), line(service=""), b'{"level":"INFO"}',
-                                 line(timestamp="2999-01-01T00:00:00Z"), b"\xff\xfe"])
+                                 line(timestamp="2999-01-01T00:00:00Z"), b"\xff\xfe"],
+                         ids=["not-json", "not-object", "bad-level", "no-service", "level-only", "future", "not-utf8"])
 def test_a_bad_line_is_rejected_alone_with_the_reason_the_router_would_give(bad: bytes) -> None:
     result = decode_ndjson(b"\r\n".join([line(), bad, line()]))
     with pytest.raises(InvalidRecord) as router:
