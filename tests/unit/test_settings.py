@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from logmonitor.ingest.settings import IngestSettings
 from logmonitor.settings import ConfigError, KafkaSecurity, Settings, parse_duration
 
 
@@ -28,6 +29,17 @@ def test_defaults_follow_the_design() -> None:
         "application-logs", "application-logs-errors", "application-logs-dlq", "application-logs-alerts")
     assert settings.store == "memory://" and settings.web_host == "127.0.0.1"
     assert settings.auth_token is None and settings.cors_origins == ()
+    assert (settings.shutdown_timeout, settings.window_sweep_interval, settings.broker_wait) == (
+        timedelta(seconds=8), timedelta(seconds=30), timedelta(seconds=10))
+
+
+def test_the_intervals_tests_wait_on_are_settings() -> None:
+    settings = Settings.from_env({"LOGMONITOR_SHUTDOWN_TIMEOUT": "3s", "LOGMONITOR_WINDOW_SWEEP_INTERVAL": "2s",
+                                  "LOGMONITOR_BROKER_WAIT": "1s", "LOGMONITOR_SESSION_TIMEOUT": "6s"})
+    assert (settings.shutdown_timeout, settings.window_sweep_interval, settings.broker_wait,
+            settings.session_timeout) == (timedelta(seconds=3), timedelta(seconds=2), timedelta(seconds=1),
+                                          timedelta(seconds=6))
+    assert IngestSettings.from_env({"LOGMONITOR_BROKER_WAIT": "1s"}).broker_wait == timedelta(seconds=1)
 
 
 def test_environment_overrides() -> None:
@@ -47,6 +59,7 @@ def test_environment_overrides() -> None:
     ({"LOGMONITOR_PARTITIONS": "0"}, "LOGMONITOR_PARTITIONS"),
     ({"LOGMONITOR_STORE": "redis://"}, "LOGMONITOR_STORE"),
     ({"LOGMONITOR_LOGS_RETENTION": "forever"}, "LOGMONITOR_LOGS_RETENTION"),
+    ({"LOGMONITOR_SHUTDOWN_TIMEOUT": "soon"}, "LOGMONITOR_SHUTDOWN_TIMEOUT"),
     ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL"),
 ])
 def test_each_bad_value_is_one_error_naming_its_variable(env: dict[str, str], named: str) -> None:
