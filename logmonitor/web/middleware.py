@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -38,20 +37,27 @@ def _json_error(status: int, error: str, detail: str, headers: dict[str, str] | 
 def token_matches(header: str | None, token: str) -> bool:
     """Whether an Authorization header carries ``token`` (Bearer, or Basic with it as password).
 
-    The comparison is constant-time; the Basic user name is ignored (Grafana sends one).
+    The comparison is constant-time; the Basic user name is ignored (Grafana sends one). A header
+    that is not even well-formed (non-ASCII base64, bytes that are not UTF-8) simply does not match.
     """
     if not header:
         return False
+    try:
+        supplied = _supplied_token(header)
+    except (ValueError, UnicodeError):  # binascii.Error is a ValueError
+        return False
+    return hmac.compare_digest(supplied, token.encode())
+
+
+def _supplied_token(header: str) -> bytes:
+    """The token an Authorization header offers, as bytes (empty for other schemes)."""
     scheme, _, credentials = header.partition(" ")
-    supplied = ""
     if scheme.lower() == "bearer":
-        supplied = credentials.strip()
-    elif scheme.lower() == "basic":
-        try:
-            supplied = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")[2]
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-    return hmac.compare_digest(supplied.encode(), token.encode())
+        # aiohttp keeps header bytes that are not UTF-8 as surrogates: encoding them raises, as it should
+        return credentials.strip().encode()
+    if scheme.lower() == "basic":
+        return base64.b64decode(credentials.strip().encode("ascii"), validate=True).partition(b":")[2]
+    return b""
 
 
 def _auth(token: str) -> Middleware:
@@ -127,7 +133,8 @@ def middlewares(settings: Settings) -> list[Middleware]:
     chain: list[Middleware] = []
     if settings.cors_origins:
         chain.append(_cors(settings.cors_origins))
+    # Outside the checks of a request's headers, so that a malformed one never reaches the client as a trace.
+    chain.append(_no_stack_traces)
     if settings.auth_token:
         chain.append(_auth(settings.auth_token))
-    chain.append(_no_stack_traces)
     return chain

@@ -64,6 +64,7 @@ def basic(user: str, password: str) -> str:
     (None, False), ("", False), (f"Bearer {TOKEN}x", False), (f"Bearer {TOKEN[:-1]}", False), ("Bearer", False),
     (basic(TOKEN, "wrong"), False), ("Basic !!!not-base64", False), ("Basic " + base64.b64encode(b"\xff:\xfe").decode(),
                                                                      False), (f"Token {TOKEN}", False), (TOKEN, False),
+    ("Basic ü", False), ("Basic " + "\u00fc" * 4, False), (f"Bearer {TOKEN}\udcff", False), ("Bearer \udcff", False),
 ])
 def test_the_token_check(header: str | None, matches: bool) -> None:
     assert token_matches(header, TOKEN) is matches
