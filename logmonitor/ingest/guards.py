@@ -15,7 +15,7 @@ __all__ = ["middlewares"]
 
 logger = logging.getLogger(__name__)
 
-_OPEN_PATHS = frozenset({"/health"})
+_OPEN_PATHS = frozenset({"/health", "/ready"})  # for load balancers and health checks
 
 
 def _route_of(request: web.Request) -> str:

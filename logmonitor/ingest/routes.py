@@ -16,6 +16,7 @@ from logmonitor.ingest.metrics import BODY_BYTES, INGEST_REGISTRY
 from logmonitor.ingest.ndjson import decode_ndjson
 from logmonitor.ingest.otlp import decode_otlp_json, decode_otlp_proto, export_response
 from logmonitor.ingest.publisher import InFlight, KafkaUnavailable, Publisher
+from logmonitor.ingest.readiness import Readiness
 from logmonitor.ingest.refusals import OTLP_PATH, PROTOBUF, Refusal, wants_protobuf
 from logmonitor.ingest.settings import IngestSettings
 
@@ -36,11 +37,12 @@ Decoder = Callable[[bytes], Decoded]
 
 @dataclass
 class IngestState:
-    """What every request shares: the settings, the bound on bytes in flight and the publisher."""
+    """What every request shares: the settings, the bound on bytes in flight, the publisher and Kafka's readiness."""
 
     settings: IngestSettings
     in_flight: InFlight
     publisher: Publisher
+    readiness: Readiness
 
 
 STATE = web.AppKey("state", IngestState)
@@ -157,6 +159,15 @@ async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def ready(request: web.Request) -> web.Response:
+    """``GET /ready``: 200 while Kafka answers the producer, else 503 (no token needed; checked every second)."""
+    readiness = request.app[STATE].readiness
+    if readiness.ready:
+        return web.json_response({"status": "ready"})
+    raise Refusal(503, "kafka_unavailable", "Kafka does not answer this ingest server; requests would get 503",
+                  retry_after=KAFKA_RETRY_AFTER)
+
+
 async def metrics(_request: web.Request) -> web.Response:
     """``GET /metrics``: the ingest server's Prometheus metrics."""
     body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, INGEST_REGISTRY)
@@ -169,4 +180,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(LOKI_PATH, loki_push)
     app.router.add_post(NDJSON_PATH, ndjson_ingest)
     app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
