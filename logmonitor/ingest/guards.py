@@ -9,7 +9,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from logmonitor.ingest.metrics import REQUESTS
 from logmonitor.ingest.refusals import Refusal, refusal_response
-from logmonitor.web.middleware import token_matches
+from logmonitor.web.middleware import request_id, token_matches
 
 __all__ = ["middlewares"]
 
@@ -44,9 +44,10 @@ async def _answer_refusals(request: web.Request, handler: Handler) -> web.Stream
         response = refusal_response(request, Refusal(refusal.status, refusal.reason.lower().replace(" ", "_"),
                                                      refusal.reason))
     except Exception:
-        logger.exception("unhandled error serving %s %s", request.method, request.path)
+        identifier = request_id(request)
+        logger.exception("unhandled error serving %s %s (request %s)", request.method, request.path, identifier)
         response = refusal_response(request, Refusal(500, "internal", "the ingest server failed; its log has the "
-                                                     "details"))
+                                                     f"details (request id {identifier})"))
     if response.status == 413:
         response.force_close()  # the rest of an oversized body is not worth reading
     return response

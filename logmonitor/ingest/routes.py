@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from logmonitor.ingest.publisher import InFlight, KafkaUnavailable, Publisher
 from logmonitor.ingest.readiness import Readiness
 from logmonitor.ingest.refusals import OTLP_PATH, PROTOBUF, Refusal, wants_protobuf
 from logmonitor.ingest.settings import IngestSettings
+from logmonitor.web.middleware import request_id
 
 __all__ = ["LOKI_PATH", "NDJSON_PATH", "STATE", "IngestState", "setup_routes"]
 
@@ -33,6 +35,8 @@ _ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
 _NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json", "text/plain"})
 
 Decoder = Callable[[bytes], Decoded]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,8 +123,12 @@ async def _ingest(request: web.Request, route: str, decode: Decoder) -> Decoded:
     try:
         await state.publisher.publish(decoded, {"ingest": route, "content_type": request.content_type}, route, release)
     except KafkaUnavailable as unavailable:
-        raise Refusal(503, "kafka_unavailable", f"{unavailable}; nothing of this request is acknowledged, send it "
-                      "again", retry_after=KAFKA_RETRY_AFTER) from None
+        # What Kafka said names topics, partitions and brokers: for the log, not for whoever sent the body.
+        identifier = request_id(request)
+        logger.warning("request %s to %s: %s", identifier, route, unavailable)
+        raise Refusal(503, "kafka_unavailable", "Kafka did not acknowledge the records in time; nothing of this "
+                      f"request is acknowledged, send it again (request id {identifier})",
+                      retry_after=KAFKA_RETRY_AFTER) from None
     return decoded
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from typing import Any
+from typing import Any, cast
 
 import orjson
+from aiohttp import web
 from aiokafka.errors import KafkaError
 from faust.web import Request, Response
 
@@ -21,7 +21,8 @@ from logmonitor.pipeline.tables.group_states import split_group_id
 from logmonitor.read.group_triage import group_query, merge_group_detail, merge_group_lists
 from logmonitor.triage.commands import StatusCommand, TriageError, parse_patch
 from logmonitor.web.base import ApiView
-from logmonitor.web.errors import ApiError, BadParameter, NotFound
+from logmonitor.web.errors import ApiError, BadParameter, NotFound, Unavailable
+from logmonitor.web.middleware import request_id
 
 __all__ = ["APPLY_WAIT", "GroupListView", "GroupView"]
 
@@ -31,11 +32,11 @@ _POLL = 0.05
 _INTERNAL = ("partition", "commands_applied")  # what the group partial holds for the PATCH only
 
 
-class CommandNotSent(ApiError):
+class CommandNotSent(Unavailable):
     """Kafka did not take the command: nothing changed."""
 
-    code = 503
     error = "kafka_unavailable"
+    message = "the status change did not reach Kafka; nothing changed, send it again"
 
 
 def _refusal(error: TriageError) -> ApiError:
@@ -54,7 +55,7 @@ class GroupListView(ApiView):
     async def get(self, request: Request) -> Response:
         """``?status=&service=&q=&sort=last_seen|first_seen|count|trend&limit=100`` → ``{"groups", "count", ...}``."""
         query = group_query(request.query)
-        return self.json(merge_group_lists(await self.gather("triage", request.query, request), query))
+        return self.json(merge_group_lists(await self.gather("triage", request.query), query))
 
 
 class GroupView(ApiView):
@@ -63,7 +64,7 @@ class GroupView(ApiView):
     async def _group(self, request: Request, group: str) -> dict[str, Any]:
         if split_group_id(group) is None:
             raise NotFound(f"no error group has the id {group[:100]!r}")
-        found = merge_group_detail(await self.gather("group", {"id": group}, request))
+        found = merge_group_detail(await self.gather("group", {"id": group}))
         if found is None:
             raise NotFound(f"no error group {group[:100]!r}: never seen, or expired")
         return found
@@ -85,7 +86,7 @@ class GroupView(ApiView):
         service, _fingerprint = split_group_id(id) or ("", "")
         try:
             command = parse_patch(body, group=id, service=service, current=group["status"], who=who, now=time.time(),
-                                  request_id=uuid.uuid4().hex)
+                                  request_id=request_id(cast(web.BaseRequest, request)))
         except TriageError as error:
             raise _refusal(error) from None
         partition, offset = await self._send(command, group["partition"])
@@ -101,14 +102,14 @@ class GroupView(ApiView):
                 key=command.service.encode(), value=orjson.dumps(command.as_message()), partition=partition)
             metadata = await asyncio.wait_for(asyncio.shield(sent), APPLY_WAIT)
         except (KafkaError, asyncio.TimeoutError) as error:
-            raise CommandNotSent(f"the status change did not reach Kafka: {error!r}"[:300]) from None
+            raise CommandNotSent(f"the status change did not reach Kafka: {error!r}") from None
         return metadata.partition, metadata.offset
 
     async def _applied(self, request: Request, group: str, partition: int, offset: int) -> dict[str, Any] | None:
         """The group once its state has applied the command at ``partition``/``offset``; None after the wait."""
         deadline = time.monotonic() + APPLY_WAIT
         while True:
-            found = merge_group_detail(await self.gather("group", {"id": group}, request))
+            found = merge_group_detail(await self.gather("group", {"id": group}))
             if found is not None and found["commands_applied"].get(str(partition), -1) >= offset:
                 return found
             if time.monotonic() >= deadline:

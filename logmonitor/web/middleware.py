@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import hmac
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
 
+from logmonitor.peer_credential import HEADER, credential_valid, peer_key
 from logmonitor.settings import Settings
 
-__all__ = ["CONTENT_SECURITY_POLICY", "add_security_headers", "middlewares", "token_matches"]
+__all__ = ["CONTENT_SECURITY_POLICY", "add_security_headers", "middlewares", "request_id", "token_matches"]
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 _OPEN_PATHS = frozenset({"/api/v1/health"})
+_PEER_PATHS = "/api/v1/internal/"  # what workers ask each other, with a credential derived from the token
 _BODY_HEADERS = frozenset({"content-type", "content-length"})
 _CORS_HEADERS = "accept, content-type, authorization"
 # Log text is attacker-controlled: no inline script or style, nothing from elsewhere, no framing.
@@ -27,6 +31,21 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+
+
+_REQUEST_ID = web.RequestKey("request_id", str)
+
+
+def request_id(request: web.BaseRequest) -> str:
+    """The id of ``request``, made on first use: its answer's ``X-Request-Id`` and the log lines about it.
+
+    An answer that must not show what went wrong (an exception's text, a peer's address) shows
+    this id instead, so an operator finds the details in the log.
+    """
+    found = request.get(_REQUEST_ID)
+    if found is None:
+        found = request[_REQUEST_ID] = uuid.uuid4().hex
+    return found
 
 
 def _json_error(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -60,10 +79,19 @@ def _supplied_token(header: str) -> bytes:
     return b""
 
 
+def _from_peer(request: web.Request, key: bytes) -> bool:
+    """Whether ``request`` is a peer worker's, signed with the key derived from the token (``peer_credential.py``)."""
+    credential = request.headers.get(HEADER)
+    return (credential is not None and request.path.startswith(_PEER_PATHS)
+            and credential_valid(key, credential, request.method, request.raw_path, time.time()))
+
+
 def _auth(token: str) -> Middleware:
+    key = peer_key(token)
+
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in _OPEN_PATHS or request.method == "OPTIONS":
+        if request.path in _OPEN_PATHS or request.method == "OPTIONS" or _from_peer(request, key):
             return await handler(request)
         if not token_matches(request.headers.get("Authorization"), token):
             return _json_error(401, "unauthorized", "send Authorization: Bearer <token> or basic auth",
@@ -102,8 +130,10 @@ async def _no_stack_traces(request: web.Request, handler: Handler) -> web.Stream
             raise
         return _as_json_error(refusal)
     except Exception:
-        logger.exception("unhandled error serving %s %s", request.method, request.path)
-        return _json_error(500, "internal", "the server failed to answer; the worker log has the details")
+        identifier = request_id(request)
+        logger.exception("unhandled error serving %s %s (request %s)", request.method, request.path, identifier)
+        return _json_error(500, "internal", f"the server failed to answer; the worker log has the details "
+                           f"(request id {identifier})")
 
 
 def _as_json_error(refusal: web.HTTPException) -> web.Response:
@@ -121,6 +151,7 @@ async def add_security_headers(request: web.BaseRequest, response: web.StreamRes
     (404, 405, 413) and those a middleware returns early (401) outside any inner middleware.
     """
     headers = response.headers
+    headers.setdefault("X-Request-Id", request_id(request))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)

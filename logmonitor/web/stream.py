@@ -105,6 +105,6 @@ class SeriesView(ApiView):
         service = text_param(request.query, "service")
         if service:
             query["service"] = service
-        counts = merge_counts(await self.gather("counts", query, request))
+        counts = merge_counts(await self.gather("counts", query))
         retained_since = retention_cutoff(self.context.settings.window_retention, now)
         return self.json(series.series_answer(counts, span, top, retained_since))

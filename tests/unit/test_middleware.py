@@ -110,6 +110,17 @@ async def test_aiohttps_own_refusals_and_failures_answer_in_the_api_error_shape(
     assert refused.status == 400 and (await refused.json())["error"] == "bad_parameter", "an API error passes as is"
 
 
+async def test_a_failure_answers_a_fixed_message_and_the_request_id_the_log_has(
+        client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    response = await client.get("/api/v1/boom", headers={"Authorization": f"Bearer {TOKEN}"})
+    identifier = response.headers["X-Request-Id"]
+    assert len(identifier) == 32 and identifier in (await response.json())["detail"]
+    (logged,) = [r for r in caplog.records if identifier in r.getMessage()]
+    assert logged.exc_info is not None and "secret internals" in str(logged.exc_info[1]), "the details are logged"
+    other = await client.get("/api/v1/logs", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert other.headers["X-Request-Id"] not in ("", identifier), "every answer has an id of its own"
+
+
 async def test_every_answer_has_the_security_headers(client: Client) -> None:
     response = await client.get("/api/v1/logs", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY

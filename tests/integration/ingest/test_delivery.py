@@ -73,6 +73,9 @@ def test_kafka_stopped_during_a_push_is_503_ready_says_so_and_after_the_restart_
     status, headers, answer = ingest.post("/api/v1/ingest", second, NDJSON)
     assert (status, orjson.loads(answer)["error"]) == (503, "kafka_unavailable")
     assert int(headers["Retry-After"]) > 0
+    detail, identifier = orjson.loads(answer)["detail"], headers["X-Request-Id"]
+    assert identifier in detail and topics[0] not in detail and "Error" not in detail, "a fixed message and an id"
+    assert any(identifier in line and "Kafka" in line for line in ingest.log_text().splitlines()), "details logged"
     restartable_broker.start()
     wait_for(lambda: ready(ingest), lambda status: status == 200, timeout=120)
     # The shipper's part: send the same request again until it is acknowledged.
