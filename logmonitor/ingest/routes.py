@@ -32,7 +32,8 @@ BUSY_RETRY_AFTER = 1
 # Content-Encoding values aiohttp decompresses while reading (within the body limit); "snappy" is
 # what some Loki clients announce for the snappy-framed protobuf the decoder reads itself.
 _ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
-_NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json", "text/plain"})
+# Never text/plain: a web page may send that to any site without a CORS preflight.
+_NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json"})
 
 Decoder = Callable[[bytes], Decoded]
 

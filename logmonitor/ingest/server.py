@@ -48,7 +48,7 @@ def kafka_producer(settings: IngestSettings) -> AIOKafkaProducer:
 
 def create_ingest_app(state: IngestState) -> web.Application:
     """The aiohttp application: routes, middlewares, the body limit (after decompression), security headers."""
-    app = web.Application(middlewares=middlewares(state.settings.token),
+    app = web.Application(middlewares=middlewares(state.settings),
                           client_max_size=state.settings.max_body_bytes)
     app[STATE] = state
     setup_routes(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faust.web.exceptions import WebError
 
-__all__ = ["ApiError", "BadParameter", "NotFound", "Unavailable"]
+__all__ = ["ApiError", "BadParameter", "NotFound", "Unavailable", "UnsupportedMediaType"]
 
 
 class ApiError(WebError):
@@ -25,6 +25,13 @@ class NotFound(ApiError):
 
     code = 404
     error = "not_found"
+
+
+class UnsupportedMediaType(ApiError):
+    """A body of a content type the route does not document (never ``text/plain``: pages send it anywhere)."""
+
+    code = 415
+    error = "unsupported_media_type"
 
 
 class Unavailable(ApiError):

@@ -26,7 +26,7 @@ from logmonitor.pipeline.tables.group_states import split_group_id
 from logmonitor.read.group_triage import group_query, merge_group_detail, merge_group_lists
 from logmonitor.triage.commands import StatusCommand, TriageError, parse_patch
 from logmonitor.web.base import ApiView
-from logmonitor.web.errors import ApiError, BadParameter, NotFound, Unavailable
+from logmonitor.web.errors import ApiError, BadParameter, NotFound, Unavailable, UnsupportedMediaType
 from logmonitor.web.middleware import request_id
 
 __all__ = ["APPLY_WAIT", "CommandNotSent", "GroupListView", "GroupView", "send_command"]
@@ -141,8 +141,11 @@ class GroupView(ApiView):
 
         200 with the group once its owner applied the change; 202 with the command, pending, while it
         may still be applied (not acknowledged or not applied within :data:`APPLY_WAIT`); 503 when the
-        producer refused it outright; 400 for a bad body; 404 for an unknown group.
+        producer refused it outright; 400 for a bad body; 415 for a body that is not JSON by its
+        Content-Type; 404 for an unknown group.
         """
+        if cast(web.BaseRequest, request).content_type != "application/json":
+            raise UnsupportedMediaType("send the change as Content-Type: application/json")
         body = await request.read()  # aiohttp refuses bodies over 1 MiB (413); parse_patch those over 4 KiB
         group = await self._group(request, id)
         settings = self.context.settings

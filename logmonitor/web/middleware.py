@@ -14,8 +14,10 @@ from aiohttp import web
 
 from logmonitor.peer_credential import HEADER, credential_valid, peer_key
 from logmonitor.settings import Settings
+from logmonitor.web.browser_guard import BrowserGuard
 
-__all__ = ["CONTENT_SECURITY_POLICY", "add_security_headers", "middlewares", "request_id", "token_matches"]
+__all__ = ["CONTENT_SECURITY_POLICY", "add_security_headers", "middlewares", "request_id", "token_matches",
+           "worker_guard"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,23 @@ def _auth(token: str) -> Middleware:
     return authenticate
 
 
+def worker_guard(settings: Settings) -> BrowserGuard:
+    """The worker's guard against web pages: its CORS origins; without a token, loopback, configured and own names."""
+    own = [host for host in (settings.advertised_host, settings.web_host) if host not in ("0.0.0.0", "::")]
+    return BrowserGuard.of(token=settings.auth_token, origins=settings.cors_origins,
+                           hosts=[*settings.allowed_hosts, *own], hosts_variable="LOGMONITOR_ALLOWED_HOSTS")
+
+
+def _guard(guard: BrowserGuard) -> Middleware:
+    @web.middleware
+    async def refuse_web_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in _OPEN_PATHS and (refusal := guard.refusal(request)) is not None:
+            return _json_error(refusal.status, refusal.error, refusal.detail)
+        return await handler(request)
+
+    return refuse_web_pages
+
+
 def _cors(origins: tuple[str, ...]) -> Middleware:
     @web.middleware
     async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -166,6 +185,7 @@ def middlewares(settings: Settings) -> list[Middleware]:
         chain.append(_cors(settings.cors_origins))
     # Outside the checks of a request's headers, so that a malformed one never reaches the client as a trace.
     chain.append(_no_stack_traces)
+    chain.append(_guard(worker_guard(settings)))
     if settings.auth_token:
         chain.append(_auth(settings.auth_token))
     return chain

@@ -96,6 +96,7 @@ ROUTES: tuple[Route, ...] = (
         **patch("Change an error group's status (through Kafka, applied by the worker that owns the group)",
                 [_GROUP_ID], _STATUS_CHANGE, answers={"200": "Applied: the group as it is now",
                                                       "202": "Pending: the command, which may still be applied",
+                                                      "415": "Not Content-Type: application/json",
                                                       "503": "The producer refused the command: nothing changed"})}),
     _route("/api/v1/logs/series", SeriesView, get("Counts per service and level in buckets of whole minutes", [
         param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}),

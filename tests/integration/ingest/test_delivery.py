@@ -113,7 +113,7 @@ def test_bodies_still_being_read_count_against_the_in_flight_bound(
     ingest = start_ingest(ingest_env(bootstrap, *topics, LOGMONITOR_INGEST_MAX_IN_FLIGHT_BYTES=str(64 * 1024)))
     port = int(ingest.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:  # a shipper that stalls mid-body
-        slow.sendall(b"POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+        slow.sendall(b"POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
                      b"Content-Length: 1000000\r\n\r\n" + b" " * (60 * 1024))
         wait_for(lambda: ingest.metric("logmonitor_ingest_bytes_in_flight"), lambda held: held >= 60 * 1024)
         body, _ = batch(100)
