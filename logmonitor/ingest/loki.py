@@ -32,15 +32,20 @@ from google.protobuf.message import DecodeError
 from logmonitor.ingest.decoded import (
     BodyTooLarge,
     Decoded,
+    Hold,
     Rejected,
     UndecodableBody,
     collect,
     count_bounded,
+    hold_nothing,
     json_raw,
+    parse_json,
+    record_bound,
 )
 from logmonitor.ingest.fields import Unmappable, level_named, pop_text, timestamp_of_nanos
 from logmonitor.ingest.loki_labels import MAX_LABELS, MAX_LABELS_TEXT, LabelsError, parse_labels
 from logmonitor.ingest.loki_push import PushRequest
+from logmonitor.ingest.wire_count import MalformedWire, count_records
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.records import MAX_RECORD_BYTES
 
@@ -50,37 +55,39 @@ LEVEL_LABELS = ("level", "detected_level", "severity")
 LINE_LEVEL_KEYS = ("level", "severity", "lvl")
 _LOGFMT_SCAN = 4096  # logfmt lines put their level near the start; the scan stops here
 _SHOWN_LABELS = 1024  # of a stream's labels, kept with each of its rejected entries
+_ENTRIES = (1, 2)  # PushRequest.streams, StreamAdapter.entries: the field numbers down to the entries
 
 
-def decode_loki_json(body: bytes, service_labels: Sequence[str]) -> Decoded:
+def decode_loki_json(body: bytes, service_labels: Sequence[str], hold: Hold = hold_nothing) -> Decoded:
     """The records of a Loki JSON push (``{"streams": [{"stream": {...}, "values": [[ns, line, {...}?]]}]}``)."""
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise UndecodableBody(f"bad_json: {error}") from None
+    request = parse_json(body, hold)
     streams = request.get("streams") if isinstance(request, dict) else None
     if not isinstance(streams, list):
         raise UndecodableBody("bad_loki: a push is a JSON object with a streams array")
-    return collect(_json_candidates(streams, service_labels))
+    return collect(_json_candidates(streams, service_labels), hold=hold)
 
 
-def decode_loki_proto(body: bytes, service_labels: Sequence[str], max_bytes: int) -> Decoded:
+def decode_loki_proto(body: bytes, service_labels: Sequence[str], max_bytes: int, hold: Hold = hold_nothing
+                      ) -> Decoded:
     """The records of a snappy-compressed protobuf ``PushRequest``; :class:`BodyTooLarge` past ``max_bytes``.
 
-    The length the snappy block declares is checked before anything is decompressed, so a
-    small body cannot make the server allocate more than ``max_bytes``.
+    The length the snappy block declares is checked, and held against the in-flight bound, before
+    anything is decompressed, so a small body cannot make the server allocate more than
+    ``max_bytes``; its entries are counted on the wire before any is built.
     """
     length = declared_length(body)
     if length > max_bytes:
         raise BodyTooLarge(f"too_large: the body decompresses to {length} bytes, the limit is {max_bytes}")
+    hold(length)
     try:
         raw = bytes(cramjam.snappy.decompress_raw(body, output_len=length))
+        count_bounded(count_records(raw, _ENTRIES, record_bound()) - 1)
         request = PushRequest.FromString(raw)
     except cramjam.DecompressionError as error:
         raise UndecodableBody(f"bad_snappy: {error}") from None
-    except (DecodeError, RecursionError) as error:
+    except (DecodeError, RecursionError, MalformedWire) as error:
         raise UndecodableBody(f"bad_protobuf: not a Loki PushRequest ({error})") from None
-    return collect(_proto_candidates(request, service_labels))
+    return collect(_proto_candidates(request, service_labels), hold=hold)
 
 
 def declared_length(block: bytes) -> int:

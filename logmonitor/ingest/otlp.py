@@ -49,15 +49,27 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
 
-from logmonitor.ingest.decoded import Decoded, Rejected, UndecodableBody, collect, count_bounded, json_raw
+from logmonitor.ingest.decoded import (
+    Decoded,
+    Hold,
+    Rejected,
+    UndecodableBody,
+    collect,
+    count_bounded,
+    hold_nothing,
+    json_raw,
+    parse_json,
+    record_bound,
+)
 from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_text, timestamp_of_nanos
+from logmonitor.ingest.wire_count import MalformedWire, count_records
 from logmonitor.levels import level_of_severity_number
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.records import MAX_EXTRA_DEPTH
 
 __all__ = [
     "MAX_ATTRIBUTES", "Candidate", "OtlpBatch", "decode_otlp_json", "decode_otlp_proto", "export_response",
-    "json_batch", "proto_batch",
+    "json_batch", "parse_proto_request", "proto_batch",
 ]
 
 MAX_ATTRIBUTES = 128
@@ -66,6 +78,7 @@ Candidate = dict[str, Any] | Rejected
 """A record's section 2 fields (``id`` only when the record names one), or why it was rejected."""
 
 _SEVERITY_NAMES = frozenset(SeverityNumber.keys())
+_LOG_RECORDS = (1, 2, 2)  # resource_logs, scope_logs, log_records: the field numbers down to the records
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
 _EXCEPTION_TYPE_LIMIT = 512  # records.py's limit on exception.type
@@ -111,14 +124,14 @@ class OtlpBatch(NamedTuple):
                 yield Rejected(unmappable.reason, self.raw(log_record))
 
 
-def decode_otlp_proto(body: bytes) -> Decoded:
+def decode_otlp_proto(body: bytes, hold: Hold = hold_nothing) -> Decoded:
     """The records of a protobuf ``ExportLogsServiceRequest``; :class:`UndecodableBody` if it is not one."""
-    return collect(proto_batch(_proto_request(body)).candidates())
+    return collect(proto_batch(parse_proto_request(body)).candidates(), hold=hold)
 
 
-def decode_otlp_json(body: bytes) -> Decoded:
+def decode_otlp_json(body: bytes, hold: Hold = hold_nothing) -> Decoded:
     """The records of an OTLP/JSON ``ExportLogsServiceRequest``; :class:`UndecodableBody` if it is not one."""
-    return collect(json_batch(_json_request(body)).candidates())
+    return collect(json_batch(_json_request(body, hold)).candidates(), hold=hold)
 
 
 def export_response(rejected: int, message: str, *, proto: bool) -> bytes:
@@ -134,7 +147,18 @@ def export_response(rejected: int, message: str, *, proto: bool) -> bytes:
     return encoded
 
 
-def _proto_request(body: bytes) -> ExportLogsServiceRequest:
+def parse_proto_request(body: bytes) -> ExportLogsServiceRequest:
+    """``body`` as an ``ExportLogsServiceRequest``, its records counted on the wire before any is built.
+
+    Raises:
+        BodyTooLarge: it holds more than ``decoded.MAX_RECORDS_PER_BODY`` records (found with work bounded by that).
+        UndecodableBody: it is not protobuf.
+    """
+    try:
+        records = count_records(body, _LOG_RECORDS, record_bound())
+    except MalformedWire as malformed:
+        raise UndecodableBody(f"bad_protobuf: not an ExportLogsServiceRequest ({malformed})") from None
+    count_bounded(records - 1)
     try:
         request: ExportLogsServiceRequest = ExportLogsServiceRequest.FromString(body)
     except (DecodeError, RecursionError) as error:
@@ -142,11 +166,8 @@ def _proto_request(body: bytes) -> ExportLogsServiceRequest:
     return request
 
 
-def _json_request(body: bytes) -> dict[str, Any]:
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise UndecodableBody(f"bad_json: {error}") from None
+def _json_request(body: bytes, hold: Hold) -> dict[str, Any]:
+    request = parse_json(body, hold)
     if not isinstance(request, dict):
         raise UndecodableBody("bad_json: an ExportLogsServiceRequest is a JSON object")
     return request
@@ -224,8 +245,8 @@ def proto_batch(request: ExportLogsServiceRequest) -> OtlpBatch:
         resource = _proto_attributes(resource_logs.resource.attributes)
         for scope_logs in resource_logs.scope_logs:
             scope = scope_logs.scope.name
+            count_bounded(len(places) + len(scope_logs.log_records) - 1)  # before a place is made for each
             places.extend((resource, scope, log_record) for log_record in scope_logs.log_records)
-            count_bounded(len(places) - 1)
     return OtlpBatch(places, _proto_fields, _proto_raw)
 
 
@@ -285,8 +306,9 @@ def json_batch(request: dict[str, Any]) -> OtlpBatch:
         for scope_logs in _json_list(resource_logs, "scopeLogs"):
             scope = _json_object(scope_logs, "scope").get("name")
             scope_name = scope if isinstance(scope, str) else ""
-            places.extend((resource, scope_name, log_record) for log_record in _json_list(scope_logs, "logRecords"))
-            count_bounded(len(places) - 1)
+            log_records = _json_list(scope_logs, "logRecords")
+            count_bounded(len(places) + len(log_records) - 1)  # before a place is made for each
+            places.extend((resource, scope_name, log_record) for log_record in log_records)
     return OtlpBatch(places, _json_fields, json_raw)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from logmonitor.ingest.decoded import BodyTooLarge, Decoded, UndecodableBody
+from logmonitor.ingest.decoded import BodyTooLarge, Decoded, Hold, OverBudget, UndecodableBody
 from logmonitor.ingest.loki import decode_loki_json, decode_loki_proto
 from logmonitor.ingest.metrics import BODY_BYTES, INGEST_REGISTRY
 from logmonitor.ingest.ndjson import decode_ndjson
@@ -35,7 +36,30 @@ _ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
 # Never text/plain: a web page may send that to any site without a CORS preflight.
 _NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json"})
 
-Decoder = Callable[[bytes], Decoded]
+
+
+class Decoder(Protocol):
+    """A body's decoder, holding what it builds against the in-flight bound as it goes (``hold``)."""
+
+    def __call__(self, body: bytes, *, hold: Hold) -> Decoded:
+        """The records of ``body``."""
+
+
+class _Held:
+    """What one request holds of the in-flight bound: its body as it was read, then what decoding it builds."""
+
+    def __init__(self, in_flight: InFlight, size: int) -> None:
+        self.in_flight, self.size = in_flight, size
+
+    def hold(self, size: int) -> None:
+        """Hold ``size`` more bytes (called from the executor); :class:`OverBudget` when they do not fit."""
+        if not self.in_flight.try_take(size, own=self.size):
+            raise OverBudget
+        self.size += size
+
+    def release(self) -> None:
+        """Give back all of it."""
+        self.in_flight.give_back(self.size)
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +132,14 @@ async def _ingest(request: web.Request, route: str, decode: Decoder) -> Decoded:
         raise _busy()
     body = await _read_body(request, state.settings.max_body_bytes, state.in_flight)
     BODY_BYTES.labels(route).inc(len(body))
-    release = functools.partial(state.in_flight.give_back, len(body))
+    held = _Held(state.in_flight, len(body))
+    release = held.release
     try:
-        decoded = await asyncio.get_running_loop().run_in_executor(None, decode, body)
+        decoded = await asyncio.get_running_loop().run_in_executor(None, functools.partial(decode, body,
+                                                                                           hold=held.hold))
+    except OverBudget:
+        release()
+        raise _busy() from None
     except BodyTooLarge as too_large:
         release()
         raise Refusal.from_reason(413, too_large.reason) from None
