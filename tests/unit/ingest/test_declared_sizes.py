@@ -2,9 +2,9 @@
 
 Each decoder gets a body of 1.5 million empty records (a few megabytes; gzip or lz4 make them
 kilobytes on the wire), against a record bound lowered to 10,000 so the suite stays fast (the
-work of refusing is that of the bound, whatever the body declares). Before, the protobuf parsers built every record first: 18 MB of them took
-the ingest server from 474 MiB to 3.4 GiB. Memory is measured with tracemalloc (the body itself
-is made before tracing starts); time is not asserted.
+work of refusing is that of the bound, whatever the body declares). Before, the protobuf parsers
+built every record first: 18 MB of them took the ingest server from 474 MiB to 3.4 GiB. Memory is
+measured with tracemalloc (the body itself is made before tracing starts); time is not asserted.
 """
 
 from __future__ import annotations
