@@ -59,6 +59,8 @@ def http_bodies() -> list[tuple[str, str, str, str, bytes]]:
          gzip.compress(otlp_of_empty_records(9_000_000), 9)),
         ("OTLP protobuf, 1.9 M empty records (3.9 KB gzip)", "/v1/logs", "application/x-protobuf", "gzip",
          gzip.compress(otlp_of_empty_records(1_900_000), 9)),
+        ("OTLP protobuf, one record of 9 M empty attributes", "/v1/logs", "application/x-protobuf", "gzip",
+         gzip.compress(_field(1, _field(2, _field(2, b"\x32\x00" * 9_000_000))), 9)),
         ("OTLP/JSON, 6.9 M {} (20.7 MB)", "/v1/logs", "application/json", "gzip", gzip.compress(json_records, 9)),
         ("NDJSON, 6.9 M lines of {}", "/api/v1/ingest", "application/x-ndjson", "gzip",
          gzip.compress(b"{}\n" * 6_900_000, 9)),

@@ -20,7 +20,7 @@ import orjson
 
 from logmonitor import compact_json
 from logmonitor.ingest.decoded import BodyTooLarge, Rejected, UndecodableBody, parse_json
-from logmonitor.ingest.otlp import OtlpBatch, json_batch, parse_proto_request, proto_batch
+from logmonitor.ingest.otlp import OtlpBatch, json_batch, proto_batch
 
 __all__ = ["records_of"]
 
@@ -68,7 +68,7 @@ def _otlp_batch(value: bytes | None) -> OtlpBatch | None:
         return None
     if value.startswith(_PROTOBUF_START) and not _is_json(value):
         try:
-            batch = proto_batch(parse_proto_request(value))
+            batch = proto_batch(value)
         except BodyTooLarge:
             raise
         except UndecodableBody:

@@ -41,15 +41,13 @@ from typing import Any, NamedTuple
 
 import orjson
 from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsPartialSuccess,
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsPartialSuccess, ExportLogsServiceResponse
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from logmonitor.ingest.decoded import (
+    BodyTooLarge,
     Decoded,
     Hold,
     Rejected,
@@ -59,17 +57,16 @@ from logmonitor.ingest.decoded import (
     hold_nothing,
     json_raw,
     parse_json,
-    record_bound,
 )
 from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_text, timestamp_of_nanos
-from logmonitor.ingest.wire_count import MalformedWire, count_records
+from logmonitor.ingest.wire_count import MalformedWire, length_delimited
 from logmonitor.levels import level_of_severity_number
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
-from logmonitor.pipeline.records import MAX_EXTRA_DEPTH
+from logmonitor.pipeline.records import MAX_EXTRA_DEPTH, MAX_RECORD_BYTES
 
 __all__ = [
     "MAX_ATTRIBUTES", "Candidate", "OtlpBatch", "decode_otlp_json", "decode_otlp_proto", "export_response",
-    "json_batch", "parse_proto_request", "proto_batch",
+    "json_batch", "proto_batch",
 ]
 
 MAX_ATTRIBUTES = 128
@@ -78,7 +75,12 @@ Candidate = dict[str, Any] | Rejected
 """A record's section 2 fields (``id`` only when the record names one), or why it was rejected."""
 
 _SEVERITY_NAMES = frozenset(SeverityNumber.keys())
-_LOG_RECORDS = (1, 2, 2)  # resource_logs, scope_logs, log_records: the field numbers down to the records
+# Field numbers: ExportLogsServiceRequest.resource_logs; ResourceLogs.resource, .scope_logs; ScopeLogs.scope,
+# .log_records
+_RESOURCE_LOGS, _RESOURCE, _SCOPE_LOGS, _SCOPE, _LOG_RECORDS = 1, 1, 2, 1, 2
+# A record parsed is at most this much protobuf. Twice the router's record limit: a record of many
+# attributes is over it on the wire and under it mapped (the first MAX_ATTRIBUTES are kept).
+_MAX_RECORD_WIRE = 2 * MAX_RECORD_BYTES
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
 _EXCEPTION_TYPE_LIMIT = 512  # records.py's limit on exception.type
@@ -126,7 +128,7 @@ class OtlpBatch(NamedTuple):
 
 def decode_otlp_proto(body: bytes, hold: Hold = hold_nothing) -> Decoded:
     """The records of a protobuf ``ExportLogsServiceRequest``; :class:`UndecodableBody` if it is not one."""
-    return collect(proto_batch(parse_proto_request(body)).candidates(), hold=hold)
+    return collect(proto_batch(body).candidates(), hold=hold)
 
 
 def decode_otlp_json(body: bytes, hold: Hold = hold_nothing) -> Decoded:
@@ -145,25 +147,6 @@ def export_response(rejected: int, message: str, *, proto: bool) -> bytes:
             ExportLogsPartialSuccess(rejected_log_records=rejected, error_message=message))
     encoded: bytes = response.SerializeToString()
     return encoded
-
-
-def parse_proto_request(body: bytes) -> ExportLogsServiceRequest:
-    """``body`` as an ``ExportLogsServiceRequest``, its records counted on the wire before any is built.
-
-    Raises:
-        BodyTooLarge: it holds more than ``decoded.MAX_RECORDS_PER_BODY`` records (found with work bounded by that).
-        UndecodableBody: it is not protobuf.
-    """
-    try:
-        records = count_records(body, _LOG_RECORDS, record_bound())
-    except MalformedWire as malformed:
-        raise UndecodableBody(f"bad_protobuf: not an ExportLogsServiceRequest ({malformed})") from None
-    count_bounded(records - 1)
-    try:
-        request: ExportLogsServiceRequest = ExportLogsServiceRequest.FromString(body)
-    except (DecodeError, RecursionError) as error:
-        raise UndecodableBody(f"bad_protobuf: not an ExportLogsServiceRequest ({error})") from None
-    return request
 
 
 def _json_request(body: bytes, hold: Hold) -> dict[str, Any]:
@@ -238,24 +221,68 @@ def _json_text(value: Any) -> str:
 # -- protobuf -------------------------------------------------------------------------------------------
 
 
-def proto_batch(request: ExportLogsServiceRequest) -> OtlpBatch:
-    """The log records of a protobuf request; :class:`BodyTooLarge` past the record bound."""
+def proto_batch(body: bytes) -> OtlpBatch:
+    """The log records of a protobuf ``ExportLogsServiceRequest``, found on the wire before any is built.
+
+    Each record is kept as its bytes and parsed only when it is mapped, alone: a parser builds an
+    object for every field a message declares (two bytes make an empty attribute), so parsing the
+    whole request at once let 18 MB of declared nothing take gigabytes. Now a body costs the
+    record bound's work to refuse, and a record at most its own bytes (over twice
+    ``MAX_RECORD_BYTES`` it is rejected unparsed: the router would refuse it); resources and scopes
+    must be under ``MAX_RECORD_BYTES``.
+
+    Raises:
+        BodyTooLarge: more records than ``decoded.MAX_RECORDS_PER_BODY``, or a resource or scope over
+            ``MAX_RECORD_BYTES`` (found with work bounded by the record bound).
+        UndecodableBody: not protobuf, or a resource or scope that does not parse.
+    """
     places: list[_Place] = []
-    for resource_logs in request.resource_logs:
-        resource = _proto_attributes(resource_logs.resource.attributes)
-        for scope_logs in resource_logs.scope_logs:
-            scope = scope_logs.scope.name
-            count_bounded(len(places) + len(scope_logs.log_records) - 1)  # before a place is made for each
-            places.extend((resource, scope, log_record) for log_record in scope_logs.log_records)
-    return OtlpBatch(places, _proto_fields, _proto_raw)
+    view = memoryview(body)
+    try:
+        for number, start, end in length_delimited(body):
+            if number != _RESOURCE_LOGS:
+                continue
+            resource: dict[str, Any] = {}
+            for inner, inner_start, inner_end in length_delimited(body, start, end):
+                if inner == _RESOURCE:
+                    resource = _proto_attributes(_parsed(Resource, view[inner_start:inner_end]).attributes)
+                elif inner == _SCOPE_LOGS:
+                    places.extend(_scope_places(body, view, inner_start, inner_end, resource, len(places)))
+    except MalformedWire as malformed:
+        raise UndecodableBody(f"bad_protobuf: not an ExportLogsServiceRequest ({malformed})") from None
+    return OtlpBatch(places, _proto_fields, bytes)
 
 
-def _proto_raw(log_record: LogRecord) -> bytes:
-    raw: bytes = log_record.SerializeToString()
-    return raw
+def _scope_places(body: bytes, view: memoryview, start: int, end: int, resource: dict[str, Any], before: int
+                  ) -> list[_Place]:
+    """The places of one ``ScopeLogs``' records (``before`` records came first: the bound counts them all)."""
+    scope, records = "", list[memoryview]()
+    for number, value_start, value_end in length_delimited(body, start, end):
+        if number == _SCOPE:
+            scope = _parsed(InstrumentationScope, view[value_start:value_end]).name
+        elif number == _LOG_RECORDS:
+            count_bounded(before + len(records))
+            records.append(view[value_start:value_end])
+    return [(resource, scope, record) for record in records]
 
 
-def _proto_fields(log_record: LogRecord) -> _Fields:
+def _parsed(message: Any, raw: memoryview) -> Any:
+    """A resource or scope parsed from its bytes; refused past ``MAX_RECORD_BYTES`` (it is copied into each record)."""
+    if len(raw) > MAX_RECORD_BYTES:
+        raise BodyTooLarge(f"too_large: a resource or scope takes more than {MAX_RECORD_BYTES} bytes")
+    try:
+        return message.FromString(bytes(raw))
+    except (DecodeError, RecursionError) as error:
+        raise UndecodableBody(f"bad_protobuf: not an ExportLogsServiceRequest ({error})") from None
+
+
+def _proto_fields(raw: memoryview) -> _Fields:
+    if len(raw) > _MAX_RECORD_WIRE:
+        raise Unmappable(f"oversized: the log record takes more than {_MAX_RECORD_WIRE} bytes of protobuf")
+    try:
+        log_record = LogRecord.FromString(bytes(raw))
+    except (DecodeError, RecursionError) as error:
+        raise Unmappable(f"bad_protobuf: not a LogRecord ({error})") from None
     return _Fields(
         log_record.time_unix_nano, log_record.observed_time_unix_nano, log_record.severity_number,
         log_record.severity_text, _proto_value(log_record.body, 0) if log_record.HasField("body") else None,

@@ -9,9 +9,9 @@ record past the bound: refusing a body costs its size, never what it declares.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-__all__ = ["MalformedWire", "count_records"]
+__all__ = ["MalformedWire", "count_records", "length_delimited"]
 
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
 
@@ -35,6 +35,36 @@ def _varint(data: bytes, position: int, end: int) -> tuple[int, int]:
     raise MalformedWire("a varint runs past its message or 10 bytes")
 
 
+def length_delimited(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """The length-delimited fields of the message in ``data[start:end]``: each one's number and value's bounds.
+
+    Fields of other wire types are skipped; nothing is copied.
+
+    Raises:
+        MalformedWire: a tag, length or wire type a protobuf parser would refuse.
+    """
+    position, end = start, len(data) if end is None else end
+    while position < end:
+        tag, position = _varint(data, position, end)
+        kind, number = tag & 7, tag >> 3
+        if number == 0:
+            raise MalformedWire("field number 0")
+        if kind == _LEN:
+            length, position = _varint(data, position, end)
+            if position + length > end:
+                raise MalformedWire("a field's length runs past its message")
+            yield number, position, position + length
+            position += length
+        elif kind == _VARINT:
+            _value, position = _varint(data, position, end)
+        elif kind in (_I64, _I32):
+            position += 8 if kind == _I64 else 4
+            if position > end:
+                raise MalformedWire("a fixed-size field runs past its message")
+        else:  # groups (3, 4) are not in these schemas; 6 and 7 are no wire type
+            raise MalformedWire(f"wire type {kind} where none of these messages has one")
+
+
 def count_records(data: bytes, path: Sequence[int], limit: int) -> int:
     """How many length-delimited fields ``path`` reaches (field numbers, outermost first), counting to ``limit + 1``.
 
@@ -44,38 +74,17 @@ def count_records(data: bytes, path: Sequence[int], limit: int) -> int:
     Raises:
         MalformedWire: a tag, length or wire type a protobuf parser would refuse.
     """
-    count = 0
-    # Messages still to walk: (start, end, depth in path). The records' own content is never entered.
-    pending = [(0, len(data), 0)]
-    last = len(path) - 1
+    count, last = 0, len(path) - 1
+    pending = [(0, len(data), 0)]  # messages still to walk; the records' own content is never entered
     while pending:
-        position, end, depth = pending.pop()
-        wanted = path[depth]
-        while position < end:
-            tag, position = _varint(data, position, end)
-            kind, number = tag & 7, tag >> 3
-            if kind == _LEN:
-                length, position = _varint(data, position, end)
-                if position + length > end:
-                    raise MalformedWire("a field's length runs past its message")
-                if number == wanted:
-                    if depth == last:
-                        count += 1
-                        if count > limit:
-                            return count
-                    else:
-                        pending.append((position, position + length, depth + 1))
-                position += length
-            elif kind == _VARINT:
-                _value, position = _varint(data, position, end)
-            elif kind == _I64:
-                position += 8
-            elif kind == _I32:
-                position += 4
-            else:  # groups (3, 4) are not in these schemas; 6 and 7 are no wire type
-                raise MalformedWire(f"wire type {kind} where none of these messages has one")
-            if number == 0:
-                raise MalformedWire("field number 0")
-        if position > end:
-            raise MalformedWire("a fixed-size field runs past its message")
+        start, end, depth = pending.pop()
+        for number, value_start, value_end in length_delimited(data, start, end):
+            if number != path[depth]:
+                continue
+            if depth < last:
+                pending.append((value_start, value_end, depth + 1))
+                continue
+            count += 1
+            if count > limit:
+                return count
     return count

@@ -2,7 +2,8 @@
 
 Against a real ingest server and worker: gzip bodies of kilobytes that hold millions of empty
 records (OTLP protobuf and JSON, NDJSON) and a snappy Loki push, each refused 413 with the bound
-it passed, the in-flight bytes given back; and an lz4 message of 4 million empty records on the
+it passed, the in-flight bytes given back; a record of 9 million empty attributes, rejected
+alone; and an lz4 message of 4 million empty records on the
 logs topic, which the router dead-letters with its reason while everything else goes on.
 (bench/hostile.py measures what each costs.)
 """
@@ -21,6 +22,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
 from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.ingest import IngestProcess, read_topic, wait_for, worker_ingest_env
@@ -78,6 +80,16 @@ def test_a_small_body_declaring_millions_of_records_is_413_with_its_bound(
         text = message["message"] if "message" in message else f"{message['error']}: {message['detail']}"
         assert text.startswith(reason), message
     wait_for(lambda: ingest.metric("logmonitor_ingest_bytes_in_flight"), lambda held: held == 0, timeout=30)
+
+
+def test_a_record_declaring_millions_of_empty_attributes_is_rejected_alone(ingest: IngestProcess) -> None:
+    record = field(2, b"\x32\x00" * 9_000_000)  # 18 MB of empty attributes: a parser built an object each
+    wire = gzip.compress(field(1, field(2, record)), 9)
+    status, _headers, answer = ingest.post("/v1/logs", wire, {"Content-Type": "application/x-protobuf",
+                                                              "Content-Encoding": "gzip"})
+    assert status == 200, answer[:200]
+    partial = ExportLogsServiceResponse.FromString(answer).partial_success
+    assert partial.rejected_log_records == 1 and "oversized" in partial.error_message, partial
 
 
 def test_the_ingest_server_takes_ordinary_bodies_after_them(ingest: IngestProcess) -> None:

@@ -82,6 +82,14 @@ def test_a_body_declaring_millions_of_empty_records_is_refused_without_building_
     assert peak < BOUND, f"{name}: {len(body) / MIB:.1f} MiB body, refusing it took {peak / MIB:.1f} MiB"
 
 
+def test_a_record_declaring_millions_of_empty_attributes_is_rejected_alone_without_being_parsed() -> None:
+    attributes = b"\x32\x00" * DECLARED  # LogRecord field 6, an empty KeyValue: parsing built an object each
+    body = field(1, field(2, field(2, attributes) + field(2, field(5, b"\x0a\x02ok"))))
+    outcome, peak = peak_while(lambda: decode_otlp_proto(body))
+    assert [r.reason.split(":")[0] for r in outcome.rejected] == ["oversized"] and len(outcome.records) == 1
+    assert peak < len(body) + BOUND, "the rejected record's own bytes (for the dead letter), no more"
+
+
 def test_a_snappy_loki_body_is_held_at_its_declared_length_and_its_entries_counted_before_they_are_built() -> None:
     held: list[int] = []
     outcome, peak = peak_while(lambda: decode_loki_proto(LOKI_PROTO, ("service_name",), 20 * MIB, hold=held.append))
