@@ -19,7 +19,7 @@ from logmonitor.pipeline.records import InvalidRecord, parse_record
 __all__ = [
     "MAX_DECODED_BYTES", "MAX_PARSE_BYTES", "MAX_RECORDS_PER_BODY", "BodyTooLarge", "Decoded", "Hold", "OverBudget",
     "Rejected", "UndecodableBody", "collect", "count_bounded", "hold_nothing", "json_parse_cost", "json_raw",
-    "new_id", "parse_json", "record_bound",
+    "new_id", "parse_json",
 ]
 
 MAX_RECORDS_PER_BODY = 100_000
@@ -146,11 +146,6 @@ def json_raw(value: Any) -> bytes:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:  # orjson reads 1,024 levels, writes 255
         return b'"(not kept: nested deeper than 255 levels)"'
-
-
-def record_bound() -> int:
-    """:data:`MAX_RECORDS_PER_BODY`, read when asked (tests lower it)."""
-    return MAX_RECORDS_PER_BODY
 
 
 def count_bounded(index: int) -> None:

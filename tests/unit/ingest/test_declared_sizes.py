@@ -9,6 +9,7 @@ measured with tracemalloc (the body itself is made before tracing starts); time 
 
 from __future__ import annotations
 
+import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -20,9 +21,10 @@ from logmonitor.ingest import decoded
 from logmonitor.ingest.decoded import BodyTooLarge, Rejected, json_parse_cost
 from logmonitor.ingest.kafka_batches import records_of
 from logmonitor.ingest.loki import decode_loki_json, decode_loki_proto
+from logmonitor.ingest.loki_push import EntryAdapter, Timestamp
 from logmonitor.ingest.ndjson import decode_ndjson
 from logmonitor.ingest.otlp import decode_otlp_json, decode_otlp_proto
-from logmonitor.ingest.wire_count import MalformedWire, count_records
+from logmonitor.ingest.wire_count import MalformedWire, length_delimited
 
 DECLARED = 1_500_000
 MIB = 1024 * 1024
@@ -90,6 +92,16 @@ def test_a_record_declaring_millions_of_empty_attributes_is_rejected_alone_witho
     assert peak < len(body) + BOUND, "the rejected record's own bytes (for the dead letter), no more"
 
 
+def test_a_loki_entry_declaring_millions_of_metadata_pairs_is_rejected_alone() -> None:
+    kept = EntryAdapter(line=b"kept", timestamp=Timestamp(seconds=int(time.time()))).SerializeToString()
+    entries = [field(2, b"\x1a\x00" * DECLARED), field(2, b"\x1a\x00" * 600_000), field(2, kept)]
+    raw = field(1, field(1, b'{service_name="s"}') + b"".join(entries))
+    body = bytes(cramjam.snappy.compress_raw(raw))
+    outcome, peak = peak_while(lambda: decode_loki_proto(body, ("service_name",), 20 * MIB))
+    assert [r.reason.split(":")[0] for r in outcome.rejected] == ["oversized", "bad_labels"], outcome.rejected
+    assert len(outcome.records) == 1 and peak < len(raw) + BOUND
+
+
 def test_a_snappy_loki_body_is_held_at_its_declared_length_and_its_entries_counted_before_they_are_built() -> None:
     held: list[int] = []
     outcome, peak = peak_while(lambda: decode_loki_proto(LOKI_PROTO, ("service_name",), 20 * MIB, hold=held.append))
@@ -133,7 +145,7 @@ def test_the_record_bound_itself_still_passes(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize("data", [b"\x12", b"\x12\x05\x00", b"\x0b", b"\x00\x00", b"\x12" + b"\xff" * 11])
 def test_wire_that_a_parser_would_refuse_is_malformed(data: bytes) -> None:
     with pytest.raises(MalformedWire):
-        count_records(data, (2,), 10)
+        list(length_delimited(data))
 
 
 def test_the_json_estimate_is_at_least_what_parsing_the_hostile_shapes_takes() -> None:
