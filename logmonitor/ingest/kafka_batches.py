@@ -20,7 +20,8 @@ import orjson
 
 from logmonitor import compact_json
 from logmonitor.ingest.decoded import BodyTooLarge, Rejected, UndecodableBody, parse_json
-from logmonitor.ingest.otlp import OtlpBatch, json_batch, proto_batch
+from logmonitor.ingest.otlp import OtlpBatch, json_batch
+from logmonitor.ingest.otlp_proto import proto_batch
 
 __all__ = ["records_of"]
 

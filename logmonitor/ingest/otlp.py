@@ -1,4 +1,6 @@
-"""OTLP logs (``ExportLogsServiceRequest``), protobuf and OTLP/JSON, to records of DESIGN section 2.
+"""OTLP logs (``ExportLogsServiceRequest``) to records of DESIGN section 2: the mapping, and OTLP/JSON.
+
+Protobuf bodies are read in module ``otlp_proto`` and mapped here.
 
 The mapping of the OpenTelemetry log data model:
 
@@ -27,27 +29,23 @@ other attributes, resource attributes      ``extra`` (AnyValues as JSON values; 
 Bounds: at most :data:`~logmonitor.ingest.decoded.MAX_RECORDS_PER_BODY` records a body, the first
 :data:`MAX_ATTRIBUTES` attributes of a record or resource (as the OpenTelemetry SDKs' default
 limit), values nested at most ``records.MAX_EXTRA_DEPTH`` deep, the router's limits on each field
-and on the whole record. A record that cannot be mapped is rejected alone. Decoders do not redact:
+and on the whole record; a JSON body's parse as ``decoded.parse_json`` bounds it, a protobuf body's
+records as ``otlp_proto`` finds them. A record that cannot be mapped is rejected alone. Decoders do not redact:
 the router redacts these foreign records (module ``decoded``).
 """
 
 from __future__ import annotations
 
-import base64
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import orjson
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsPartialSuccess, ExportLogsServiceResponse
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
-from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
-from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
 from logmonitor.ingest.decoded import (
-    BodyTooLarge,
     Decoded,
     Hold,
     Rejected,
@@ -59,14 +57,13 @@ from logmonitor.ingest.decoded import (
     parse_json,
 )
 from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_text, timestamp_of_nanos
-from logmonitor.ingest.wire_count import MalformedWire, length_delimited
 from logmonitor.levels import level_of_severity_number
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
-from logmonitor.pipeline.records import MAX_EXTRA_DEPTH, MAX_RECORD_BYTES
+from logmonitor.pipeline.records import MAX_EXTRA_DEPTH
 
 __all__ = [
-    "MAX_ATTRIBUTES", "Candidate", "OtlpBatch", "decode_otlp_json", "decode_otlp_proto", "export_response",
-    "json_batch", "proto_batch",
+    "MAX_ATTRIBUTES", "Candidate", "OtlpBatch", "OtlpFields", "Place", "decode_otlp_json", "export_response",
+    "json_batch",
 ]
 
 MAX_ATTRIBUTES = 128
@@ -75,12 +72,6 @@ Candidate = dict[str, Any] | Rejected
 """A record's section 2 fields (``id`` only when the record names one), or why it was rejected."""
 
 _SEVERITY_NAMES = frozenset(SeverityNumber.keys())
-# Field numbers: ExportLogsServiceRequest.resource_logs; ResourceLogs.resource, .scope_logs; ScopeLogs.scope,
-# .log_records
-_RESOURCE_LOGS, _RESOURCE, _SCOPE_LOGS, _SCOPE, _LOG_RECORDS = 1, 1, 2, 1, 2
-# A record parsed is at most this much protobuf. Twice the router's record limit: a record of many
-# attributes is over it on the wire and under it mapped (the first MAX_ATTRIBUTES are kept).
-_MAX_RECORD_WIRE = 2 * MAX_RECORD_BYTES
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
 _EXCEPTION_TYPE_LIMIT = 512  # records.py's limit on exception.type
@@ -92,7 +83,7 @@ _INT_FIELDS: dict[str, tuple[str, ...]] = {
     "line": ("code.line.number", "code.lineno"), "thread": ("thread.id",), "process": ("process.pid",)}
 
 
-class _Fields(NamedTuple):
+class OtlpFields(NamedTuple):
     """One log record's fields, read from either encoding."""
 
     time_nanos: int
@@ -106,14 +97,14 @@ class _Fields(NamedTuple):
     event_name: str
 
 
-_Place = tuple[dict[str, Any], str, Any]  # a record's resource attributes, scope name, and the record
+Place = tuple[dict[str, Any], str, Any]  # a record's resource attributes, scope name, and the record
 
 
 class OtlpBatch(NamedTuple):
     """The log records of one request, found and counted (its structure checked) before any is mapped."""
 
-    places: list[_Place]
-    fields: Callable[[Any], _Fields]  # a record's fields, from its encoding
+    places: list[Place]
+    fields: Callable[[Any], OtlpFields]  # a record's fields, from its encoding
     raw: Callable[[Any], bytes]  # a record's own bytes, for the dead-letter topic
 
     def candidates(self, now: float | None = None) -> Iterator[Candidate]:
@@ -124,11 +115,6 @@ class OtlpBatch(NamedTuple):
                 yield _record(resource, scope, self.fields(log_record), now)
             except Unmappable as unmappable:
                 yield Rejected(unmappable.reason, self.raw(log_record))
-
-
-def decode_otlp_proto(body: bytes, hold: Hold = hold_nothing) -> Decoded:
-    """The records of a protobuf ``ExportLogsServiceRequest``; :class:`UndecodableBody` if it is not one."""
-    return collect(proto_batch(body).candidates(), hold=hold)
 
 
 def decode_otlp_json(body: bytes, hold: Hold = hold_nothing) -> Decoded:
@@ -159,7 +145,7 @@ def _json_request(body: bytes, hold: Hold) -> dict[str, Any]:
 # -- the mapping, common to both encodings ------------------------------------------------------------
 
 
-def _record(resource: dict[str, Any], scope: str, fields: _Fields, now: float) -> dict[str, Any]:
+def _record(resource: dict[str, Any], scope: str, fields: OtlpFields, now: float) -> dict[str, Any]:
     extra = {**resource, **fields.attributes}
     record: dict[str, Any] = {
         "id": pop_text(extra, ("log.record.uid",), _ID_LIMIT),
@@ -218,102 +204,6 @@ def _json_text(value: Any) -> str:
     return "" if value is None else orjson.dumps(value).decode()
 
 
-# -- protobuf -------------------------------------------------------------------------------------------
-
-
-def proto_batch(body: bytes) -> OtlpBatch:
-    """The log records of a protobuf ``ExportLogsServiceRequest``, found on the wire before any is built.
-
-    Each record is kept as its bytes and parsed only when it is mapped, alone: a parser builds an
-    object for every field a message declares (two bytes make an empty attribute), so parsing the
-    whole request at once let 18 MB of declared nothing take gigabytes. Now a body costs the
-    record bound's work to refuse, and a record at most its own bytes (over twice
-    ``MAX_RECORD_BYTES`` it is rejected unparsed: the router would refuse it); resources and scopes
-    must be under ``MAX_RECORD_BYTES``.
-
-    Raises:
-        BodyTooLarge: more records than ``decoded.MAX_RECORDS_PER_BODY``, or a resource or scope over
-            ``MAX_RECORD_BYTES`` (found with work bounded by the record bound).
-        UndecodableBody: not protobuf, or a resource or scope that does not parse.
-    """
-    places: list[_Place] = []
-    view = memoryview(body)
-    try:
-        for number, start, end in length_delimited(body):
-            if number != _RESOURCE_LOGS:
-                continue
-            resource: dict[str, Any] = {}
-            for inner, inner_start, inner_end in length_delimited(body, start, end):
-                if inner == _RESOURCE:
-                    resource = _proto_attributes(_parsed(Resource, view[inner_start:inner_end]).attributes)
-                elif inner == _SCOPE_LOGS:
-                    places.extend(_scope_places(body, view, inner_start, inner_end, resource, len(places)))
-    except MalformedWire as malformed:
-        raise UndecodableBody(f"bad_protobuf: not an ExportLogsServiceRequest ({malformed})") from None
-    return OtlpBatch(places, _proto_fields, bytes)
-
-
-def _scope_places(body: bytes, view: memoryview, start: int, end: int, resource: dict[str, Any], before: int
-                  ) -> list[_Place]:
-    """The places of one ``ScopeLogs``' records (``before`` records came first: the bound counts them all)."""
-    scope, records = "", list[memoryview]()
-    for number, value_start, value_end in length_delimited(body, start, end):
-        if number == _SCOPE:
-            scope = _parsed(InstrumentationScope, view[value_start:value_end]).name
-        elif number == _LOG_RECORDS:
-            count_bounded(before + len(records))
-            records.append(view[value_start:value_end])
-    return [(resource, scope, record) for record in records]
-
-
-def _parsed(message: Any, raw: memoryview) -> Any:
-    """A resource or scope parsed from its bytes; refused past ``MAX_RECORD_BYTES`` (it is copied into each record)."""
-    if len(raw) > MAX_RECORD_BYTES:
-        raise BodyTooLarge(f"too_large: a resource or scope takes more than {MAX_RECORD_BYTES} bytes")
-    try:
-        return message.FromString(bytes(raw))
-    except (DecodeError, RecursionError) as error:
-        raise UndecodableBody(f"bad_protobuf: not an ExportLogsServiceRequest ({error})") from None
-
-
-def _proto_fields(raw: memoryview) -> _Fields:
-    if len(raw) > _MAX_RECORD_WIRE:
-        raise Unmappable(f"oversized: the log record takes more than {_MAX_RECORD_WIRE} bytes of protobuf")
-    try:
-        log_record = LogRecord.FromString(bytes(raw))
-    except (DecodeError, RecursionError) as error:
-        raise Unmappable(f"bad_protobuf: not a LogRecord ({error})") from None
-    return _Fields(
-        log_record.time_unix_nano, log_record.observed_time_unix_nano, log_record.severity_number,
-        log_record.severity_text, _proto_value(log_record.body, 0) if log_record.HasField("body") else None,
-        _proto_attributes(log_record.attributes), _proto_id(log_record.trace_id), _proto_id(log_record.span_id),
-        log_record.event_name)
-
-
-def _proto_id(raw: bytes) -> str | None:
-    """A trace or span id as hex; None for none (empty, or all zeros: OpenTelemetry's invalid id)."""
-    return raw.hex() if raw.strip(b"\0") else None
-
-
-def _proto_attributes(attributes: Sequence[KeyValue]) -> dict[str, Any]:
-    return {pair.key: _proto_value(pair.value, 0) for pair in attributes[:MAX_ATTRIBUTES]}
-
-
-def _proto_value(value: AnyValue, depth: int) -> Any:
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value" or kind == "kvlist_value":
-        if depth >= MAX_EXTRA_DEPTH:  # not reached: protobuf parses at most 100 nested messages
-            raise Unmappable(f"bad_extra: a value nests deeper than {MAX_EXTRA_DEPTH} levels")
-        if kind == "array_value":
-            return [_proto_value(item, depth + 1) for item in value.array_value.values]
-        return {pair.key: _proto_value(pair.value, depth + 1) for pair in value.kvlist_value.values}
-    if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
-    return getattr(value, kind)
-
-
 # -- OTLP/JSON -----------------------------------------------------------------------------------------
 
 
@@ -324,7 +214,7 @@ def json_batch(request: dict[str, Any]) -> OtlpBatch:
         UndecodableBody: the request's structure (not one record) is not OTLP/JSON.
         BodyTooLarge: past the record bound.
     """
-    places: list[_Place] = []
+    places: list[Place] = []
     for resource_logs in _json_list(request, "resourceLogs"):
         try:
             resource = _json_attributes(_json_object(resource_logs, "resource").get("attributes"))
@@ -359,12 +249,12 @@ def _json_object(parent: Any, name: str) -> dict[str, Any]:
     return value
 
 
-def _json_fields(log_record: Any) -> _Fields:
+def _json_fields(log_record: Any) -> OtlpFields:
     if not isinstance(log_record, dict):
         raise Unmappable("not_object: a log record must be a JSON object")
     body = log_record.get("body")
     event_name = log_record.get("eventName", "")
-    return _Fields(
+    return OtlpFields(
         _json_uint64(log_record, "timeUnixNano"), _json_uint64(log_record, "observedTimeUnixNano"),
         _json_severity(log_record.get("severityNumber")), _json_text_field(log_record, "severityText"),
         None if body is None else _json_value(body, 0), _json_attributes(log_record.get("attributes")),

@@ -16,7 +16,8 @@ from logmonitor.ingest.decoded import BodyTooLarge, Decoded, Hold, OverBudget, U
 from logmonitor.ingest.loki import decode_loki_json, decode_loki_proto
 from logmonitor.ingest.metrics import BODY_BYTES, INGEST_REGISTRY
 from logmonitor.ingest.ndjson import decode_ndjson
-from logmonitor.ingest.otlp import decode_otlp_json, decode_otlp_proto, export_response
+from logmonitor.ingest.otlp import decode_otlp_json, export_response
+from logmonitor.ingest.otlp_proto import decode_otlp_proto
 from logmonitor.ingest.publisher import InFlight, KafkaUnavailable, Publisher
 from logmonitor.ingest.readiness import Readiness
 from logmonitor.ingest.refusals import OTLP_PATH, PROTOBUF, Refusal, wants_protobuf

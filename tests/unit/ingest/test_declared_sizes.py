@@ -23,7 +23,8 @@ from logmonitor.ingest.kafka_batches import records_of
 from logmonitor.ingest.loki import decode_loki_json, decode_loki_proto
 from logmonitor.ingest.loki_push import EntryAdapter, Timestamp
 from logmonitor.ingest.ndjson import decode_ndjson
-from logmonitor.ingest.otlp import decode_otlp_json, decode_otlp_proto
+from logmonitor.ingest.otlp import decode_otlp_json
+from logmonitor.ingest.otlp_proto import decode_otlp_proto
 from logmonitor.ingest.wire_count import MalformedWire, length_delimited
 
 DECLARED = 1_500_000

@@ -12,7 +12,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from logmonitor.ingest import decoded
 from logmonitor.ingest.decoded import BodyTooLarge, Decoded, UndecodableBody
-from logmonitor.ingest.otlp import MAX_ATTRIBUTES, decode_otlp_json, decode_otlp_proto, export_response
+from logmonitor.ingest.otlp import MAX_ATTRIBUTES, decode_otlp_json, export_response
+from logmonitor.ingest.otlp_proto import decode_otlp_proto
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.records import MAX_EXTRA_DEPTH, parse_record
 from logmonitor.timestamps import iso_timestamp
