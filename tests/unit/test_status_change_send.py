@@ -48,8 +48,8 @@ async def test_an_acknowledged_command_gives_its_position() -> None:
 
 async def test_a_command_acknowledged_after_the_wait_is_pending_and_still_lands(caplog: pytest.LogCaptureFixture
                                                                                  ) -> None:
-    topic = Topic(delay=0.2)
-    assert await send_command(topic, COMMAND, 2, wait=0.05) is None, "pending: the answer says it may land"
+    topic = Topic(delay=0.1)
+    assert await send_command(topic, COMMAND, 2, wait=0.02) is None, "pending: the answer says it may land"
     assert topic.acknowledged is not None and not topic.acknowledged.done()
     assert await asyncio.wait_for(topic.acknowledged, 1) == metadata(41), "the send went on after the answer"
     assert any("r-1" in r.getMessage() and "may still be applied" in r.getMessage() for r in caplog.records)
