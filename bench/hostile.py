@@ -1,6 +1,6 @@
 """P8: the worker's event-loop lag and health latency while hostile requests are served.
 
-    .venv/bin/python -m bench.hostile [--seconds 30] [--connections 8] [--services 150]
+    .venv/bin/python -m bench.hostile [--seconds 30] [--connections 8] [--services 150] [--only requests|declared]
 
 Two phases on one worker, the same length and concurrency: the baseline sends a dashboard's
 ordinary Grafana query (one hour, per-minute points); the hostile phase cycles through the
@@ -8,7 +8,9 @@ nastiest requests of DESIGN §6 (catastrophic user regexes, ranges over all time
 intervals, 50 targets with a billion points asked for, times far out of range, a 256-character
 ``q``). A poller asks ``/api/v1/health`` every 0.1 s throughout. Lag figures come from the
 worker's own ``logmonitor_event_loop_lag_seconds`` histogram (the difference over each phase,
-so p99 is the bucket bound it falls in). Starts its own broker and worker on loopback (or uses
+so p99 is the bucket bound it falls in). Then R13 (``bench/declared_bodies.py``): bodies that
+declare millions of records, to an ingest server and as a batch on the worker's logs topic, with the
+CPU and memory each cost. Starts its own broker and worker on loopback (or uses
 $KAFKA_BOOTSTRAP_SERVERS for the broker).
 """
 
@@ -29,6 +31,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import declared_bodies
 from bench.api import grafana_body
 from bench.common import Worker, broker, healthy_worker
 from logmonitor.timestamps import iso_timestamp
@@ -144,9 +147,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--services", type=int, default=150)
     parser.add_argument("--per-service", type=int, default=400)
+    parser.add_argument("--only", choices=("requests", "declared"), help="run only P8's requests or R13's bodies")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-hostile-"))
     with broker() as (bootstrap, _local), healthy_worker(bootstrap, "p8", work) as worker:
+        if args.only != "requests":
+            declared_bodies.print_rows([*declared_bodies.ingest_rows(worker, work), declared_bodies.kafka_row(worker)])
+        if args.only == "declared":
+            return
         total = asyncio.run(load(bootstrap, worker.logs_topic, args.services, args.per_service))
         worker.wait_routed(total)
         rows = []

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 __all__ = [
-    "MIB", "ConfigError", "KafkaSecurity", "Settings", "env_duration", "env_flag", "env_int", "exposure_refusal",
+    "MIB", "ConfigError", "KafkaSecurity", "Settings", "env_duration", "env_flag", "env_int", "env_list",
+    "exposure_refusal",
     "format_duration", "is_loopback", "parse_duration",
 ]
 
@@ -154,6 +155,11 @@ def _label(env: Mapping[str, str], name: str) -> str | None:
     return raw or None
 
 
+def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """The comma-separated values of variable ``name``, stripped, empty ones left out."""
+    return tuple(value.strip() for value in env.get(name, "").split(",") if value.strip())
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is reachable from this machine only: ``localhost``, 127.0.0.0/8 or ``::1``."""
     if host.lower() == "localhost":
@@ -230,7 +236,10 @@ class Settings:
     - ``LOGMONITOR_ALLOW_UNTESTED_ENGINE`` [false]: ``true`` lets the worker start on faust-streaming,
       mode-streaming or aiokafka versions other than the verified ones (logmonitor/engine/versions.py)
     - ``LOGMONITOR_SSE_MAX_CLIENTS`` [100]: concurrent live-feed (SSE) clients per worker; more get 503
-    - ``LOGMONITOR_CORS_ORIGINS`` [unset]: comma-separated origins allowed by CORS (``*`` for any)
+    - ``LOGMONITOR_CORS_ORIGINS`` [unset]: comma-separated origins allowed by CORS (``*`` for any), and
+      the only pages of other sites whose requests are answered
+    - ``LOGMONITOR_ALLOWED_HOSTS`` [unset]: comma-separated names besides loopback ones (and the advertised
+      host) that requests may be addressed to (``Host``) when there is no token: DNS rebinding
     - ``LOGMONITOR_GRAFANA_MAX_POINTS`` [100000]: the most values (series x points, table rows) one
       Grafana query may answer; larger queries get 400
     """
@@ -271,6 +280,7 @@ class Settings:
     allow_untested_engine: bool = False
     sse_max_clients: int = 100
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     grafana_max_points: int = 100_000
 
     @classmethod
@@ -323,7 +333,8 @@ class Settings:
             allow_anonymous=env_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
             allow_untested_engine=env_flag(env, "LOGMONITOR_ALLOW_UNTESTED_ENGINE"),
             sse_max_clients=env_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),
-            cors_origins=tuple(o.strip() for o in env.get("LOGMONITOR_CORS_ORIGINS", "").split(",") if o.strip()),
+            cors_origins=env_list(env, "LOGMONITOR_CORS_ORIGINS"),
+            allowed_hosts=env_list(env, "LOGMONITOR_ALLOWED_HOSTS"),
             grafana_max_points=env_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),
         )
 

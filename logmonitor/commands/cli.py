@@ -54,8 +54,8 @@ def check_exposure(settings: Any, args: list[str]) -> None:
     if refusal := settings.exposure_refusal():
         _exit_with(refusal)
     if settings.anonymous_on_network:
-        click.echo("logmonitor: warning: the API answers anyone who can reach it (LOGMONITOR_ALLOW_ANONYMOUS=true)",
-                   err=True)
+        click.echo("logmonitor: warning: the API answers anyone who can reach it (LOGMONITOR_ALLOW_ANONYMOUS=true), "
+                   "at loopback names, the advertised host and LOGMONITOR_ALLOWED_HOSTS", err=True)
 
 
 def check_engine(settings: Any, installed: Mapping[str, str | None] | None = None) -> None:

@@ -53,7 +53,8 @@ def ingest(host: str | None, port: int | None) -> None:
         _exit_with(refusal)
     if settings.anonymous_on_network:
         click.echo("logmonitor ingest: warning: anyone who can reach it may send logs "
-                   "(LOGMONITOR_ALLOW_ANONYMOUS=true)", err=True)
+                   "(LOGMONITOR_ALLOW_ANONYMOUS=true), addressed to a loopback name, the listen host or a name in "
+                   "LOGMONITOR_ALLOWED_HOSTS", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # a broker away is answered 503, not logged per attempt
     if not wait_for_metadata(settings.bootstrap_servers, settings.broker_wait.total_seconds(),

@@ -9,13 +9,15 @@ from aiohttp.typedefs import Handler, Middleware
 
 from logmonitor.ingest.metrics import REQUESTS
 from logmonitor.ingest.refusals import Refusal, refusal_response
-from logmonitor.web.middleware import token_matches
+from logmonitor.ingest.settings import IngestSettings
+from logmonitor.web.browser_guard import BrowserGuard
+from logmonitor.web.middleware import request_id, token_matches
 
 __all__ = ["middlewares"]
 
 logger = logging.getLogger(__name__)
 
-_OPEN_PATHS = frozenset({"/health"})
+_OPEN_PATHS = frozenset({"/health", "/ready"})  # for load balancers and health checks
 
 
 def _route_of(request: web.Request) -> str:
@@ -44,9 +46,10 @@ async def _answer_refusals(request: web.Request, handler: Handler) -> web.Stream
         response = refusal_response(request, Refusal(refusal.status, refusal.reason.lower().replace(" ", "_"),
                                                      refusal.reason))
     except Exception:
-        logger.exception("unhandled error serving %s %s", request.method, request.path)
+        identifier = request_id(request)
+        logger.exception("unhandled error serving %s %s (request %s)", request.method, request.path, identifier)
         response = refusal_response(request, Refusal(500, "internal", "the ingest server failed; its log has the "
-                                                     "details"))
+                                                     f"details (request id {identifier})"))
     if response.status == 413:
         response.force_close()  # the rest of an oversized body is not worth reading
     return response
@@ -64,9 +67,25 @@ def _authenticate(token: str) -> Middleware:
     return authenticate
 
 
-def middlewares(token: str | None) -> list[Middleware]:
-    """The middlewares, outermost first: count every answer, shape refusals, then check the token if one is set."""
-    chain: list[Middleware] = [_count_requests, _answer_refusals]
-    if token:
-        chain.append(_authenticate(token))
+def _refuse_web_pages(settings: IngestSettings) -> Middleware:
+    # No origin is configured: browsers cannot ship here cross-site anyway (JSON and protobuf need a
+    # preflight, which this server does not answer); a page that tries is refused before its body is read.
+    own = [settings.host] if settings.host not in ("0.0.0.0", "::") else []
+    guard = BrowserGuard.of(token=settings.token, origins=(), hosts=[*settings.allowed_hosts, *own],
+                            hosts_variable="LOGMONITOR_ALLOWED_HOSTS")
+
+    @web.middleware
+    async def refuse_web_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in _OPEN_PATHS and (refusal := guard.refusal(request)) is not None:
+            raise Refusal(refusal.status, refusal.error, refusal.detail)
+        return await handler(request)
+
+    return refuse_web_pages
+
+
+def middlewares(settings: IngestSettings) -> list[Middleware]:
+    """The middlewares, outermost first: count every answer, shape refusals, refuse web pages, check the token."""
+    chain: list[Middleware] = [_count_requests, _answer_refusals, _refuse_web_pages(settings)]
+    if settings.token:
+        chain.append(_authenticate(settings.token))
     return chain

@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import orjson
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from logmonitor import compact_json
-from logmonitor.ingest.decoded import Rejected, UndecodableBody
-from logmonitor.ingest.otlp import OtlpBatch, json_batch, proto_batch
+from logmonitor.ingest.decoded import BodyTooLarge, Rejected, UndecodableBody, parse_json
+from logmonitor.ingest.otlp import OtlpBatch, json_batch
+from logmonitor.ingest.otlp_proto import proto_batch
 
 __all__ = ["records_of"]
 
@@ -47,20 +46,33 @@ def records_of(value: bytes | None, now: float) -> Iterator[tuple[int | None, by
 
 
 def _otlp_batch(value: bytes | None) -> OtlpBatch | None:
+    """The OTLP batch ``value`` carries, or None for a value that is no batch.
+
+    Raises:
+        BodyTooLarge: a batch beyond the record bound, or whose JSON would take more than
+            ``MAX_PARSE_BYTES`` to parse: found before it is built, with work bounded by its size. Parsing
+            runs on the event loop (a parser holds the interpreter lock in any thread): these bounds keep
+            it a short slice (100,000 records of protobuf: about 0.1 s), and the router yields between records.
+        UndecodableBody: a batch whose structure is not OTLP.
+    """
     if not value:
         return None
     if b'"resourceLogs"' in value[:_JSON_HEAD]:
         try:
-            request = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return None
+            request = parse_json(value)  # the bound of a JSON body over HTTP
+        except BodyTooLarge:
+            raise
+        except UndecodableBody:
+            return None  # not JSON after all: the router dead-letters it as any unreadable record
         if isinstance(request, dict) and isinstance(request.get("resourceLogs"), list):
             return json_batch(request)
         return None
     if value.startswith(_PROTOBUF_START) and not _is_json(value):
         try:
-            batch = proto_batch(ExportLogsServiceRequest.FromString(value))
-        except (DecodeError, RecursionError):
+            batch = proto_batch(value)
+        except BodyTooLarge:
+            raise
+        except UndecodableBody:
             return None
         return batch if batch.places else None
     return None

@@ -22,7 +22,7 @@ Bounds: the decompressed protobuf's declared length is checked before decompress
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cramjam
@@ -32,15 +32,19 @@ from google.protobuf.message import DecodeError
 from logmonitor.ingest.decoded import (
     BodyTooLarge,
     Decoded,
+    Hold,
     Rejected,
     UndecodableBody,
     collect,
     count_bounded,
+    hold_nothing,
     json_raw,
+    parse_json,
 )
 from logmonitor.ingest.fields import Unmappable, level_named, pop_text, timestamp_of_nanos
 from logmonitor.ingest.loki_labels import MAX_LABELS, MAX_LABELS_TEXT, LabelsError, parse_labels
-from logmonitor.ingest.loki_push import PushRequest
+from logmonitor.ingest.loki_push import EntryAdapter
+from logmonitor.ingest.wire_count import MalformedWire, length_delimited
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.records import MAX_RECORD_BYTES
 
@@ -50,37 +54,39 @@ LEVEL_LABELS = ("level", "detected_level", "severity")
 LINE_LEVEL_KEYS = ("level", "severity", "lvl")
 _LOGFMT_SCAN = 4096  # logfmt lines put their level near the start; the scan stops here
 _SHOWN_LABELS = 1024  # of a stream's labels, kept with each of its rejected entries
+_STREAMS, _LABELS, _ENTRIES = 1, 1, 2  # field numbers: PushRequest.streams; StreamAdapter.labels, .entries
 
 
-def decode_loki_json(body: bytes, service_labels: Sequence[str]) -> Decoded:
+def decode_loki_json(body: bytes, service_labels: Sequence[str], hold: Hold = hold_nothing) -> Decoded:
     """The records of a Loki JSON push (``{"streams": [{"stream": {...}, "values": [[ns, line, {...}?]]}]}``)."""
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise UndecodableBody(f"bad_json: {error}") from None
+    request = parse_json(body, hold)
     streams = request.get("streams") if isinstance(request, dict) else None
     if not isinstance(streams, list):
         raise UndecodableBody("bad_loki: a push is a JSON object with a streams array")
-    return collect(_json_candidates(streams, service_labels))
+    return collect(_json_candidates(streams, service_labels), hold=hold)
 
 
-def decode_loki_proto(body: bytes, service_labels: Sequence[str], max_bytes: int) -> Decoded:
+def decode_loki_proto(body: bytes, service_labels: Sequence[str], max_bytes: int, hold: Hold = hold_nothing
+                      ) -> Decoded:
     """The records of a snappy-compressed protobuf ``PushRequest``; :class:`BodyTooLarge` past ``max_bytes``.
 
-    The length the snappy block declares is checked before anything is decompressed, so a
-    small body cannot make the server allocate more than ``max_bytes``.
+    The length the snappy block declares is checked, and held against the in-flight bound, before
+    anything is decompressed, so a small body cannot make the server allocate more than
+    ``max_bytes``; its entries are found and counted on the wire and each is parsed alone, when it
+    is mapped (as OTLP records: module ``otlp``), so what an entry declares costs its own bytes.
     """
     length = declared_length(body)
     if length > max_bytes:
         raise BodyTooLarge(f"too_large: the body decompresses to {length} bytes, the limit is {max_bytes}")
+    hold(length)
     try:
         raw = bytes(cramjam.snappy.decompress_raw(body, output_len=length))
-        request = PushRequest.FromString(raw)
+        streams = _proto_streams(raw)
     except cramjam.DecompressionError as error:
         raise UndecodableBody(f"bad_snappy: {error}") from None
-    except (DecodeError, RecursionError) as error:
+    except MalformedWire as error:
         raise UndecodableBody(f"bad_protobuf: not a Loki PushRequest ({error})") from None
-    return collect(_proto_candidates(request, service_labels))
+    return collect(_proto_candidates(streams, service_labels), hold=hold)
 
 
 def declared_length(block: bytes) -> int:
@@ -146,17 +152,40 @@ def _check_bounds(pairs: dict[str, str], what: str) -> None:
         raise Unmappable(f"bad_labels: {what} are longer than {MAX_LABELS_TEXT} characters")
 
 
-def _proto_candidates(request: Any, service_labels: Sequence[str]) -> Iterator[dict[str, Any] | Rejected]:
-    now, index = time.time(), 0
-    for stream in request.streams:
-        text = stream.labels.decode(errors="replace")
+def _proto_streams(raw: bytes) -> list[tuple[bytes, list[memoryview]]]:
+    """Each stream's labels and its entries' bytes, found on the wire: entries counted to the bound, none parsed."""
+    view, streams, count = memoryview(raw), [], 0
+    for number, start, end in length_delimited(raw):
+        if number != _STREAMS:
+            continue
+        labels, entries = b"", list[memoryview]()
+        for inner, inner_start, inner_end in length_delimited(raw, start, end):
+            if inner == _LABELS:
+                labels = raw[inner_start:inner_end]
+            elif inner == _ENTRIES:
+                count_bounded(count)
+                count += 1
+                entries.append(view[inner_start:inner_end])
+        streams.append((labels, entries))
+    return streams
+
+
+def _proto_candidates(streams: list[tuple[bytes, list[memoryview]]], service_labels: Sequence[str]
+                      ) -> Iterator[dict[str, Any] | Rejected]:
+    now = time.time()
+    for labels_raw, entries in streams:
+        text = labels_raw.decode(errors="replace")
         try:
             labels: dict[str, str] | Unmappable = parse_labels(text)
         except LabelsError as error:
             labels = Unmappable(f"bad_labels: {error}")
-        for entry in stream.entries:
-            count_bounded(index)
-            index += 1
+        for entry_raw in entries:
+            try:
+                entry = _proto_entry(entry_raw)
+            except Unmappable as unmappable:
+                yield Rejected(unmappable.reason, orjson.dumps(
+                    {"labels": text[:_SHOWN_LABELS], "entry": f"({len(entry_raw)} bytes of protobuf, not read)"}))
+                continue
             line = entry.line.decode(errors="replace")
             nanos = entry.timestamp.seconds * 1_000_000_000 + entry.timestamp.nanos
             try:
@@ -168,7 +197,19 @@ def _proto_candidates(request: Any, service_labels: Sequence[str]) -> Iterator[d
                     {"labels": text[:_SHOWN_LABELS], "entry": {"ts": str(nanos), "line": line}}))
 
 
-def _proto_pairs(pairs: Iterable[Any]) -> dict[str, str]:
+def _proto_entry(raw: memoryview) -> Any:
+    """One entry parsed alone; over twice the router's record limit it is not parsed at all."""
+    if len(raw) > 2 * MAX_RECORD_BYTES:
+        raise Unmappable(f"oversized: the entry takes more than {2 * MAX_RECORD_BYTES} bytes of protobuf")
+    try:
+        return EntryAdapter.FromString(bytes(raw))
+    except (DecodeError, RecursionError) as error:
+        raise Unmappable(f"bad_protobuf: not a Loki entry ({error})") from None
+
+
+def _proto_pairs(pairs: Sequence[Any]) -> dict[str, str]:
+    if len(pairs) > MAX_LABELS:  # before a dict of them is built
+        raise Unmappable(f"bad_labels: more than {MAX_LABELS} structured metadata")
     metadata = {pair.name.decode(errors="replace"): pair.value.decode(errors="replace") for pair in pairs}
     _check_bounds(metadata, "structured metadata")
     return metadata

@@ -9,14 +9,20 @@ redact: the router redacts these foreign records (module ``decoded``).
 from __future__ import annotations
 
 from logmonitor import compact_json
-from logmonitor.ingest.decoded import Decoded, Rejected, count_bounded, new_id
+from logmonitor.ingest.decoded import Decoded, Hold, Rejected, count_bounded, hold_nothing, new_id
 from logmonitor.pipeline.records import InvalidRecord, parse_record
 
 __all__ = ["decode_ndjson"]
 
 
-def decode_ndjson(body: bytes) -> Decoded:
-    """The records of an NDJSON body; blank lines are skipped, each invalid line is rejected alone."""
+def decode_ndjson(body: bytes, hold: Hold = hold_nothing) -> Decoded:
+    """The records of an NDJSON body; blank lines are skipped, each invalid line is rejected alone.
+
+    Lines, blank ones too, are counted before the body is split: millions of line breaks would
+    otherwise each become an object before the record bound is reached.
+    """
+    count_bounded(body.count(b"\n") + body.count(b"\r") - body.count(b"\r\n") - 1)  # a last line has no break
+    hold(len(body))  # what the records take again, normalised: about the body's size
     decoded = Decoded()
     index = 0
     for line in body.splitlines():

@@ -1,4 +1,6 @@
-"""OTLP logs (``ExportLogsServiceRequest``), protobuf and OTLP/JSON, to records of DESIGN section 2.
+"""OTLP logs (``ExportLogsServiceRequest``) to records of DESIGN section 2: the mapping, and OTLP/JSON.
+
+Protobuf bodies are read in module ``otlp_proto`` and mapped here.
 
 The mapping of the OpenTelemetry log data model:
 
@@ -27,37 +29,41 @@ other attributes, resource attributes      ``extra`` (AnyValues as JSON values; 
 Bounds: at most :data:`~logmonitor.ingest.decoded.MAX_RECORDS_PER_BODY` records a body, the first
 :data:`MAX_ATTRIBUTES` attributes of a record or resource (as the OpenTelemetry SDKs' default
 limit), values nested at most ``records.MAX_EXTRA_DEPTH`` deep, the router's limits on each field
-and on the whole record. A record that cannot be mapped is rejected alone. Decoders do not redact:
+and on the whole record; a JSON body's parse as ``decoded.parse_json`` bounds it, a protobuf body's
+records as ``otlp_proto`` finds them. A record that cannot be mapped is rejected alone. Decoders do not redact:
 the router redacts these foreign records (module ``decoded``).
 """
 
 from __future__ import annotations
 
-import base64
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import orjson
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsPartialSuccess,
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsPartialSuccess, ExportLogsServiceResponse
+from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 
-from logmonitor.ingest.decoded import Decoded, Rejected, UndecodableBody, collect, count_bounded, json_raw
+from logmonitor.ingest.decoded import (
+    Decoded,
+    Hold,
+    Rejected,
+    UndecodableBody,
+    collect,
+    count_bounded,
+    hold_nothing,
+    json_raw,
+    parse_json,
+)
 from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_text, timestamp_of_nanos
 from logmonitor.levels import level_of_severity_number
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.records import MAX_EXTRA_DEPTH
 
 __all__ = [
-    "MAX_ATTRIBUTES", "Candidate", "OtlpBatch", "decode_otlp_json", "decode_otlp_proto", "export_response",
-    "json_batch", "proto_batch",
+    "MAX_ATTRIBUTES", "Candidate", "OtlpBatch", "OtlpFields", "Place", "decode_otlp_json", "export_response",
+    "json_batch",
 ]
 
 MAX_ATTRIBUTES = 128
@@ -77,7 +83,7 @@ _INT_FIELDS: dict[str, tuple[str, ...]] = {
     "line": ("code.line.number", "code.lineno"), "thread": ("thread.id",), "process": ("process.pid",)}
 
 
-class _Fields(NamedTuple):
+class OtlpFields(NamedTuple):
     """One log record's fields, read from either encoding."""
 
     time_nanos: int
@@ -91,14 +97,14 @@ class _Fields(NamedTuple):
     event_name: str
 
 
-_Place = tuple[dict[str, Any], str, Any]  # a record's resource attributes, scope name, and the record
+Place = tuple[dict[str, Any], str, Any]  # a record's resource attributes, scope name, and the record
 
 
 class OtlpBatch(NamedTuple):
     """The log records of one request, found and counted (its structure checked) before any is mapped."""
 
-    places: list[_Place]
-    fields: Callable[[Any], _Fields]  # a record's fields, from its encoding
+    places: list[Place]
+    fields: Callable[[Any], OtlpFields]  # a record's fields, from its encoding
     raw: Callable[[Any], bytes]  # a record's own bytes, for the dead-letter topic
 
     def candidates(self, now: float | None = None) -> Iterator[Candidate]:
@@ -111,14 +117,9 @@ class OtlpBatch(NamedTuple):
                 yield Rejected(unmappable.reason, self.raw(log_record))
 
 
-def decode_otlp_proto(body: bytes) -> Decoded:
-    """The records of a protobuf ``ExportLogsServiceRequest``; :class:`UndecodableBody` if it is not one."""
-    return collect(proto_batch(_proto_request(body)).candidates())
-
-
-def decode_otlp_json(body: bytes) -> Decoded:
+def decode_otlp_json(body: bytes, hold: Hold = hold_nothing) -> Decoded:
     """The records of an OTLP/JSON ``ExportLogsServiceRequest``; :class:`UndecodableBody` if it is not one."""
-    return collect(json_batch(_json_request(body)).candidates())
+    return collect(json_batch(_json_request(body, hold)).candidates(), hold=hold)
 
 
 def export_response(rejected: int, message: str, *, proto: bool) -> bytes:
@@ -134,19 +135,8 @@ def export_response(rejected: int, message: str, *, proto: bool) -> bytes:
     return encoded
 
 
-def _proto_request(body: bytes) -> ExportLogsServiceRequest:
-    try:
-        request: ExportLogsServiceRequest = ExportLogsServiceRequest.FromString(body)
-    except (DecodeError, RecursionError) as error:
-        raise UndecodableBody(f"bad_protobuf: not an ExportLogsServiceRequest ({error})") from None
-    return request
-
-
-def _json_request(body: bytes) -> dict[str, Any]:
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise UndecodableBody(f"bad_json: {error}") from None
+def _json_request(body: bytes, hold: Hold) -> dict[str, Any]:
+    request = parse_json(body, hold)
     if not isinstance(request, dict):
         raise UndecodableBody("bad_json: an ExportLogsServiceRequest is a JSON object")
     return request
@@ -155,7 +145,7 @@ def _json_request(body: bytes) -> dict[str, Any]:
 # -- the mapping, common to both encodings ------------------------------------------------------------
 
 
-def _record(resource: dict[str, Any], scope: str, fields: _Fields, now: float) -> dict[str, Any]:
+def _record(resource: dict[str, Any], scope: str, fields: OtlpFields, now: float) -> dict[str, Any]:
     extra = {**resource, **fields.attributes}
     record: dict[str, Any] = {
         "id": pop_text(extra, ("log.record.uid",), _ID_LIMIT),
@@ -214,58 +204,6 @@ def _json_text(value: Any) -> str:
     return "" if value is None else orjson.dumps(value).decode()
 
 
-# -- protobuf -------------------------------------------------------------------------------------------
-
-
-def proto_batch(request: ExportLogsServiceRequest) -> OtlpBatch:
-    """The log records of a protobuf request; :class:`BodyTooLarge` past the record bound."""
-    places: list[_Place] = []
-    for resource_logs in request.resource_logs:
-        resource = _proto_attributes(resource_logs.resource.attributes)
-        for scope_logs in resource_logs.scope_logs:
-            scope = scope_logs.scope.name
-            places.extend((resource, scope, log_record) for log_record in scope_logs.log_records)
-            count_bounded(len(places) - 1)
-    return OtlpBatch(places, _proto_fields, _proto_raw)
-
-
-def _proto_raw(log_record: LogRecord) -> bytes:
-    raw: bytes = log_record.SerializeToString()
-    return raw
-
-
-def _proto_fields(log_record: LogRecord) -> _Fields:
-    return _Fields(
-        log_record.time_unix_nano, log_record.observed_time_unix_nano, log_record.severity_number,
-        log_record.severity_text, _proto_value(log_record.body, 0) if log_record.HasField("body") else None,
-        _proto_attributes(log_record.attributes), _proto_id(log_record.trace_id), _proto_id(log_record.span_id),
-        log_record.event_name)
-
-
-def _proto_id(raw: bytes) -> str | None:
-    """A trace or span id as hex; None for none (empty, or all zeros: OpenTelemetry's invalid id)."""
-    return raw.hex() if raw.strip(b"\0") else None
-
-
-def _proto_attributes(attributes: Sequence[KeyValue]) -> dict[str, Any]:
-    return {pair.key: _proto_value(pair.value, 0) for pair in attributes[:MAX_ATTRIBUTES]}
-
-
-def _proto_value(value: AnyValue, depth: int) -> Any:
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value" or kind == "kvlist_value":
-        if depth >= MAX_EXTRA_DEPTH:  # not reached: protobuf parses at most 100 nested messages
-            raise Unmappable(f"bad_extra: a value nests deeper than {MAX_EXTRA_DEPTH} levels")
-        if kind == "array_value":
-            return [_proto_value(item, depth + 1) for item in value.array_value.values]
-        return {pair.key: _proto_value(pair.value, depth + 1) for pair in value.kvlist_value.values}
-    if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
-    return getattr(value, kind)
-
-
 # -- OTLP/JSON -----------------------------------------------------------------------------------------
 
 
@@ -276,7 +214,7 @@ def json_batch(request: dict[str, Any]) -> OtlpBatch:
         UndecodableBody: the request's structure (not one record) is not OTLP/JSON.
         BodyTooLarge: past the record bound.
     """
-    places: list[_Place] = []
+    places: list[Place] = []
     for resource_logs in _json_list(request, "resourceLogs"):
         try:
             resource = _json_attributes(_json_object(resource_logs, "resource").get("attributes"))
@@ -285,8 +223,9 @@ def json_batch(request: dict[str, Any]) -> OtlpBatch:
         for scope_logs in _json_list(resource_logs, "scopeLogs"):
             scope = _json_object(scope_logs, "scope").get("name")
             scope_name = scope if isinstance(scope, str) else ""
-            places.extend((resource, scope_name, log_record) for log_record in _json_list(scope_logs, "logRecords"))
-            count_bounded(len(places) - 1)
+            log_records = _json_list(scope_logs, "logRecords")
+            count_bounded(len(places) + len(log_records) - 1)  # before a place is made for each
+            places.extend((resource, scope_name, log_record) for log_record in log_records)
     return OtlpBatch(places, _json_fields, json_raw)
 
 
@@ -310,12 +249,12 @@ def _json_object(parent: Any, name: str) -> dict[str, Any]:
     return value
 
 
-def _json_fields(log_record: Any) -> _Fields:
+def _json_fields(log_record: Any) -> OtlpFields:
     if not isinstance(log_record, dict):
         raise Unmappable("not_object: a log record must be a JSON object")
     body = log_record.get("body")
     event_name = log_record.get("eventName", "")
-    return _Fields(
+    return OtlpFields(
         _json_uint64(log_record, "timeUnixNano"), _json_uint64(log_record, "observedTimeUnixNano"),
         _json_severity(log_record.get("severityNumber")), _json_text_field(log_record, "severityText"),
         None if body is None else _json_value(body, 0), _json_attributes(log_record.get("attributes")),

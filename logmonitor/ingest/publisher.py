@@ -10,6 +10,7 @@ that is a duplicate the reader can see, never a loss.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -35,11 +36,15 @@ class Producer(Protocol):
 
 
 class InFlight:
-    """The bytes of the requests being served, bounded: past the bound a request is refused, not queued."""
+    """The bytes of the requests being served, bounded: past the bound a request is refused, not queued.
+
+    Thread-safe: decoders, which run in the executor, hold what they decode as they go.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.held = 0
+        self._lock = threading.Lock()
 
     @property
     def full(self) -> bool:
@@ -51,16 +56,18 @@ class InFlight:
 
         A request alone always fits, however large (within the body limit).
         """
-        if self.held > own and self.held + size > self.limit:
-            return False
-        self.held += size
-        BYTES_IN_FLIGHT.set(self.held)
-        return True
+        with self._lock:
+            if self.held > own and self.held + size > self.limit:
+                return False
+            self.held += size
+            BYTES_IN_FLIGHT.set(self.held)
+            return True
 
     def give_back(self, size: int) -> None:
         """Release what :meth:`try_take` held."""
-        self.held -= size
-        BYTES_IN_FLIGHT.set(self.held)
+        with self._lock:
+            self.held -= size
+            BYTES_IN_FLIGHT.set(self.held)
 
 
 class Publisher:

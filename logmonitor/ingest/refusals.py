@@ -18,7 +18,7 @@ OTLP_PATH = "/v1/logs"
 PROTOBUF = "application/x-protobuf"
 
 # google.rpc.Code of each HTTP status we answer (the mapping gRPC gateways use).
-_GRPC_CODES = {400: 3, 401: 16, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
+_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 413: 8, 415: 3, 421: 7, 429: 8, 500: 13, 503: 14}
 _UNKNOWN = 2
 
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from logmonitor.ingest.decoded import BodyTooLarge, Decoded, UndecodableBody
+from logmonitor.ingest.decoded import BodyTooLarge, Decoded, Hold, OverBudget, UndecodableBody
 from logmonitor.ingest.loki import decode_loki_json, decode_loki_proto
 from logmonitor.ingest.metrics import BODY_BYTES, INGEST_REGISTRY
 from logmonitor.ingest.ndjson import decode_ndjson
-from logmonitor.ingest.otlp import decode_otlp_json, decode_otlp_proto, export_response
+from logmonitor.ingest.otlp import decode_otlp_json, export_response
+from logmonitor.ingest.otlp_proto import decode_otlp_proto
 from logmonitor.ingest.publisher import InFlight, KafkaUnavailable, Publisher
+from logmonitor.ingest.readiness import Readiness
 from logmonitor.ingest.refusals import OTLP_PATH, PROTOBUF, Refusal, wants_protobuf
 from logmonitor.ingest.settings import IngestSettings
+from logmonitor.web.middleware import request_id
 
 __all__ = ["LOKI_PATH", "NDJSON_PATH", "STATE", "IngestState", "setup_routes"]
 
@@ -29,18 +34,45 @@ BUSY_RETRY_AFTER = 1
 # Content-Encoding values aiohttp decompresses while reading (within the body limit); "snappy" is
 # what some Loki clients announce for the snappy-framed protobuf the decoder reads itself.
 _ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
-_NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json", "text/plain"})
+# Never text/plain: a web page may send that to any site without a CORS preflight.
+_NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/json"})
 
-Decoder = Callable[[bytes], Decoded]
+
+
+class Decoder(Protocol):
+    """A body's decoder, holding what it builds against the in-flight bound as it goes (``hold``)."""
+
+    def __call__(self, body: bytes, *, hold: Hold) -> Decoded:
+        """The records of ``body``."""
+
+
+class _Held:
+    """What one request holds of the in-flight bound: its body as it was read, then what decoding it builds."""
+
+    def __init__(self, in_flight: InFlight, size: int) -> None:
+        self.in_flight, self.size = in_flight, size
+
+    def hold(self, size: int) -> None:
+        """Hold ``size`` more bytes (called from the executor); :class:`OverBudget` when they do not fit."""
+        if not self.in_flight.try_take(size, own=self.size):
+            raise OverBudget
+        self.size += size
+
+    def release(self) -> None:
+        """Give back all of it."""
+        self.in_flight.give_back(self.size)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class IngestState:
-    """What every request shares: the settings, the bound on bytes in flight and the publisher."""
+    """What every request shares: the settings, the bound on bytes in flight, the publisher and Kafka's readiness."""
 
     settings: IngestSettings
     in_flight: InFlight
     publisher: Publisher
+    readiness: Readiness
 
 
 STATE = web.AppKey("state", IngestState)
@@ -101,9 +133,14 @@ async def _ingest(request: web.Request, route: str, decode: Decoder) -> Decoded:
         raise _busy()
     body = await _read_body(request, state.settings.max_body_bytes, state.in_flight)
     BODY_BYTES.labels(route).inc(len(body))
-    release = functools.partial(state.in_flight.give_back, len(body))
+    held = _Held(state.in_flight, len(body))
+    release = held.release
     try:
-        decoded = await asyncio.get_running_loop().run_in_executor(None, decode, body)
+        decoded = await asyncio.get_running_loop().run_in_executor(None, functools.partial(decode, body,
+                                                                                           hold=held.hold))
+    except OverBudget:
+        release()
+        raise _busy() from None
     except BodyTooLarge as too_large:
         release()
         raise Refusal.from_reason(413, too_large.reason) from None
@@ -117,8 +154,12 @@ async def _ingest(request: web.Request, route: str, decode: Decoder) -> Decoded:
     try:
         await state.publisher.publish(decoded, {"ingest": route, "content_type": request.content_type}, route, release)
     except KafkaUnavailable as unavailable:
-        raise Refusal(503, "kafka_unavailable", f"{unavailable}; nothing of this request is acknowledged, send it "
-                      "again", retry_after=KAFKA_RETRY_AFTER) from None
+        # What Kafka said names topics, partitions and brokers: for the log, not for whoever sent the body.
+        identifier = request_id(request)
+        logger.warning("request %s to %s: %s", identifier, route, unavailable)
+        raise Refusal(503, "kafka_unavailable", "Kafka did not acknowledge the records in time; nothing of this "
+                      f"request is acknowledged, send it again (request id {identifier})",
+                      retry_after=KAFKA_RETRY_AFTER) from None
     return decoded
 
 
@@ -157,6 +198,15 @@ async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def ready(request: web.Request) -> web.Response:
+    """``GET /ready``: 200 while Kafka answers the producer, else 503 (no token needed; checked every second)."""
+    readiness = request.app[STATE].readiness
+    if readiness.ready:
+        return web.json_response({"status": "ready"})
+    raise Refusal(503, "kafka_unavailable", "Kafka does not answer this ingest server; requests would get 503",
+                  retry_after=KAFKA_RETRY_AFTER)
+
+
 async def metrics(_request: web.Request) -> web.Response:
     """``GET /metrics``: the ingest server's Prometheus metrics."""
     body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, INGEST_REGISTRY)
@@ -169,4 +219,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(LOKI_PATH, loki_push)
     app.router.add_post(NDJSON_PATH, ndjson_ingest)
     app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)

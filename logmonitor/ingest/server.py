@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from logmonitor.ingest.guards import middlewares
 from logmonitor.ingest.publisher import InFlight, Publisher
+from logmonitor.ingest.readiness import Readiness
 from logmonitor.ingest.routes import STATE, IngestState, setup_routes
 from logmonitor.ingest.settings import IngestSettings
 from logmonitor.server.topic_admin import MAX_MESSAGE_BYTES
@@ -47,7 +48,7 @@ def kafka_producer(settings: IngestSettings) -> AIOKafkaProducer:
 
 def create_ingest_app(state: IngestState) -> web.Application:
     """The aiohttp application: routes, middlewares, the body limit (after decompression), security headers."""
-    app = web.Application(middlewares=middlewares(state.settings.token),
+    app = web.Application(middlewares=middlewares(state.settings),
                           client_max_size=state.settings.max_body_bytes)
     app[STATE] = state
     setup_routes(app)
@@ -63,10 +64,12 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, on_ready: Callabl
     """
     producer = kafka_producer(settings)
     await producer.start()
+    readiness = Readiness(producer.client.fetch_all_metadata)
+    watching = asyncio.create_task(readiness.watch())
     try:
         publisher = Publisher(producer, settings.logs_topic, settings.dlq_topic,
                               settings.produce_timeout.total_seconds())
-        state = IngestState(settings, InFlight(settings.max_in_flight_bytes), publisher)
+        state = IngestState(settings, InFlight(settings.max_in_flight_bytes), publisher, readiness)
         runner = web.AppRunner(create_ingest_app(state), lingering_time=LINGERING_SECONDS, access_log=None)
         await runner.setup()
         try:
@@ -77,6 +80,7 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, on_ready: Callabl
         finally:
             await runner.cleanup()
     finally:
+        watching.cancel()
         try:
             await asyncio.wait_for(producer.stop(), STOP_SECONDS)
         except asyncio.TimeoutError:

@@ -14,6 +14,7 @@ from logmonitor.settings import (
     env_duration,
     env_flag,
     env_int,
+    env_list,
     exposure_refusal,
     is_loopback,
 )
@@ -44,7 +45,8 @@ class IngestSettings:
     - from the worker's settings: ``KAFKA_BOOTSTRAP_SERVERS`` [localhost:9092] and TLS/SASL (see
       :class:`~logmonitor.settings.KafkaSecurity`), ``LOGMONITOR_TOPIC_LOGS`` [application-logs],
       ``LOGMONITOR_TOPIC_DLQ`` [application-logs-dlq], ``LOGMONITOR_ALLOW_ANONYMOUS`` [false],
-      ``LOGMONITOR_BROKER_WAIT`` [10s]
+      ``LOGMONITOR_BROKER_WAIT`` [10s], ``LOGMONITOR_ALLOWED_HOSTS`` [unset]: names besides loopback ones
+      (and the listen host) that requests may be addressed to when there is no token (DNS rebinding)
     """
 
     host: str = "127.0.0.1"
@@ -60,6 +62,7 @@ class IngestSettings:
     logs_topic: str = Settings.logs_topic
     dlq_topic: str = Settings.dlq_topic
     broker_wait: timedelta = Settings.broker_wait
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
@@ -86,6 +89,7 @@ class IngestSettings:
             logs_topic=env.get("LOGMONITOR_TOPIC_LOGS") or cls.logs_topic,
             dlq_topic=env.get("LOGMONITOR_TOPIC_DLQ") or cls.dlq_topic,
             broker_wait=env_duration(env, "LOGMONITOR_BROKER_WAIT", "10s"),
+            allowed_hosts=env_list(env, "LOGMONITOR_ALLOWED_HOSTS"),
         )
 
     @property

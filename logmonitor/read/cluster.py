@@ -8,15 +8,19 @@ answer, the same whichever worker was asked (DESIGN section 5).
 from __future__ import annotations
 
 import asyncio
+import time
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import aiohttp
 import orjson
+from yarl import URL
 
+from logmonitor.peer_credential import HEADER, peer_credential, peer_key
 from logmonitor.read.partials import PARTIALS, TableState
 from logmonitor.read.queries import Partitions
-from logmonitor.web.errors import ApiError
+from logmonitor.web.errors import Unavailable
 
 __all__ = ["Cluster", "PeerUnavailable", "gather"]
 
@@ -35,11 +39,11 @@ class Cluster(TableState, Protocol):
 _PEER_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
-class PeerUnavailable(ApiError):
+class PeerUnavailable(Unavailable):
     """A peer worker did not answer: better no answer than an incomplete one."""
 
-    code = 503
     error = "peer_unavailable"
+    message = "another worker of this app did not answer, so no complete answer can be given; try again"
 
 
 def _peer_urls(app: Any) -> list[str]:
@@ -47,9 +51,14 @@ def _peer_urls(app: Any) -> list[str]:
     return sorted({str(url).rstrip("/") for url in app.router.tables_metadata()} - {own})
 
 
-async def _fetch(session: aiohttp.ClientSession, url: str, kind: str, query: Mapping[str, str]) -> Any:
+async def _fetch(session: aiohttp.ClientSession, url: str, kind: str, query: Mapping[str, str],
+                 key: bytes | None) -> Any:
+    encoded = urllib.parse.urlencode(dict(query))
+    target = f"/api/v1/internal/partial/{kind}" + (f"?{encoded}" if encoded else "")  # as sent: what is signed
+    # Never the caller's token: a credential for this one request, derived from it (peer_credential.py).
+    headers = {HEADER: peer_credential(key, "GET", target, time.time())} if key is not None else {}
     try:
-        async with session.get(f"{url}/api/v1/internal/partial/{kind}", params=dict(query)) as response:
+        async with session.get(URL(url + target, encoded=True), headers=headers) as response:
             if response.status != 200:
                 raise PeerUnavailable(f"worker {url} answered {response.status}")
             return orjson.loads(await response.read())
@@ -57,8 +66,10 @@ async def _fetch(session: aiohttp.ClientSession, url: str, kind: str, query: Map
         raise PeerUnavailable(f"worker {url} did not answer: {error}") from None
 
 
-async def gather(context: Cluster, kind: str, query: Mapping[str, str], headers: Mapping[str, str]) -> list[Any]:
+async def gather(context: Cluster, kind: str, query: Mapping[str, str]) -> list[Any]:
     """Every worker's partial answer of ``kind`` for ``query`` (this worker's first).
+
+    With an API token, peers are asked with a credential derived from it, never with the token.
 
     Raises:
         PeerUnavailable: a peer did not answer.
@@ -67,7 +78,8 @@ async def gather(context: Cluster, kind: str, query: Mapping[str, str], headers:
     peers = _peer_urls(context.app)
     if not peers:
         return [local]
-    forwarded = {k: v for k, v in headers.items() if k.lower() == "authorization"}
-    async with aiohttp.ClientSession(timeout=_PEER_TIMEOUT, headers=forwarded) as session:
-        remote = await asyncio.gather(*(_fetch(session, url, kind, query) for url in peers))
+    token = context.settings.auth_token
+    key = peer_key(token) if token else None
+    async with aiohttp.ClientSession(timeout=_PEER_TIMEOUT) as session:
+        remote = await asyncio.gather(*(_fetch(session, url, kind, query, key) for url in peers))
     return [local, *remote]

@@ -18,7 +18,7 @@ class AlertsView(ApiView):
     async def get(self, request: Request) -> Response:
         """``?status=firing|resolved&rule=&service=&limit=100`` → ``{"alerts", "active", "count"}``."""
         query = alert_query(request.query)
-        partials = await self.gather("alerts", request.query, request)
+        partials = await self.gather("alerts", request.query)
         alerts = merge_newest((partial["alerts"] for partial in partials), query.limit, key="at")
         active = sorted((entry for partial in partials for entry in partial["active"]), key=incident_order)
         return self.json({"alerts": alerts, "active": active, "count": len(alerts)})

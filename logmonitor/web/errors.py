@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faust.web.exceptions import WebError
 
-__all__ = ["ApiError", "BadParameter", "NotFound"]
+__all__ = ["ApiError", "BadParameter", "NotFound", "Unavailable", "UnsupportedMediaType"]
 
 
 class ApiError(WebError):
@@ -25,3 +25,22 @@ class NotFound(ApiError):
 
     code = 404
     error = "not_found"
+
+
+class UnsupportedMediaType(ApiError):
+    """A body of a content type the route does not document (never ``text/plain``: pages send it anywhere)."""
+
+    code = 415
+    error = "unsupported_media_type"
+
+
+class Unavailable(ApiError):
+    """Something the answer needs did not answer (503): the client gets ``message`` and a request id.
+
+    The detail it is raised with (an exception's text, a topic, a peer worker's address) goes to the
+    worker's log under that id, never to the client.
+    """
+
+    code = 503
+    error = "unavailable"
+    message = "a part of the service did not answer; try again"

@@ -29,17 +29,17 @@ async def _body(request: Request) -> dict[str, Any]:
         raise BadParameter(str(error)) from None
 
 
-async def _services(view: ApiView, request: Request) -> list[str]:
-    partials = await view.gather("summary", {}, request)
+async def _services(view: ApiView) -> list[str]:
+    partials = await view.gather("summary", {})
     return sorted({name for partial in partials for name in partial["profiles"]})
 
 
-async def _events(view: ApiView, request: Request, since: float, until: float, kinds: str = "") -> list[dict[str, Any]]:
+async def _events(view: ApiView, since: float, until: float, kinds: str = "") -> list[dict[str, Any]]:
     window = {"since": str(since), "until": str(until)}
-    criticals = merge_newest(await view.gather("errors", {**window, "level": "CRITICAL", "limit": "1000"}, request),
+    criticals = merge_newest(await view.gather("errors", {**window, "level": "CRITICAL", "limit": "1000"}),
                              1000)
-    groups = [group for partial in await view.gather("groups", {"limit": "1000"}, request) for group in partial]
-    alerts = [alert for partial in await view.gather("alerts", {"limit": "1000"}, request)
+    groups = [group for partial in await view.gather("groups", {"limit": "1000"}) for group in partial]
+    alerts = [alert for partial in await view.gather("alerts", {"limit": "1000"})
               for alert in partial["alerts"]]
     return grafana.annotation_events(criticals, groups, alerts, since, until, kinds)
 
@@ -85,7 +85,7 @@ async def _metrics(view: ApiView, request: Request, body: Mapping[str, Any]) -> 
 async def _payload_options(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     name = body.get("name")
     if name == "service":
-        return [{"label": service, "value": service} for service in await _services(view, request)]
+        return [{"label": service, "value": service} for service in await _services(view)]
     if name == "level":
         return [{"label": level, "value": level} for level in grafana.level_options()]
     if name == "format":
@@ -98,9 +98,9 @@ async def _query(view: ApiView, request: Request, body: Mapping[str, Any]) -> An
     if not query.targets:
         return []
     window = {"since": str(query.bucket_starts.start), "until": str(min(query.until + 1, LATEST))}
-    counts = merge_counts(await view.gather("counts", window, request))
+    counts = merge_counts(await view.gather("counts", window))
     wants_events = any(target.name == "annotations" for target in query.targets)
-    events = await _events(view, request, query.since, query.until) if wants_events else []
+    events = await _events(view, query.since, query.until) if wants_events else []
     return _parsed(grafana.results, query, counts, events, view.context.settings.grafana_max_points)
 
 
@@ -109,7 +109,7 @@ async def _annotations(view: ApiView, request: Request, body: Mapping[str, Any])
     annotation = _object(body, "annotation")
     kinds = annotation.get("query")
     kinds = kinds if isinstance(kinds, str) else ""
-    return [{"annotation": annotation, **event} for event in await _events(view, request, since, until, kinds)]
+    return [{"annotation": annotation, **event} for event in await _events(view, since, until, kinds)]
 
 
 async def _tag_keys(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
@@ -119,7 +119,7 @@ async def _tag_keys(view: ApiView, request: Request, body: Mapping[str, Any]) ->
 async def _tag_values(view: ApiView, request: Request, body: Mapping[str, Any]) -> Any:
     key = body.get("key")
     if key == "service":
-        return [{"text": service} for service in await _services(view, request)]
+        return [{"text": service} for service in await _services(view)]
     if key == "level":
         return [{"text": level} for level in grafana.level_options()]
     return []
@@ -129,7 +129,7 @@ async def _variable(view: ApiView, request: Request, body: Mapping[str, Any]) ->
     payload = _object(body, "payload")
     if payload.get("target") == "level":
         return [{"__text": level, "__value": level} for level in grafana.level_options()]
-    return [{"__text": service, "__value": service} for service in await _services(view, request)]
+    return [{"__text": service, "__value": service} for service in await _services(view)]
 
 
 ROUTES = {

@@ -17,15 +17,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from logmonitor.settings import Settings
 
 __all__ = [
-    "CONNECTING", "LIVE", "RECONNECTING", "FeedClosed", "FeedFull", "LiveErrors", "Subscription", "errors_feed",
+    "CONNECTING", "LIVE", "RECONNECTING", "FeedClosed", "FeedFull", "LiveError", "LiveErrors", "Subscription",
+    "errors_feed", "live_error",
 ]
 
 logger = logging.getLogger(__name__)
@@ -80,14 +83,39 @@ class FeedConsumer(Protocol):
         """The records fetched since the last call, per partition."""
 
 
+@dataclass(frozen=True)
+class LiveError:
+    """One new error for the streams: its service and level (for their filters) and its JSON, on one line."""
+
+    service: object
+    level: object
+    data: bytes
+
+
+def live_error(value: bytes | None) -> LiveError | None:
+    """The error a value of the errors topic holds, serialised again; None for a value that is not a JSON object.
+
+    Anyone who may write to the topic writes its values: sending them verbatim would let a value
+    with line breaks forge Server-Sent Event fields, so what is sent is what orjson wrote.
+    """
+    if value is None:
+        return None
+    try:
+        record = orjson.loads(value)
+        return LiveError(record.get("service"), record.get("level"), orjson.dumps(record)) \
+            if isinstance(record, dict) else None
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return None
+
+
 class Subscription:
-    """One client's view of the feed: new errors (JSON bytes) and feed states (str), in order."""
+    """One client's view of the feed: new errors and feed states (str), in order."""
 
     def __init__(self, state: str) -> None:
         self.state = state
-        self.queue: asyncio.Queue[bytes | str] = asyncio.Queue(maxsize=_QUEUE_BOUND)
+        self.queue: asyncio.Queue[LiveError | str] = asyncio.Queue(maxsize=_QUEUE_BOUND)
 
-    def put(self, item: bytes | str) -> None:
+    def put(self, item: LiveError | str) -> None:
         """Queue ``item``; a slow client loses its oldest, never blocks the others."""
         if self.queue.full():
             self.queue.get_nowait()
@@ -213,10 +241,13 @@ class LiveErrors:
             for subscription in self._subscribers:
                 subscription.put(state)
 
-    def _publish(self, values: Iterable[bytes]) -> None:
+    def _publish(self, values: Iterable[bytes | None]) -> None:
         for value in values:
+            if (error := live_error(value)) is None:
+                logger.debug("live error feed: a value of %s is not a JSON object; not sent", self._topic)
+                continue
             for subscription in self._subscribers:
-                subscription.put(value)
+                subscription.put(error)
 
 
 async def _stop(consumer: FeedConsumer) -> None:

@@ -19,16 +19,16 @@ from logmonitor.window import WINDOW_SECONDS
 __all__ = ["ErrorsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]
 
 
-async def _summary(view: ApiView, request: Request) -> tuple[dict[str, Any], int]:
+async def _summary(view: ApiView) -> tuple[dict[str, Any], int]:
     """All workers' service profiles and the invalid-record total."""
-    partials = await view.gather("summary", {}, request)
+    partials = await view.gather("summary", {})
     profiles = merge_profiles(partial["profiles"] for partial in partials)
     return profiles, sum(partial["invalid_records"] for partial in partials)
 
 
-async def _last_hour(view: ApiView, request: Request, now: float) -> dict[str, dict[str, dict[int, int]]]:
+async def _last_hour(view: ApiView, now: float) -> dict[str, dict[str, dict[int, int]]]:
     query = {"since": str(now - 3600 - WINDOW_SECONDS), "until": str(now + WINDOW_SECONDS)}
-    return merge_counts(await view.gather("counts", query, request))
+    return merge_counts(await view.gather("counts", query))
 
 
 def _errors_since(counts: Mapping[str, Mapping[str, Mapping[int, int]]], since: float) -> int:
@@ -44,7 +44,7 @@ class ErrorsView(ApiView):
     async def get(self, request: Request) -> Response:
         """``?limit=&service=&level=&since=&until=&q=`` → ``{"errors": [...], "count": n}``, newest first."""
         query = error_query(request.query)
-        partials = await self.gather("errors", request.query, request)
+        partials = await self.gather("errors", request.query)
         errors = merge_newest(partials, query.limit)
         return self.json({"errors": errors, "count": len(errors)})
 
@@ -54,21 +54,21 @@ class ServiceErrorsView(ApiView):
 
     async def get(self, request: Request, service: str) -> Response:
         """``?limit=50&level=&since=&until=&q=``; 404 for a service never seen."""
-        profiles, _invalid = await _summary(self, request)
+        profiles, _invalid = await _summary(self)
         if service not in profiles:
             raise NotFound(f"no records of service {service[:100]!r} have been seen")
         query = error_query(request.query, service=service, default_limit=50)
         params = {**request.query, "service": service, "limit": str(query.limit)}
-        errors = merge_newest(await self.gather("errors", params, request), query.limit)
+        errors = merge_newest(await self.gather("errors", params), query.limit)
         return self.json({"errors": errors, "count": len(errors)})
 
 
-async def _stats(view: ApiView, request: Request) -> dict[str, Any]:
+async def _stats(view: ApiView) -> dict[str, Any]:
     now = time.time()
-    profiles, invalid = await _summary(view, request)
+    profiles, invalid = await _summary(view)
     by_service = {name: dict(profile["totals"]) for name, profile in sorted(profiles.items())}
     by_level = {level: sum(t.get(level, 0) for t in by_service.values()) for level in LEVELS}
-    recent = await _last_hour(view, request, now)
+    recent = await _last_hour(view, now)
     last_hour = _errors_since(recent, now - 3600)
     return {
         "total_logs": sum(by_level.values()),
@@ -88,7 +88,7 @@ class StatsView(ApiView):
 
     async def get(self, request: Request) -> Response:
         """Totals by service and level, errors in the last minute and hour, invalid records (at most 1 s old)."""
-        return self.json(await self.context.answers.get("stats", lambda: _stats(self, request)))
+        return self.json(await self.context.answers.get("stats", lambda: _stats(self)))
 
 
 class ServicesView(ApiView):
@@ -97,8 +97,8 @@ class ServicesView(ApiView):
     async def get(self, request: Request) -> Response:
         """Name, first/last seen, hosts, totals by level, errors and error rate per minute (last hour)."""
         now = time.time()
-        profiles, _invalid = await _summary(self, request)
-        recent = await _last_hour(self, request, now)
+        profiles, _invalid = await _summary(self)
+        recent = await _last_hour(self, now)
         services = []
         for name, profile in sorted(profiles.items()):
             last_hour = _errors_since({name: recent.get(name, {})}, now - 3600)

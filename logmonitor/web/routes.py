@@ -95,7 +95,9 @@ ROUTES: tuple[Route, ...] = (
               errors=("404",)),
         **patch("Change an error group's status (through Kafka, applied by the worker that owns the group)",
                 [_GROUP_ID], _STATUS_CHANGE, answers={"200": "Applied: the group as it is now",
-                                                      "202": "Sent, not yet applied: the command"})}),
+                                                      "202": "Pending: the command, which may still be applied",
+                                                      "415": "Not Content-Type: application/json",
+                                                      "503": "The producer refused the command: nothing changed"})}),
     _route("/api/v1/logs/series", SeriesView, get("Counts per service and level in buckets of whole minutes", [
         param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}),
         param("step", {"type": "integer", "minimum": 60, "maximum": 3600, "multipleOf": 60}),

@@ -7,7 +7,6 @@ import logging
 import time
 from typing import Any, cast
 
-import orjson
 from aiohttp import web
 from faust.web import Request, Response
 
@@ -16,7 +15,7 @@ from logmonitor.read import series
 from logmonitor.read.queries import merge_counts
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import BadParameter
-from logmonitor.web.live_errors import RECONNECTING, FeedClosed, FeedFull, Subscription
+from logmonitor.web.live_errors import RECONNECTING, FeedClosed, FeedFull, LiveError, Subscription
 from logmonitor.web.params import query_int, query_level, text_param
 from logmonitor.window import WINDOW_SECONDS
 
@@ -75,7 +74,7 @@ async def _stream(request: web.BaseRequest, subscription: Subscription,
                 if item == RECONNECTING:
                     break
             elif _wanted(item, service, level):
-                await response.write(b"event: error\ndata: " + item + b"\n\n")
+                await response.write(b"event: error\ndata: " + item.data + b"\n\n")
     except ConnectionResetError:
         logger.debug("a live-feed client left")  # what clients do; not an error of ours
     return response
@@ -85,11 +84,8 @@ def _status(state: str) -> bytes:
     return f"event: status\ndata: {state}\n\n".encode()
 
 
-def _wanted(value: bytes, service: str | None, level: str | None) -> bool:
-    if service is None and level is None:
-        return True
-    record = orjson.loads(value)
-    return (service is None or record.get("service") == service) and (level is None or record.get("level") == level)
+def _wanted(error: LiveError, service: str | None, level: str | None) -> bool:
+    return (service is None or error.service == service) and (level is None or error.level == level)
 
 
 class SeriesView(ApiView):
@@ -109,6 +105,6 @@ class SeriesView(ApiView):
         service = text_param(request.query, "service")
         if service:
             query["service"] = service
-        counts = merge_counts(await self.gather("counts", query, request))
+        counts = merge_counts(await self.gather("counts", query))
         retained_since = retention_cutoff(self.context.settings.window_retention, now)
         return self.json(series.series_answer(counts, span, top, retained_since))

@@ -77,7 +77,9 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def next_item(subscription: Subscription) -> bytes | str:
-    return await asyncio.wait_for(subscription.queue.get(), 5)
+    """The next feed state, or the next error's data as sent."""
+    item = await asyncio.wait_for(subscription.queue.get(), 5)
+    return item if isinstance(item, str) else item.data
 
 
 async def test_a_deleted_topic_ends_live_streams_and_a_new_consumer_reads_it_again(
@@ -88,7 +90,7 @@ async def test_a_deleted_topic_ends_live_streams_and_a_new_consumer_reads_it_aga
         assert subscription.state == CONNECTING
         assert await next_item(subscription) == LIVE
         broker.written.append(b'{"n": 1}')
-        assert await next_item(subscription) == b'{"n": 1}'
+        assert await next_item(subscription) == b'{"n":1}'
         broker.has_topic = False
         assert await next_item(subscription) == RECONNECTING
         await asyncio.sleep(0.2)  # several failed attempts meanwhile
@@ -98,7 +100,7 @@ async def test_a_deleted_topic_ends_live_streams_and_a_new_consumer_reads_it_aga
             broker.has_topic = True
             assert await next_item(late) == LIVE
             broker.written.append(b'{"n": 2}')
-            assert await next_item(late) == b'{"n": 2}'
+            assert await next_item(late) == b'{"n":2}'
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name == feed.__name__]
     assert [r.getMessage().split(" (")[0] for r in warnings] == ["live error feed lost", "live error feed reading"
                                                                  f" {TOPIC} again"], "one line per outage"
@@ -171,3 +173,26 @@ async def test_closing_the_feed_ends_every_stream_and_refuses_new_ones() -> None
                 pass
     await asyncio.sleep(0.05)
     assert live.state == RECONNECTING, "a closed feed starts no consumer again"
+
+
+@pytest.mark.parametrize(("value", "sent"), [
+    (b'{"message": "a\\n\\nevent: error\\ndata: forged", "service": "s"}',
+     b'{"message":"a\\n\\nevent: error\\ndata: forged","service":"s"}'),
+    (b'{\n"service": "s",\r\n"level": "ERROR"}', b'{"service":"s","level":"ERROR"}'),
+    (b"not json\n\nevent: error\ndata: forged", None), (b"[1, 2]", None), (b'"text"', None), (None, None),
+    (b"\xff\xfe", None),
+])
+def test_values_of_the_errors_topic_are_sent_as_serialised_on_one_line_or_not_at_all(value: bytes | None,
+                                                                                    sent: bytes | None) -> None:
+    error = feed.live_error(value)
+    assert (error.data if error is not None else None) == sent
+    assert error is None or (b"\n" not in error.data and b"\r" not in error.data)
+
+
+async def test_a_value_that_is_not_a_json_object_is_skipped_and_the_next_one_sent() -> None:
+    broker = Broker()
+    live = LiveErrors(TOPIC, lambda: FakeConsumer(broker), 10)
+    async with live.subscribe() as subscription:
+        assert await next_item(subscription) == LIVE
+        broker.written += [b"garbage\n\ndata: x", b'{"level": "ERROR"}']
+        assert await next_item(subscription) == b'{"level":"ERROR"}'

@@ -64,6 +64,7 @@ def basic(user: str, password: str) -> str:
     (None, False), ("", False), (f"Bearer {TOKEN}x", False), (f"Bearer {TOKEN[:-1]}", False), ("Bearer", False),
     (basic(TOKEN, "wrong"), False), ("Basic !!!not-base64", False), ("Basic " + base64.b64encode(b"\xff:\xfe").decode(),
                                                                      False), (f"Token {TOKEN}", False), (TOKEN, False),
+    ("Basic ü", False), ("Basic " + "\u00fc" * 4, False), (f"Bearer {TOKEN}\udcff", False), ("Bearer \udcff", False),
 ])
 def test_the_token_check(header: str | None, matches: bool) -> None:
     assert token_matches(header, TOKEN) is matches
@@ -109,6 +110,17 @@ async def test_aiohttps_own_refusals_and_failures_answer_in_the_api_error_shape(
     assert refused.status == 400 and (await refused.json())["error"] == "bad_parameter", "an API error passes as is"
 
 
+async def test_a_failure_answers_a_fixed_message_and_the_request_id_the_log_has(
+        client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    response = await client.get("/api/v1/boom", headers={"Authorization": f"Bearer {TOKEN}"})
+    identifier = response.headers["X-Request-Id"]
+    assert len(identifier) == 32 and identifier in (await response.json())["detail"]
+    (logged,) = [r for r in caplog.records if identifier in r.getMessage()]
+    assert logged.exc_info is not None and "secret internals" in str(logged.exc_info[1]), "the details are logged"
+    other = await client.get("/api/v1/logs", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert other.headers["X-Request-Id"] not in ("", identifier), "every answer has an id of its own"
+
+
 async def test_every_answer_has_the_security_headers(client: Client) -> None:
     response = await client.get("/api/v1/logs", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
@@ -130,5 +142,6 @@ async def test_cors_answers_preflights_for_allowed_origins_only(client: Client) 
 async def test_without_settings_nothing_is_asked_and_nothing_is_allowed_across_origins() -> None:
     async with TestClient(TestServer(tiny_app(), host="127.0.0.1")) as open_client:
         response = await open_client.get("/api/v1/logs", headers={"Origin": ORIGIN})
-        assert response.status == 200 and "Access-Control-Allow-Origin" not in response.headers
+        assert response.status == 403 and "Access-Control-Allow-Origin" not in response.headers, "another site's page"
+        assert (await open_client.get("/api/v1/logs")).status == 200
         assert (await open_client.get("/api/v1/boom")).status == 500

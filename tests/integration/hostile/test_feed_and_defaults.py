@@ -20,8 +20,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from logmonitor.dev.localkafka import LocalKafka
-from logmonitor.web.live_errors import LIVE, RECONNECTING, LiveErrors
+from logmonitor.web.live_errors import LIVE, RECONNECTING, LiveError, LiveErrors
 from tests.fixtures.receivers import WebhookReceiver, wait_until
+from tests.fixtures.sse import Event, events_until, next_event, status
 from tests.fixtures.traffic import create_topic, delete_topic, keyed, log_record, produce
 from tests.fixtures.worker import WorkerProcess, running_worker, worker_env
 
@@ -30,7 +31,6 @@ pytestmark = pytest.mark.integration
 TOKEN = "feed-and-defaults-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
-Event = tuple[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -41,40 +41,11 @@ def guarded(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield worker
 
 
-async def next_event(stream: aiohttp.ClientResponse) -> Event | None:
-    """The next Server-Sent Event as ``(name, data)``; None once the server has ended the stream."""
-    name, data = "message", []
-    while line := await stream.content.readline():
-        field, _, value = line.decode().rstrip("\n").partition(":")
-        if field == "event":
-            name = value.strip()
-        elif field == "data":
-            data.append(value.removeprefix(" "))
-        elif not line.strip() and data:
-            return name, "\n".join(data)
-    return None
-
-
-async def events_until(stream: aiohttp.ClientResponse, last: Callable[[Event], bool], timeout: float) -> list[Event]:
-    """Events up to and including the first ``last`` one; fails if the stream ends or time runs out first."""
-    seen: list[Event] = []
-    async with asyncio.timeout(timeout):
-        while (event := await next_event(stream)) is not None:
-            seen.append(event)
-            if last(event):
-                return seen
-    raise AssertionError(f"the stream ended before the event awaited; it sent {seen}")
-
-
 @pytest.fixture
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client with no read timeout (streams are long)."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10)) as client:
         yield client
-
-
-def status(expected: str) -> Callable[[Event], bool]:
-    return lambda event: event == ("status", expected)
 
 
 async def shown(browser: Any, element: str, text: str, timeout: float) -> None:
@@ -135,7 +106,7 @@ async def test_the_feed_reconnects_after_its_broker_was_stopped_and_started(rest
     feed = LiveErrors(topic, lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                                                       auto_offset_reset="latest", fetch_max_wait_ms=100), 10)
     async with feed.subscribe() as subscription:
-        async def next_item() -> bytes | str:
+        async def next_item() -> LiveError | str:
             return await asyncio.wait_for(subscription.queue.get(), 90)
         assert await next_item() == LIVE
         await asyncio.to_thread(restartable_broker.stop)
@@ -143,7 +114,8 @@ async def test_the_feed_reconnects_after_its_broker_was_stopped_and_started(rest
         await asyncio.to_thread(restartable_broker.start)
         assert await next_item() == LIVE
         await produce(bootstrap, topic, [(b"k", b'{"after": "restart"}')])
-        assert await next_item() == b'{"after": "restart"}'
+        after = await next_item()
+        assert isinstance(after, LiveError) and after.data == b'{"after":"restart"}'
 
 
 async def test_beyond_the_cap_a_stream_gets_503_with_a_json_error(

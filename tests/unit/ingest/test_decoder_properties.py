@@ -14,7 +14,8 @@ from logmonitor.ingest.decoded import Decoded, Rejected, UndecodableBody
 from logmonitor.ingest.kafka_batches import records_of
 from logmonitor.ingest.loki import decode_loki_json, decode_loki_proto
 from logmonitor.ingest.ndjson import decode_ndjson
-from logmonitor.ingest.otlp import decode_otlp_json, decode_otlp_proto
+from logmonitor.ingest.otlp import decode_otlp_json
+from logmonitor.ingest.otlp_proto import decode_otlp_proto
 from logmonitor.pipeline.records import parse_record
 from tests.unit.test_records_properties import encode, json_values
 

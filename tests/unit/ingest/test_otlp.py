@@ -12,7 +12,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from logmonitor.ingest import decoded
 from logmonitor.ingest.decoded import BodyTooLarge, Decoded, UndecodableBody
-from logmonitor.ingest.otlp import MAX_ATTRIBUTES, decode_otlp_json, decode_otlp_proto, export_response
+from logmonitor.ingest.otlp import MAX_ATTRIBUTES, decode_otlp_json, export_response
+from logmonitor.ingest.otlp_proto import decode_otlp_proto
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.records import MAX_EXTRA_DEPTH, parse_record
 from logmonitor.timestamps import iso_timestamp
@@ -162,13 +163,14 @@ def test_json_values_nested_deeper_than_the_router_allows_reject_their_record() 
     assert len(result.records) == 1 and result.rejected[0].reason.startswith("bad_extra")
 
 
-def test_protobuf_nesting_is_bounded_by_the_parser() -> None:
-    request = export_request([log_record()])
+def test_protobuf_nesting_is_bounded_by_the_parser_and_rejects_the_record_alone() -> None:
+    request = export_request([log_record("deep"), log_record("kept")])
     value = request.resource_logs[0].scope_logs[0].log_records[0].body
     for _ in range(150):
         value = value.kvlist_value.values.add(key="k").value
-    with pytest.raises(UndecodableBody, match="bad_protobuf"):
-        decode_otlp_proto(request.SerializeToString())
+    result = decode_otlp_proto(request.SerializeToString())
+    assert [rejected.reason.split(":")[0] for rejected in result.rejected] == ["bad_protobuf"]
+    assert [orjson.loads(value)["message"] for _key, value in result.records] == ["kept"]
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
