@@ -27,40 +27,23 @@ from aiokafka import AIOKafkaProducer
 
 from bench.common import Worker, free_port
 from logmonitor.dev.devstack import wait_for_health
+from tests.fixtures.protobuf_wire import EMPTY, field, otlp_of_empty_records
 
 MIB = 1024 * 1024
-EMPTY = b"\x12\x00"  # an empty log record (or Loki entry): field 2, length 0
 Row = tuple[str, int, float, float, float, float]  # name, status, wire KiB, CPU s, peak RSS growth MiB, health max ms
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    return bytes(out + bytes([value]))
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return bytes([number << 3 | 2]) + _varint(len(payload)) + payload
-
-
-def otlp_of_empty_records(count: int) -> bytes:
-    """An ``ExportLogsServiceRequest`` of ``count`` empty log records (2 bytes each)."""
-    return _field(1, _field(2, EMPTY * count))
 
 
 def http_bodies() -> list[tuple[str, str, str, str, bytes]]:
     """(name, path, content type, encoding, body on the wire) of the hostile requests."""
     json_records = b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[' + b",".join([b"{}"] * 6_900_000) + b"]}]}]}"
-    loki = _field(1, _field(1, b'{service_name="s"}') + EMPTY * 9_000_000)
+    loki = field(1, field(1, b'{service_name="s"}') + EMPTY * 9_000_000)
     return [
         ("OTLP protobuf, 9 M empty records (18 MB)", "/v1/logs", "application/x-protobuf", "gzip",
          gzip.compress(otlp_of_empty_records(9_000_000), 9)),
         ("OTLP protobuf, 1.9 M empty records (3.9 KB gzip)", "/v1/logs", "application/x-protobuf", "gzip",
          gzip.compress(otlp_of_empty_records(1_900_000), 9)),
         ("OTLP protobuf, one record of 9 M empty attributes", "/v1/logs", "application/x-protobuf", "gzip",
-         gzip.compress(_field(1, _field(2, _field(2, b"\x32\x00" * 9_000_000))), 9)),
+         gzip.compress(field(1, field(2, field(2, b"\x32\x00" * 9_000_000))), 9)),
         ("OTLP/JSON, 6.9 M {} (20.7 MB)", "/v1/logs", "application/json", "gzip", gzip.compress(json_records, 9)),
         ("NDJSON, 6.9 M lines of {}", "/api/v1/ingest", "application/x-ndjson", "gzip",
          gzip.compress(b"{}\n" * 6_900_000, 9)),

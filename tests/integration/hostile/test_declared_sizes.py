@@ -26,26 +26,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.ingest import IngestProcess, read_topic, wait_for, worker_ingest_env
+from tests.fixtures.protobuf_wire import EMPTY, field, otlp_of_empty_records
 from tests.fixtures.worker import WorkerProcess
 
 MIB = 1024 * 1024
-EMPTY = b"\x12\x00"  # one empty log record (or Loki entry): field 2, length 0
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    return bytes(out + bytes([value]))
-
-
-def field(number: int, payload: bytes) -> bytes:
-    return bytes([number << 3 | 2]) + varint(len(payload)) + payload
-
-
-def otlp_of_empty_records(count: int) -> bytes:
-    return field(1, field(2, EMPTY * count))
 
 
 @pytest.fixture(scope="module")

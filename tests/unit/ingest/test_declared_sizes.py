@@ -26,23 +26,11 @@ from logmonitor.ingest.ndjson import decode_ndjson
 from logmonitor.ingest.otlp import decode_otlp_json
 from logmonitor.ingest.otlp_proto import decode_otlp_proto
 from logmonitor.ingest.wire_count import MalformedWire, length_delimited
+from tests.fixtures.protobuf_wire import field
 
 DECLARED = 1_500_000
 MIB = 1024 * 1024
 BOUND = 2 * MIB  # what refusing may take beyond the body: the record bound's work, never the declared records'
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    return bytes(out + bytes([value]))
-
-
-def field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field."""
-    return bytes([number << 3 | 2]) + varint(len(payload)) + payload
 
 
 EMPTY_RECORDS = b"\x12\x00" * DECLARED  # field 2 (log_records, or a stream's entries), length 0
