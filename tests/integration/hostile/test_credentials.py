@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.ingest import IngestProcess, worker_ingest_env
+from tests.fixtures.ingest import IngestProcess, running_ingest, worker_ingest_env
 from tests.fixtures.raw_http import raw_request
 from tests.fixtures.worker import WorkerProcess, running_worker
 
@@ -41,12 +41,9 @@ def worker(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def ingest(worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestProcess]:
-    server = IngestProcess(worker_ingest_env(worker, LOGMONITOR_INGEST_TOKEN=TOKEN),
-                           tmp_path_factory.mktemp("credentials-ingest") / "ingest.log")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    with running_ingest(worker_ingest_env(worker, LOGMONITOR_INGEST_TOKEN=TOKEN),
+                        tmp_path_factory.mktemp("credentials-ingest") / "ingest.log") as server:
+        yield server
 
 
 @pytest.mark.parametrize("header", MALFORMED, ids=repr)

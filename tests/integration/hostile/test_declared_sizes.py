@@ -25,7 +25,7 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
 from logmonitor.timestamps import iso_timestamp
-from tests.fixtures.ingest import IngestProcess, read_topic, wait_for, worker_ingest_env
+from tests.fixtures.ingest import IngestProcess, read_topic, running_ingest, wait_for, worker_ingest_env
 from tests.fixtures.protobuf_wire import EMPTY, field, otlp_of_empty_records
 from tests.fixtures.worker import WorkerProcess
 
@@ -34,11 +34,8 @@ MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def ingest(module_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestProcess]:
-    server = IngestProcess(worker_ingest_env(module_worker), tmp_path_factory.mktemp("declared") / "ingest.log")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    with running_ingest(worker_ingest_env(module_worker), tmp_path_factory.mktemp("declared") / "ingest.log") as server:
+        yield server
 
 
 @pytest.mark.parametrize(("path", "content_type", "body", "encoding", "reason"), [

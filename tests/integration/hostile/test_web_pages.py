@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.fixtures.ingest import IngestProcess, worker_ingest_env
+from tests.fixtures.ingest import IngestProcess, running_ingest, worker_ingest_env
 from tests.fixtures.raw_http import raw_request
 from tests.fixtures.worker import WorkerProcess
 
@@ -25,11 +25,9 @@ REBOUND = b"rebind.evil.example"
 
 @pytest.fixture(scope="module")
 def ingest(module_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestProcess]:
-    server = IngestProcess(worker_ingest_env(module_worker), tmp_path_factory.mktemp("web-pages") / "ingest.log")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    log_file = tmp_path_factory.mktemp("web-pages") / "ingest.log"
+    with running_ingest(worker_ingest_env(module_worker), log_file) as server:
+        yield server
 
 
 def critical(message: str) -> bytes:

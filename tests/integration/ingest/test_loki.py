@@ -5,23 +5,24 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import cramjam
 import logging_loki
 import pytest
 
 from logmonitor.ingest.loki_push import EntryAdapter, LabelPairAdapter, PushRequest, StreamAdapter, Timestamp
-from tests.fixtures.ingest import IngestProcess, wait_for, worker_ingest_env
+from tests.fixtures.ingest import IngestProcess, running_ingest, wait_for, worker_ingest_env
 from tests.fixtures.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def ingest(module_worker: WorkerProcess, start_ingest: Callable[..., IngestProcess]) -> IngestProcess:
-    """An ingest server in front of the module's worker."""
-    return start_ingest(worker_ingest_env(module_worker))
+@pytest.fixture(scope="module")
+def ingest(module_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestProcess]:
+    """An ingest server in front of the module's worker, shared by the module's tests."""
+    with running_ingest(worker_ingest_env(module_worker), tmp_path_factory.mktemp("loki") / "ingest.log") as server:
+        yield server
 
 
 def test_python_logging_loki_records_reach_the_api_with_their_service_and_level(
