@@ -27,15 +27,25 @@ WINDOW_TABLE = "log_counts"
 
 
 class Table(dict[Any, Any]):
-    """A table: a dict that counts the cells written to it."""
+    """A table: a dict that counts the cells written to it, and its changes as the real tables do (``generation``)."""
 
     def __init__(self, name: str, writes: Counter[str]) -> None:
         super().__init__()
         self.name, self.writes = name, writes
+        self.generation = 0
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.writes[self.name] += 1
+        self.generation += 1
         super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.generation += 1
+        super().__delitem__(key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self.generation += key in self
+        return super().pop(key, *default)
 
 
 class WindowData:

@@ -1,0 +1,133 @@
+"""The groups list's index (read/group_index.py): pages exact in every order and filter, reused only while exact.
+
+Tables are dicts (tests/unit/dict_tables.py) that count their changes as the real tables do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logmonitor.pipeline.tables.group_states import group_id, state_key
+from logmonitor.pipeline.tables.service_registry import public_name
+from logmonitor.read import group_index
+from logmonitor.read.group_index import GroupIndexes, changes_at
+from logmonitor.read.group_triage import GroupQuery, group_query, merge_group_lists, shared_group_list
+from logmonitor.timestamps import epoch_of
+from logmonitor.triage.escalation import ESCALATION, last_hour
+from logmonitor.triage.view import RECENT_SECONDS, statuses
+from tests.unit.dict_tables import DictTables, apply_batch
+from tests.unit.test_group_triage import NOW, command, fill
+
+
+def page(indexes: GroupIndexes, tables: DictTables, **params: str) -> dict[str, Any]:
+    """One page as a one-worker app answers it, through the shared index."""
+    query = group_query(params)
+    partial = asyncio.run(shared_group_list(indexes, tables.tables, query, None, NOW, ESCALATION))
+    return merge_group_lists([partial], query)
+
+
+def every_group_in_order(tables: DictTables, query: GroupQuery) -> list[str]:
+    """The ids the list must show, from every cell (no index): filtered, then sorted, larger first."""
+    found = []
+    for cell in tables.groups.values():
+        state = tables.group_states.get(state_key(cell["service"], cell["fingerprint"]))
+        held = statuses(state, first_seen=epoch_of(cell["first_seen"]), now=NOW, escalation=ESCALATION)
+        texts = (cell.get("title") or "", cell.get("exception_type") or "", cell.get("logger") or "",
+                 cell["fingerprint"], cell["service"])
+        if ((query.service is None or public_name(cell["service"]) == query.service)
+                and (not query.q or any(query.q.lower() in text.lower() for text in texts))
+                and (query.status is None or query.status in held)):
+            found.append(query.order({**cell, "id": group_id(cell["service"], cell["fingerprint"]),
+                                      "last_hour": last_hour((state or {}).get("counts"), NOW)}))
+    return [key[1] for key in sorted(found, reverse=True)]
+
+
+@settings(max_examples=12, deadline=None)
+@given(events=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 1)), min_size=1, max_size=12),
+       resolved=st.sets(st.integers(0, 5), max_size=2), limit=st.integers(1, 3),
+       sort=st.sampled_from(["last_seen", "first_seen", "count", "trend"]),
+       filters=st.sampled_from([{}, {"status": "resolved"}, {"status": "new"}, {"service": "svc1"},
+                                {"q": "SVC2"}, {"q": "fp-"}, {"q": "none"}]))
+def test_pages_of_the_index_are_every_matching_group_once_in_order(
+    events: list[tuple[int, int]], resolved: set[int], limit: int, sort: str, filters: dict[str, str]
+) -> None:
+    tables = DictTables()
+    for offset, (service, _partition) in enumerate(events):  # a service keeps the partition it was first seen on
+        first = next(p for s, p in events if s == service)
+        apply_batch(tables.changes(first), [(offset, f"svc{service}", "ERROR")])
+    for offset, service in enumerate(sorted(resolved)):
+        if any(s == service for s, _p in events):
+            first = next(p for s, p in events if s == service)
+            command(tables, f"svc{service}", {"status": "resolved"}, offset=offset, partition=first)
+    indexes, params = GroupIndexes(), {"sort": sort, **filters}
+    expected = every_group_in_order(tables, group_query(params))
+    shown, after = [], None
+    while True:
+        answer = page(indexes, tables, **params, limit=str(limit), **({"after": after} if after else {}))
+        shown += [group["id"] for group in answer["groups"]]
+        assert answer["total"] == len(expected), "counts of all pages"
+        if (after := answer["next"]) is None:
+            break
+    assert shown == expected
+
+
+def test_the_index_is_reused_until_a_write_or_its_time_and_a_status_set_shows_at_once(tables: DictTables) -> None:
+    fill(tables)
+    indexes = GroupIndexes()
+
+    async def current(now: float = NOW) -> Any:
+        return await indexes.current(tables.tables, None, now, ESCALATION)
+
+    first = asyncio.run(current())
+    assert asyncio.run(current()) is first, "nothing changed"
+    assert asyncio.run(current(first.valid_until)) is not first, "a status or last hour may have moved"
+    command(tables, "pay", {"status": "resolved"}, offset=0)
+    assert [g["service"] for g in page(indexes, tables, status="resolved")["groups"]] == ["pay"]
+
+
+def test_requests_share_a_build_and_one_after_a_write_waits_for_a_build_that_sees_it(tables: DictTables) -> None:
+    fill(tables)
+    indexes = GroupIndexes()
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        one = asyncio.ensure_future(indexes.current(tables.tables, None, NOW, ESCALATION))
+        two = asyncio.ensure_future(indexes.current(tables.tables, None, NOW, ESCALATION))
+        await asyncio.sleep(0)  # both are waiting: one builds (a slice, then the loop's turn), the other shares it
+        command(tables, "pay", {"status": "resolved"}, offset=0)
+        after_write = await indexes.current(tables.tables, None, NOW, ESCALATION)
+        return await one, await two, after_write
+
+    one, two, after_write = asyncio.run(scenario())
+    assert one is two and after_write is not one
+    assert any("resolved" in group.statuses for group in after_write.groups)
+    assert not any("resolved" in group.statuses for group in one.groups)
+
+
+def test_a_group_changes_with_time_at_the_next_five_minutes_when_new_ends_or_its_ignore_ends() -> None:
+    now = 1_800_000_000.0  # a five-minute boundary
+    assert changes_at(None, first_seen=now - 3600, now=now) == now + 300
+    assert changes_at(None, first_seen=now - RECENT_SECONDS + 10, now=now) == now + 10
+    assert changes_at({"ignore": {"until": now + 5}, "history": []}, first_seen=now - 3600, now=now) == now + 5
+    reopened = {"history": [{"why": "regression", "at": now - RECENT_SECONDS + 20}], "ignore": None}
+    assert changes_at(reopened, first_seen=now - 3600, now=now) == now + 20
+
+
+def test_an_index_built_and_sorted_in_many_slices_pages_like_one_made_at_once(
+    tables: DictTables, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(group_index, "SLICE", 2)
+    for n in range(11):
+        apply_batch(tables.changes(n % 2), [(i, f"svc{n}", "ERROR") for i in range(n % 3 + 1)])
+    indexes = GroupIndexes()
+    for sort in ("last_seen", "first_seen", "count", "trend"):
+        shown, after = [], None
+        while True:
+            answer = page(indexes, tables, sort=sort, limit="4", **({"after": after} if after else {}))
+            shown += [group["id"] for group in answer["groups"]]
+            if (after := answer["next"]) is None:
+                break
+        assert shown == every_group_in_order(tables, group_query({"sort": sort})), sort
