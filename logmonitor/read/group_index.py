@@ -1,198 +1,163 @@
-"""This worker's error groups as the groups list reads them: derived once, shared while nothing changed.
+"""This worker's error groups as the groups list reads them, kept up to date as groups change.
 
 The list needs every group's statuses (to count and filter by them) and sort keys (to order),
 ~7 µs a group to derive: at 100,000 groups each request cost 0.75 s of event loop (P11). The
-index derives them once and every request reuses it while it is current: the same partitions
-and escalation parameters, no write to the groups or their states since (the tables' write
-generations, ``tables/cell_table.py``), and no status or last-hour count changed with time
-(:func:`changes_at`). A page then walks one order from its cursor, and the counts by status
-are kept per service.
+index derives them once; a request finds it *current* when the tables have not changed since
+(their change generations, ``tables/changed_keys.py``), the partitions and escalation
+parameters are the same, and no status or last hour can have changed with time
+(``indexed_group.changes_at``). Otherwise it derives again only the groups whose cells
+changed, into a copy (:meth:`GroupIndex.updated`), and builds the whole index again only when
+it cannot know which changed, or too many did. Every answer is exact for the tables as the
+request found them.
 
-Building runs in slices of :data:`SLICE` groups that give the loop back between them (so
-health and routing go on), and concurrent requests share one build. Each group is read
-whole (its cell with its state) within a slice; groups written during a build make the
-next request build again.
+A build runs in slices of :data:`SLICE` groups that give the loop back between them (so
+health and routing go on); requests that find the same tables share one build.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.pipeline.tables.cell_table import write_generation
 from logmonitor.pipeline.tables.cells import Cell, source_partitions
-from logmonitor.pipeline.tables.group_states import group_id, state_key
-from logmonitor.pipeline.tables.service_registry import public_name
+from logmonitor.pipeline.tables.changed_keys import changed_keys
+from logmonitor.pipeline.tables.group_states import state_key
+from logmonitor.read.group_order import GroupOrder, sorting
+from logmonitor.read.indexed_group import IndexedGroup, StatusCounts, indexed
 from logmonitor.read.queries import Partitions
-from logmonitor.timestamps import epoch_of
-from logmonitor.triage.buckets import FIVE_MINUTES
-from logmonitor.triage.commands import SHOWN
-from logmonitor.triage.escalation import Escalation, last_hour
-from logmonitor.triage.status import REGRESSION
-from logmonitor.triage.view import RECENT_SECONDS, statuses
+from logmonitor.triage.escalation import Escalation
 
-__all__ = [
-    "SLICE", "GroupIndex", "GroupIndexes", "IndexedGroup", "changes_at", "index_now", "sort_key", "table_version",
-]
+__all__ = ["SLICE", "UPDATED_AT_MOST", "GroupIndex", "GroupIndexes", "Version", "index_now", "table_version"]
 
 SLICE = 2000
 """Groups derived (or sorted, or merged) before the loop gets a turn: ~15 ms of work."""
-_SEARCHED = "\x00"  # between the searched fields of a group; no query text holds it (else they are searched one by one)
+UPDATED_AT_MOST = 2000
+"""Changed groups an update derives again (at once, ~15 ms); more, and the index is built again in slices."""
 _MATCHES_KEPT = 8  # text filters whose matches an index keeps (a dashboard pages through one at a time)
 
-
-def sort_key(sort: str, *, last_seen: str, first_seen: str, count: int, hour: int, id: str) -> tuple[Any, ...]:
-    """A group's key in order ``sort`` (larger first); ties go by id, so every worker orders them alike."""
-    primary = {"last_seen": last_seen, "first_seen": first_seen, "count": count, "trend": (hour, last_seen)}[sort]
-    return primary, id
+Version = tuple[int, int, frozenset[int] | None, Escalation]
+"""What an index derives from: the change generations of the groups and their states, the partitions, escalation."""
 
 
-@dataclass(frozen=True, slots=True)
-class IndexedGroup:
-    """One group as the list filters and orders it, with the cells it was derived from."""
-
-    key: str
-    id: str
-    service: str
-    """As answers name it (``public_name``)."""
-    searched: str
-    """Title, exception type, logger, fingerprint and stored service name, lower case, joined by NUL."""
-    statuses: tuple[str, ...]
-    last_hour: int
-    cell: Cell
-    state: Cell | None
-
-    def sort_key(self, sort: str) -> tuple[Any, ...]:
-        """This group's key in order ``sort``."""
-        cell = self.cell
-        return sort_key(sort, last_seen=cell["last_seen"], first_seen=cell["first_seen"], count=cell["count"],
-                        hour=self.last_hour, id=self.id)
-
-    def matches(self, needle: str) -> bool:
-        """Whether the lower-case ``needle`` is in one of the searched fields."""
-        if _SEARCHED in needle:
-            return any(needle in text for text in self.searched.split(_SEARCHED))
-        return needle in self.searched
+def table_version(tables: Tables, partitions: Partitions, escalation: Escalation) -> Version | None:
+    """The version of ``tables`` now; None when they do not note their changes (nothing can be reused)."""
+    groups, states = changed_keys(tables.error_groups), changed_keys(tables.group_states)
+    if groups is None or states is None:
+        return None
+    return groups.generation, states.generation, None if partitions is None else frozenset(partitions), escalation
 
 
-def changes_at(state: Cell | None, first_seen: float, now: float) -> float:
-    """The first time after ``now`` at which a group's statuses or last hour can change without a write.
-
-    The last hour and escalation move with the five-minute buckets; ``new`` and ``regressed`` end
-    :data:`RECENT_SECONDS` after first seen and after the reopening; an ignore may end at its time.
-    """
-    times = [FIVE_MINUTES.start(now) + FIVE_MINUTES.size, first_seen + RECENT_SECONDS]
-    if state:
-        history = state.get("history") or []
-        if history and history[-1].get("why") == REGRESSION:
-            times.append(history[-1]["at"] + RECENT_SECONDS)
-        until = (state.get("ignore") or {}).get("until")
-        if until is not None:
-            times.append(until)
-    return min((time for time in times if time > now), default=now)
-
-
-def _indexed(key: str, cell: Cell, state: Cell | None, now: float,
-             escalation: Escalation) -> tuple[IndexedGroup, float]:
-    first_seen = epoch_of(cell["first_seen"])
-    texts = (cell.get("title") or "", cell.get("exception_type") or "", cell.get("logger") or "",
-             cell["fingerprint"], cell["service"])
-    group = IndexedGroup(
-        key=key, id=group_id(cell["service"], cell["fingerprint"]), service=public_name(cell["service"]),
-        searched=_SEARCHED.join(texts).lower(),
-        statuses=statuses(state, first_seen=first_seen, now=now, escalation=escalation),
-        last_hour=last_hour((state or {}).get("counts"), now), cell=cell, state=state)
-    return group, changes_at(state, first_seen, now)
-
-
-@dataclass(frozen=True)
-class _Counts:
-    """Groups by status: of all, and per service."""
-
-    all: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SHOWN, 0))
-    by_service: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def add(self, group: IndexedGroup) -> None:
-        service = self.by_service.setdefault(group.service, dict.fromkeys(SHOWN, 0))
-        for status in group.statuses:
-            self.all[status] += 1
-            service[status] += 1
-
-    def of(self, service: str | None) -> dict[str, int]:
-        if service is None:
-            return dict(self.all)
-        return dict(self.by_service.get(service) or dict.fromkeys(SHOWN, 0))
+def _ours(cell: Cell, partitions: Partitions) -> bool:
+    return partitions is None or bool(source_partitions(cell) & partitions)
 
 
 @dataclass
 class GroupIndex:
     """This worker's groups at one moment: exact while the tables are at ``version``, until ``valid_until``."""
 
-    version: tuple[Any, ...] | None
-    """None: derived from tables that do not count their writes, so never reused."""
+    version: Version | None
+    """None: derived from tables that do not note their changes, so never reused."""
     valid_until: float
-    groups: list[IndexedGroup] = field(default_factory=list)
-    counts: _Counts = field(default_factory=_Counts)
-    _orders: dict[str, tuple[list[tuple[Any, ...]], list[IndexedGroup]]] = field(default_factory=dict)
+    groups: dict[str, IndexedGroup] = field(default_factory=dict)
+    counts: StatusCounts = field(default_factory=StatusCounts)
+    stale: int = 0
+    """Entries of the orders that are no longer live (their groups were derived again, or are gone)."""
+    orders: dict[str, GroupOrder] = field(default_factory=dict)
+    matches: dict[str, tuple[frozenset[str], StatusCounts]] = field(default_factory=dict)
     _sorting: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
-    _matches: dict[str, tuple[frozenset[str], _Counts]] = field(default_factory=dict)
 
-    def current(self, version: tuple[Any, ...] | None, now: float) -> bool:
+    def current(self, version: Version | None, now: float) -> bool:
         """Whether this index is still exact for tables at ``version`` at ``now``."""
         return version is not None and self.version == version and now < self.valid_until
 
+    def add(self, key: str, cell: Cell | None, tables: Tables, partitions: Partitions, now: float,
+            escalation: Escalation) -> IndexedGroup | None:
+        """Derive the group of ``cell`` (under ``key``) and count it, if it is one of ``partitions``'."""
+        if not cell or not _ours(cell, partitions):
+            return None  # gone, or another worker's
+        group, changes = indexed(key, cell, tables.group_states.get(state_key(cell["service"], cell["fingerprint"])),
+                                 now, escalation)
+        self.groups[key] = group
+        self.counts.add(group)
+        self.valid_until = min(self.valid_until, changes)
+        return group
+
+    def updated(self, keys: Iterable[str], tables: Tables, partitions: Partitions, now: float,
+                escalation: Escalation, version: Version) -> GroupIndex:
+        """A copy at ``version`` with the groups of ``keys`` derived again (the others as they are)."""
+        index = GroupIndex(version, self.valid_until, dict(self.groups), self.counts.copy(), self.stale)
+        derived, gone = [], []
+        for key in keys:
+            earlier = index.groups.pop(key, None)
+            if earlier is not None:
+                index.counts.add(earlier, -1)
+                gone.append(earlier)
+            group = index.add(key, tables.error_groups.get(key), tables, partitions, now, escalation)
+            if group is not None:
+                derived.append(group)
+        index.stale += len(gone)
+        index.orders = {sort: order.with_groups(derived) for sort, order in self.orders.items()}
+        index.matches = {needle: _rematched(found, needle, gone, derived) for needle, found in self.matches.items()}
+        return index
+
     async def sort(self, sort: str) -> None:
         """Make order ``sort`` in slices, once (requests meanwhile wait for the same sort)."""
-        if sort not in self._orders:
+        if sort not in self.orders:
             await _shared(self._sorting, sort, lambda: _drive(self._sorted(sort)))
 
     def sort_now(self, sort: str) -> None:
-        """Make order ``sort`` at once (off the loop, or small)."""
-        if sort not in self._orders:
+        """Make order ``sort`` at once (small tables, tests)."""
+        if sort not in self.orders:
             _run(self._sorted(sort))
 
     def _sorted(self, sort: str) -> Iterator[None]:
-        runs = []
-        for start in range(0, len(self.groups), SLICE):  # a sort of all at once held the loop for 0.2 s
-            runs.append(sorted((group.sort_key(sort), group) for group in self.groups[start:start + SLICE]))
-            yield
-        keys: list[tuple[Any, ...]] = []
-        ordered: list[IndexedGroup] = []
-        merged = heapq.merge(*runs, key=lambda pair: pair[0])  # keys are unique: the id breaks ties
-        while chunk := list(islice(merged, SLICE * 4)):
-            keys.extend(key for key, _group in chunk)
-            ordered.extend(group for _key, group in chunk)
-            yield
-        self._orders[sort] = keys, ordered
+        return sorting(list(self.groups.values()), sort, SLICE, lambda order: self.orders.__setitem__(sort, order))
 
-    def matching(self, needle: str) -> tuple[frozenset[str], _Counts]:
+    def matching(self, needle: str) -> tuple[frozenset[str], StatusCounts]:
         """The keys of the groups whose searched fields hold ``needle`` (lower case), and their counts by status."""
-        found = self._matches.get(needle)
+        found = self.matches.get(needle)
         if found is None:
-            counts = _Counts()
-            keys = []
-            whole = _SEARCHED not in needle
-            for group in self.groups:
-                if (needle in group.searched) if whole else group.matches(needle):
-                    keys.append(group.key)
-                    counts.add(group)
-            if len(self._matches) >= _MATCHES_KEPT:
-                del self._matches[next(iter(self._matches))]
-            found = self._matches[needle] = frozenset(keys), counts
+            found = _matched(self.groups.values(), needle)
+            if len(self.matches) >= _MATCHES_KEPT:
+                del self.matches[next(iter(self.matches))]
+            self.matches[needle] = found
         return found
 
     def page(self, sort: str, after: tuple[Any, ...] | None, limit: int,
              wanted: Callable[[IndexedGroup], bool]) -> list[IndexedGroup]:
-        """The first ``limit`` groups ``wanted`` in order ``sort`` (made by :meth:`sort`) after the cursor ``after``."""
-        keys, ordered = self._orders[sort]
-        end = len(keys) if after is None else bisect_left(keys, after)  # keys below the cursor: [0, end)
-        return list(islice((ordered[at] for at in range(end - 1, -1, -1) if wanted(ordered[at])), limit))
+        """The first ``limit`` groups ``wanted`` in order ``sort`` (made by :meth:`sort`) below the cursor ``after``."""
+        groups = self.groups
+        return list(islice((group for group in self.orders[sort].descending(
+            after, lambda group: groups.get(group.key) is group) if wanted(group)), limit))
+
+
+def _matched(groups: Iterable[IndexedGroup], needle: str) -> tuple[frozenset[str], StatusCounts]:
+    counts = StatusCounts()
+    keys = []
+    for group in groups:
+        if group.matches(needle):
+            keys.append(group.key)
+            counts.add(group)
+    return frozenset(keys), counts
+
+
+def _rematched(found: tuple[frozenset[str], StatusCounts], needle: str, gone: list[IndexedGroup],
+               derived: list[IndexedGroup]) -> tuple[frozenset[str], StatusCounts]:
+    """The matches of ``needle`` once ``gone`` are no longer and ``derived`` are as they are now."""
+    keys, counts = set(found[0]), found[1].copy()
+    for group in gone:
+        if group.key in keys:
+            keys.discard(group.key)
+            counts.add(group, -1)
+    for group in derived:
+        if group.matches(needle):
+            keys.add(group.key)
+            counts.add(group)
+    return frozenset(keys), counts
 
 
 def _run(slices: Iterator[None]) -> None:
@@ -225,32 +190,13 @@ async def _shared(pending: dict[str, asyncio.Future[Any]], key: str, compute: Ca
         del pending[key]
 
 
-def _ours(cell: Cell, partitions: Partitions) -> bool:
-    return partitions is None or bool(source_partitions(cell) & partitions)
-
-
-def table_version(tables: Tables, partitions: Partitions, escalation: Escalation) -> tuple[Any, ...] | None:
-    """What an index of ``partitions`` derives from; None when the tables do not count their writes."""
-    generations = write_generation(tables.error_groups), write_generation(tables.group_states)
-    if None in generations:
-        return None
-    return (*generations, None if partitions is None else frozenset(partitions), escalation)
-
-
 def _derived(tables: Tables, partitions: Partitions, now: float, escalation: Escalation,
              index: GroupIndex) -> Iterator[None]:
     """Fill ``index`` with every group of ``partitions`` at ``now``, a slice at a time."""
     keys = list(tables.error_groups.keys())
     for start in range(0, len(keys), SLICE):
         for key in keys[start:start + SLICE]:
-            cell = tables.error_groups.get(key)
-            if not cell or not _ours(cell, partitions):
-                continue  # gone since the keys were listed, or another worker's
-            state = tables.group_states.get(state_key(cell["service"], cell["fingerprint"]))
-            group, changes = _indexed(key, cell, state, now, escalation)
-            index.groups.append(group)
-            index.counts.add(group)
-            index.valid_until = min(index.valid_until, changes)
+            index.add(key, tables.error_groups.get(key), tables, partitions, now, escalation)
         yield
 
 
@@ -262,17 +208,22 @@ def index_now(tables: Tables, partitions: Partitions, now: float, escalation: Es
 
 
 class GroupIndexes:
-    """One worker's current index: reused while exact, else built in slices, one build at a time."""
+    """One worker's current index: reused while exact, updated where groups changed, else built in slices."""
 
     def __init__(self) -> None:
         self._index: GroupIndex | None = None
-        self._building: tuple[tuple[Any, ...] | None, asyncio.Future[GroupIndex]] | None = None
+        self._building: tuple[Version | None, asyncio.Future[GroupIndex]] | None = None
 
     async def current(self, tables: Tables, partitions: Partitions, now: float, escalation: Escalation) -> GroupIndex:
         """An index of ``partitions`` exact for the tables as they are now (or were when a build for them began)."""
         while True:
             version = table_version(tables, partitions, escalation)
-            if self._index is not None and self._index.current(version, now):
+            index = self._index
+            if index is not None and index.current(version, now):
+                return index
+            changed = None if index is None or version is None else _changed_since(index, tables, version, now)
+            if index is not None and version is not None and changed is not None:
+                self._index = index.updated(changed, tables, partitions, now, escalation, version)
                 return self._index
             if self._building is None:
                 return await self._build(tables, partitions, now, escalation, version)
@@ -283,7 +234,7 @@ class GroupIndexes:
             await asyncio.wait([building])
 
     async def _build(self, tables: Tables, partitions: Partitions, now: float, escalation: Escalation,
-                     version: tuple[Any, ...] | None) -> GroupIndex:
+                     version: Version | None) -> GroupIndex:
         future: asyncio.Future[GroupIndex] = asyncio.get_running_loop().create_future()
         self._building = version, future
         try:
@@ -298,3 +249,19 @@ class GroupIndexes:
             raise
         finally:
             self._building = None
+
+
+def _changed_since(index: GroupIndex, tables: Tables, version: Version, now: float) -> set[str] | None:
+    """The keys of the groups to derive again to bring ``index`` to ``version``; None: build it again."""
+    if index.version is None or index.version[2:] != version[2:] or now >= index.valid_until:
+        return None
+    groups, states = changed_keys(tables.error_groups), changed_keys(tables.group_states)
+    if groups is None or states is None:
+        return None
+    changed_groups, changed_states = groups.since(index.version[0]), states.since(index.version[1])
+    if changed_groups is None or changed_states is None:
+        return None
+    changed = changed_groups | changed_states  # a group's state has the group's own key
+    if len(changed) > UPDATED_AT_MOST or index.stale + len(changed) > max(SLICE, len(index.groups) // 4):
+        return None  # deriving them, or skipping the orders' dead entries, would cost more than a build
+    return changed

@@ -18,7 +18,8 @@ from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, source_partitions
 from logmonitor.pipeline.tables.group_states import group_id, state_key
 from logmonitor.pipeline.tables.service_registry import public_name
-from logmonitor.read.group_index import GroupIndex, GroupIndexes, IndexedGroup, index_now, sort_key
+from logmonitor.read.group_index import GroupIndex, GroupIndexes, index_now
+from logmonitor.read.indexed_group import IndexedGroup, sort_key
 from logmonitor.read.queries import ErrorQuery, Partitions, recent_errors
 from logmonitor.timestamps import epoch_of
 from logmonitor.triage.commands import SHOWN, TriageError

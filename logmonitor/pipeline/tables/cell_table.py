@@ -8,8 +8,9 @@ import faust
 
 from logmonitor.engine.json_codec import CODEC
 from logmonitor.engine.table_expiry import OnceExpiringTable
+from logmonitor.pipeline.tables.changed_keys import ChangedKeys
 
-__all__ = ["ROCKSDB_LIMITS", "CellTable", "cell_table", "write_generation"]
+__all__ = ["ROCKSDB_LIMITS", "CellTable", "cell_table"]
 
 _MIB = 1024 * 1024
 
@@ -26,32 +27,26 @@ class CellTable(OnceExpiringTable):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key_serializer = self.value_serializer = CODEC  # Faust takes them from model types only
-        self.generation = 0
+        self.changes = ChangedKeys()
 
-    # The generation counts every change of the table's contents, so a reader that derived something
-    # from all its cells (read/group_index.py) knows when that is out of date without reading them again.
+    # Every change of the table's contents is noted (changed_keys.py), so a reader that derived something
+    # from all its cells (read/group_index.py) knows what is out of date without reading them all again.
     # Writes and deletes go through on_key_set/on_key_del; recovery and standbys through the changelog batch.
 
     def on_key_set(self, key: Any, value: Any) -> None:
-        """Count the write, then Faust's own (the changelog)."""
-        self.generation += 1
+        """Note the write, then Faust's own (the changelog)."""
+        self.changes.changed(key)
         super().on_key_set(key, value)
 
     def on_key_del(self, key: Any) -> None:
-        """Count the delete, then Faust's own (the tombstone)."""
-        self.generation += 1
+        """Note the delete, then Faust's own (the tombstone)."""
+        self.changes.changed(key)
         super().on_key_del(key)
 
     def apply_changelog_batch(self, *args: Any, **kwargs: Any) -> None:
-        """Count the changes read back from the changelog (recovery, standby copies), then apply them."""
-        self.generation += 1
+        """Note changes read back from the changelog (recovery, standby copies), then apply them."""
+        self.changes.changed_unknown()
         super().apply_changelog_batch(*args, **kwargs)
-
-
-def write_generation(table: Any) -> int | None:
-    """How many times ``table``'s contents changed so far; None for a table that does not count (always changed)."""
-    generation = getattr(table, "generation", None)
-    return generation if isinstance(generation, int) else None
 
 
 def cell_table(app: faust.App, partitions: int, name: str, description: str, **options: Any) -> Any:
