@@ -17,6 +17,7 @@ health and routing go on); requests that find the same tables share one build.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -31,13 +32,19 @@ from logmonitor.read.indexed_group import IndexedGroup, StatusCounts, indexed
 from logmonitor.read.queries import Partitions
 from logmonitor.triage.escalation import Escalation
 
-__all__ = ["SLICE", "UPDATED_AT_MOST", "GroupIndex", "GroupIndexes", "Version", "index_now", "table_version"]
+__all__ = [
+    "PREPARE_AHEAD", "SLICE", "UPDATED_AT_MOST", "GroupIndex", "GroupIndexes", "Version", "index_now", "table_version",
+]
 
 SLICE = 2000
 """Groups derived (or sorted, or merged) before the loop gets a turn: ~15 ms of work."""
+PREPARE_AHEAD = 30.0
+"""Seconds before an index's period ends that the next period's index is built in the background."""
 UPDATED_AT_MOST = 2000
 """Changed groups an update derives again (at once, ~15 ms); more, and the index is built again in slices."""
 _MATCHES_KEPT = 8  # text filters whose matches an index keeps (a dashboard pages through one at a time)
+
+logger = logging.getLogger(__name__)
 
 Version = tuple[int, int, frozenset[int] | None, Escalation]
 """What an index derives from: the change generations of the groups and their states, the partitions, escalation."""
@@ -57,10 +64,12 @@ def _ours(cell: Cell, partitions: Partitions) -> bool:
 
 @dataclass
 class GroupIndex:
-    """This worker's groups at one moment: exact while the tables are at ``version``, until ``valid_until``."""
+    """This worker's groups at one moment: exact for the tables at ``version`` from ``now`` to ``valid_until``."""
 
     version: Version | None
     """None: derived from tables that do not note their changes, so never reused."""
+    now: float
+    """The time the groups were derived at (their statuses and last hour hold until ``valid_until``)."""
     valid_until: float
     groups: dict[str, IndexedGroup] = field(default_factory=dict)
     counts: StatusCounts = field(default_factory=StatusCounts)
@@ -72,7 +81,7 @@ class GroupIndex:
 
     def current(self, version: Version | None, now: float) -> bool:
         """Whether this index is still exact for tables at ``version`` at ``now``."""
-        return version is not None and self.version == version and now < self.valid_until
+        return version is not None and self.version == version and self.now <= now < self.valid_until
 
     def add(self, key: str, cell: Cell | None, tables: Tables, partitions: Partitions, now: float,
             escalation: Escalation) -> IndexedGroup | None:
@@ -89,7 +98,7 @@ class GroupIndex:
     def updated(self, keys: Iterable[str], tables: Tables, partitions: Partitions, now: float,
                 escalation: Escalation, version: Version) -> GroupIndex:
         """A copy at ``version`` with the groups of ``keys`` derived again (the others as they are)."""
-        index = GroupIndex(version, self.valid_until, dict(self.groups), self.counts.copy(), self.stale)
+        index = GroupIndex(version, self.now, self.valid_until, dict(self.groups), self.counts.copy(), self.stale)
         derived, gone = [], []
         for key in keys:
             earlier = index.groups.pop(key, None)
@@ -202,22 +211,39 @@ def _derived(tables: Tables, partitions: Partitions, now: float, escalation: Esc
 
 def index_now(tables: Tables, partitions: Partitions, now: float, escalation: Escalation) -> GroupIndex:
     """Every group of ``partitions`` at ``now``, derived at once (small tables, tests)."""
-    index = GroupIndex(version=table_version(tables, partitions, escalation), valid_until=float("inf"))
+    index = GroupIndex(version=table_version(tables, partitions, escalation), now=now, valid_until=float("inf"))
     _run(_derived(tables, partitions, now, escalation, index))
     return index
 
 
 class GroupIndexes:
-    """One worker's current index: reused while exact, updated where groups changed, else built in slices."""
+    """One worker's current index: reused while exact, updated where groups changed, else built in slices.
+
+    Every index ends at a five-minute boundary at the latest (last hours move): from
+    :data:`PREPARE_AHEAD` seconds before, the index of the next period is built in the
+    background (and sorted in the orders in use), so the first request after it does not wait.
+    """
 
     def __init__(self) -> None:
         self._index: GroupIndex | None = None
+        self._next: GroupIndex | None = None
         self._building: tuple[Version | None, asyncio.Future[GroupIndex]] | None = None
+        self._preparing: asyncio.Task[None] | None = None
 
     async def current(self, tables: Tables, partitions: Partitions, now: float, escalation: Escalation) -> GroupIndex:
         """An index of ``partitions`` exact for the tables as they are now (or were when a build for them began)."""
+        index = await self._current(tables, partitions, now, escalation)
+        if index.valid_until - now < PREPARE_AHEAD and self._preparing is None and (
+                self._next is None or self._next.now != index.valid_until):
+            self._preparing = asyncio.ensure_future(self._prepare(tables, partitions, index, escalation))
+        return index
+
+    async def _current(self, tables: Tables, partitions: Partitions, now: float, escalation: Escalation
+                       ) -> GroupIndex:
         while True:
             version = table_version(tables, partitions, escalation)
+            if self._next is not None and self._next.now <= now:
+                self._index, self._next = self._next, None  # the prepared period has begun
             index = self._index
             if index is not None and index.current(version, now):
                 return index
@@ -238,7 +264,7 @@ class GroupIndexes:
         future: asyncio.Future[GroupIndex] = asyncio.get_running_loop().create_future()
         self._building = version, future
         try:
-            index = GroupIndex(version=version, valid_until=float("inf"))
+            index = GroupIndex(version=version, now=now, valid_until=float("inf"))
             await _drive(_derived(tables, partitions, now, escalation, index))
             self._index = index
             future.set_result(index)
@@ -250,10 +276,27 @@ class GroupIndexes:
         finally:
             self._building = None
 
+    async def _prepare(self, tables: Tables, partitions: Partitions, index: GroupIndex,
+                       escalation: Escalation) -> None:
+        """Build the index of the period after ``index``'s, sorted as ``index`` is; requests update it from there."""
+        try:
+            start = index.valid_until
+            version = table_version(tables, partitions, escalation)
+            following = GroupIndex(version=version, now=start, valid_until=float("inf"))
+            await _drive(_derived(tables, partitions, start, escalation, following))
+            for sort in list(index.orders):
+                await following.sort(sort)
+            if version is not None and following.valid_until > start:
+                self._next = following
+        except Exception:  # a request builds the index itself then; the loop must not log a lost task
+            logger.exception("the index of the next period of the groups list could not be built")
+        finally:
+            self._preparing = None
+
 
 def _changed_since(index: GroupIndex, tables: Tables, version: Version, now: float) -> set[str] | None:
     """The keys of the groups to derive again to bring ``index`` to ``version``; None: build it again."""
-    if index.version is None or index.version[2:] != version[2:] or now >= index.valid_until:
+    if index.version is None or index.version[2:] != version[2:] or not index.now <= now < index.valid_until:
         return None
     groups, states = changed_keys(tables.error_groups), changed_keys(tables.group_states)
     if groups is None or states is None:

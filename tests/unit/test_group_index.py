@@ -170,3 +170,21 @@ def test_changed_keys_are_known_since_a_generation_only_while_all_of_them_are_re
     assert changes.since(0) is None, "the first change is forgotten"
     changes.changed_unknown()
     assert changes.since(4) is None and changes.since(5) == set()
+
+
+def test_the_index_of_the_next_period_is_prepared_before_the_period_begins(tables: DictTables) -> None:
+    fill(tables)
+    indexes = GroupIndexes()
+
+    async def scenario() -> tuple[Any, Any]:
+        first = await indexes.current(tables.tables, None, NOW, ESCALATION)
+        await first.sort("last_seen")
+        await indexes.current(tables.tables, None, first.valid_until - 1, ESCALATION)  # starts the preparation
+        for _ in range(20):
+            await asyncio.sleep(0)
+        command(tables, "pay", {"status": "resolved"}, offset=0)  # after it was prepared: updated into it
+        return first, await indexes.current(tables.tables, None, first.valid_until + 1, ESCALATION)
+
+    first, following = asyncio.run(scenario())
+    assert following.now == first.valid_until and "last_seen" in following.orders, "prepared, and sorted as in use"
+    assert "resolved" in following.groups[state_key("pay", "fp-pay")].statuses
