@@ -10,6 +10,7 @@ another asks ``/api/v1/health`` every 10 ms; each variant's first request (which
 worker's index of the groups) is reported apart from the rest. The last variant sends errors
 of existing groups meanwhile (``--churn`` records/s), so every page finds the groups changed.
 Starts its own broker and worker on free loopback ports (or uses $KAFKA_BOOTSTRAP_SERVERS).
+``--alert-interval 1h`` leaves out the alert rules' evaluation, which reads every group every 5 s.
 """
 
 from __future__ import annotations
@@ -160,14 +161,16 @@ def main() -> None:
     parser.add_argument("--groups", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--requests", type=int, default=40, help="pages asked for in each variant")
     parser.add_argument("--churn", type=float, default=200, help="errors/s of existing groups in the last variant")
+    parser.add_argument("--alert-interval", help="LOGMONITOR_ALERT_INTERVAL of the worker (default: its own, 5s)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-groups-"))
     rows = []
     with broker() as (bootstrap, _local):
         for total in args.groups:
             per_service = total // SERVICES
+            alerts = {"LOGMONITOR_ALERT_INTERVAL": args.alert_interval} if args.alert_interval else {}
             with healthy_worker(bootstrap, f"p11-{total}-{uuid.uuid4().hex[:6]}", work,
-                                LOGMONITOR_MAX_GROUPS_PER_SERVICE=str(max(1000, per_service))) as worker:
+                                LOGMONITOR_MAX_GROUPS_PER_SERVICE=str(max(1000, per_service)), **alerts) as worker:
                 asyncio.run(produce(bootstrap, worker.logs_topic, group_errors(per_service)))
                 filled = asyncio.run(wait_for_groups(worker.url, per_service * SERVICES))
                 print(f"{per_service * SERVICES:,} groups listed {filled:.0f} s after the last was produced")
