@@ -17,6 +17,7 @@ health and routing go on); requests that find the same tables share one build.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ from logmonitor.read.queries import Partitions
 from logmonitor.triage.escalation import Escalation
 
 __all__ = [
-    "PREPARE_AHEAD", "SLICE", "UPDATED_AT_MOST", "GroupIndex", "GroupIndexes", "Version", "index_now", "table_version",
+    "PREPARE_AHEAD", "SLICE", "UPDATED_AT_MOST", "GroupIndex", "GroupIndexes", "Selection", "Version", "index_now",
+    "table_version",
 ]
 
 SLICE = 2000
@@ -42,10 +44,12 @@ PREPARE_AHEAD = 30.0
 """Seconds before an index's period ends that the next period's index is built in the background."""
 UPDATED_AT_MOST = 2000
 """Changed groups an update derives again (at once, ~15 ms); more, and the index is built again in slices."""
-_MATCHES_KEPT = 8  # text filters whose matches an index keeps (a dashboard pages through one at a time)
+_SELECTIONS_KEPT = 16  # text and service filters whose groups an index keeps (a dashboard pages through a few)
 
 logger = logging.getLogger(__name__)
 
+Selection = tuple[frozenset[str], StatusCounts]
+"""The keys of the groups a filter selects, and their counts by status."""
 Version = tuple[int, int, frozenset[int] | None, Escalation]
 """What an index derives from: the change generations of the groups and their states, the partitions, escalation."""
 
@@ -76,7 +80,8 @@ class GroupIndex:
     stale: int = 0
     """Entries of the orders that are no longer live (their groups were derived again, or are gone)."""
     orders: dict[str, GroupOrder] = field(default_factory=dict)
-    matches: dict[str, tuple[frozenset[str], StatusCounts]] = field(default_factory=dict)
+    selections: dict[tuple[str, str], Selection] = field(default_factory=dict)
+    """By ``("q", lower-case text)`` or ``("service", name)``, those asked for lately."""
     _sorting: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     def current(self, version: Version | None, now: float) -> bool:
@@ -110,7 +115,8 @@ class GroupIndex:
                 derived.append(group)
         index.stale += len(gone)
         index.orders = {sort: order.with_groups(derived) for sort, order in self.orders.items()}
-        index.matches = {needle: _rematched(found, needle, gone, derived) for needle, found in self.matches.items()}
+        index.selections = {chosen: _reselected(found, _selector(*chosen), gone, derived)
+                            for chosen, found in self.selections.items()}
         return index
 
     async def sort(self, sort: str) -> None:
@@ -126,44 +132,59 @@ class GroupIndex:
     def _sorted(self, sort: str) -> Iterator[None]:
         return sorting(list(self.groups.values()), sort, SLICE, lambda order: self.orders.__setitem__(sort, order))
 
-    def matching(self, needle: str) -> tuple[frozenset[str], StatusCounts]:
-        """The keys of the groups whose searched fields hold ``needle`` (lower case), and their counts by status."""
-        found = self.matches.get(needle)
+    def selected(self, kind: str, value: str) -> Selection:
+        """The groups whose text holds ``value`` (``kind`` q, lower case) or of service ``value`` (``kind`` service)."""
+        found = self.selections.get((kind, value))
         if found is None:
-            found = _matched(self.groups.values(), needle)
-            if len(self.matches) >= _MATCHES_KEPT:
-                del self.matches[next(iter(self.matches))]
-            self.matches[needle] = found
+            selects = _selector(kind, value)
+            found = _selected(group for group in self.groups.values() if selects(group))
+            if len(self.selections) >= _SELECTIONS_KEPT:
+                del self.selections[next(iter(self.selections))]
+            self.selections[kind, value] = found
         return found
 
-    def page(self, sort: str, after: tuple[Any, ...] | None, limit: int,
-             wanted: Callable[[IndexedGroup], bool]) -> list[IndexedGroup]:
-        """The first ``limit`` groups ``wanted`` in order ``sort`` (made by :meth:`sort`) below the cursor ``after``."""
+    def page(self, sort: str, after: tuple[Any, ...] | None, limit: int, wanted: Callable[[IndexedGroup], bool],
+             among: frozenset[str] | None = None) -> list[IndexedGroup]:
+        """The first ``limit`` groups ``wanted`` in order ``sort`` below the cursor ``after``.
+
+        Either the few groups ``among`` (keys of a selection that holds every wanted group), or a
+        walk down the order (made by :meth:`sort`); whichever reads fewer groups: a walk finds
+        ``limit`` of ``m`` selected groups after about ``limit * len(groups) / m``.
+        """
         groups = self.groups
+        if among is not None and len(among) ** 2 < limit * len(groups):
+            below = (group for key in among if (group := groups.get(key)) is not None and wanted(group)
+                     and (after is None or group.sort_key(sort) < after))
+            return heapq.nlargest(limit, below, key=lambda group: group.sort_key(sort))
         return list(islice((group for group in self.orders[sort].descending(
             after, lambda group: groups.get(group.key) is group) if wanted(group)), limit))
 
 
-def _matched(groups: Iterable[IndexedGroup], needle: str) -> tuple[frozenset[str], StatusCounts]:
+def _selector(kind: str, value: str) -> Callable[[IndexedGroup], bool]:
+    if kind == "q":
+        return lambda group: group.matches(value)
+    return lambda group: group.service == value
+
+
+def _selected(groups: Iterable[IndexedGroup]) -> Selection:
     counts = StatusCounts()
     keys = []
     for group in groups:
-        if group.matches(needle):
-            keys.append(group.key)
-            counts.add(group)
+        keys.append(group.key)
+        counts.add(group)
     return frozenset(keys), counts
 
 
-def _rematched(found: tuple[frozenset[str], StatusCounts], needle: str, gone: list[IndexedGroup],
-               derived: list[IndexedGroup]) -> tuple[frozenset[str], StatusCounts]:
-    """The matches of ``needle`` once ``gone`` are no longer and ``derived`` are as they are now."""
+def _reselected(found: Selection, selects: Callable[[IndexedGroup], bool], gone: list[IndexedGroup],
+                derived: list[IndexedGroup]) -> Selection:
+    """The selection once ``gone`` are no longer and ``derived`` are as they are now."""
     keys, counts = set(found[0]), found[1].copy()
     for group in gone:
         if group.key in keys:
             keys.discard(group.key)
             counts.add(group, -1)
     for group in derived:
-        if group.matches(needle):
+        if selects(group):
             keys.add(group.key)
             counts.add(group)
     return frozenset(keys), counts

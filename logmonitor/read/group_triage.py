@@ -60,8 +60,8 @@ class GroupQuery:
                         count=group["count"], hour=group["last_hour"], id=group["id"])
 
     def wanted(self, index: GroupIndex) -> Callable[[IndexedGroup], bool]:
-        """Whether an indexed group passes the filters (its text among ``index``'s matches of ``q``)."""
-        matched = index.matching(self.q.lower())[0] if self.q else None
+        """Whether an indexed group passes the filters (its text among ``index``'s selection of ``q``)."""
+        matched = index.selected("q", self.q.lower())[0] if self.q else None
         service, status = self.service, self.status
 
         def wanted(group: IndexedGroup) -> bool:
@@ -69,9 +69,16 @@ class GroupQuery:
                     and (status is None or status in group.statuses))
         return wanted
 
+    def among(self, index: GroupIndex) -> frozenset[str] | None:
+        """The fewest groups that hold every wanted one: the text's or the service's selection (None: all)."""
+        chosen = [index.selected("q", self.q.lower())[0]] if self.q else []
+        if self.service is not None:
+            chosen.append(index.selected("service", self.service)[0])
+        return min(chosen, key=len, default=None)
+
     def counts(self, index: GroupIndex) -> dict[str, int]:
         """The groups by status that pass the text and service filters (of all pages)."""
-        return (index.matching(self.q.lower())[1] if self.q else index.counts).of(self.service)
+        return (index.selected("q", self.q.lower())[1] if self.q else index.counts).of(self.service)
 
 
 def next_cursor(query: GroupQuery, group: Mapping[str, Any]) -> str:
@@ -150,7 +157,7 @@ def _listed(cell: Cell, state: Cell | None, now: float, escalation: Escalation) 
 
 def _page(index: GroupIndex, query: GroupQuery, now: float, escalation: Escalation) -> dict[str, Any]:
     """The partial from an index sorted by ``query.sort``: the page's groups in full, the counts of all pages."""
-    chosen = index.page(query.sort, query.after, query.limit, query.wanted(index))
+    chosen = index.page(query.sort, query.after, query.limit, query.wanted(index), query.among(index))
     return {"groups": [_listed(group.cell, group.state, now, escalation) for group in chosen],
             "by_status": query.counts(index)}
 
