@@ -240,9 +240,11 @@ def index_now(tables: Tables, partitions: Partitions, now: float, escalation: Es
 class GroupIndexes:
     """One worker's current index: reused while exact, updated where groups changed, else built in slices.
 
-    Every index ends at a five-minute boundary at the latest (last hours move): from
-    :data:`PREPARE_AHEAD` seconds before, the index of the next period is built in the
-    background (and sorted in the orders in use), so the first request after it does not wait.
+    Two builds run in the background (in slices, sorted in the orders in use), so that no request
+    waits for one in the ordinary course: every index ends at a five-minute boundary at the latest
+    (last hours move), and from :data:`PREPARE_AHEAD` seconds before, the next period's is built;
+    and once an eighth of an index's order entries are dead (groups derived again since), a fresh
+    one is, before the updates would give up at a quarter.
     """
 
     def __init__(self) -> None:
@@ -254,17 +256,25 @@ class GroupIndexes:
     async def current(self, tables: Tables, partitions: Partitions, now: float, escalation: Escalation) -> GroupIndex:
         """An index of ``partitions`` exact for the tables as they are now (or were when a build for them began)."""
         index = await self._current(tables, partitions, now, escalation)
-        if index.valid_until - now < PREPARE_AHEAD and self._preparing is None and (
-                self._next is None or self._next.now != index.valid_until):
-            self._preparing = asyncio.ensure_future(self._prepare(tables, partitions, index, escalation))
+        if self._preparing is None and self._next is None:
+            if index.valid_until - now < PREPARE_AHEAD:
+                self._preparing = asyncio.ensure_future(self._prepare(tables, partitions, index.valid_until,
+                                                                      list(index.orders), escalation))
+            elif index.stale > max(SLICE, len(index.groups) // 8):
+                self._preparing = asyncio.ensure_future(self._prepare(tables, partitions, now, list(index.orders),
+                                                                      escalation))
         return index
 
     async def _current(self, tables: Tables, partitions: Partitions, now: float, escalation: Escalation
                        ) -> GroupIndex:
         while True:
             version = table_version(tables, partitions, escalation)
-            if self._next is not None and self._next.now <= now:
-                self._index, self._next = self._next, None  # the prepared period has begun
+            following = self._next
+            if following is not None and following.now <= now:  # its period has begun, or it is fresher
+                self._next = None
+                if version is not None and (following.current(version, now)
+                                            or _changed_since(following, tables, version, now) is not None):
+                    self._index = following
             index = self._index
             if index is not None and index.current(version, now):
                 return index
@@ -297,20 +307,19 @@ class GroupIndexes:
         finally:
             self._building = None
 
-    async def _prepare(self, tables: Tables, partitions: Partitions, index: GroupIndex,
+    async def _prepare(self, tables: Tables, partitions: Partitions, start: float, orders: list[str],
                        escalation: Escalation) -> None:
-        """Build the index of the period after ``index``'s, sorted as ``index`` is; requests update it from there."""
+        """Build the index at time ``start`` in ``orders``, for requests from then on to update and use."""
         try:
-            start = index.valid_until
             version = table_version(tables, partitions, escalation)
             following = GroupIndex(version=version, now=start, valid_until=float("inf"))
             await _drive(_derived(tables, partitions, start, escalation, following))
-            for sort in list(index.orders):
+            for sort in orders:
                 await following.sort(sort)
             if version is not None and following.valid_until > start:
                 self._next = following
         except Exception:  # a request builds the index itself then; the loop must not log a lost task
-            logger.exception("the index of the next period of the groups list could not be built")
+            logger.exception("a background build of the groups list's index failed")
         finally:
             self._preparing = None
 

@@ -188,3 +188,25 @@ def test_the_index_of_the_next_period_is_prepared_before_the_period_begins(table
     first, following = asyncio.run(scenario())
     assert following.now == first.valid_until and "last_seen" in following.orders, "prepared, and sorted as in use"
     assert "resolved" in following.groups[state_key("pay", "fp-pay")].statuses
+
+
+def test_an_index_with_many_dead_entries_is_replaced_by_one_built_in_the_background(
+    tables: DictTables, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(group_index, "SLICE", 2)
+    apply_batch(tables.changes(0), [(n, f"svc{n}", "ERROR") for n in range(40)])
+    indexes = GroupIndexes()
+
+    async def scenario() -> Any:
+        for n in range(7):  # each page finds one group changed: 7 dead entries, more than an eighth of 40
+            apply_batch(tables.changes(0), [(100 + n, f"svc{n}", "ERROR")])
+            await shared_group_list(indexes, tables.tables, group_query({}), None, NOW, ESCALATION)
+        for _ in range(100):
+            await asyncio.sleep(0)  # the background build's slices
+        apply_batch(tables.changes(0), [(200, "svc9", "ERROR")])  # after it began: updated into it
+        return await indexes.current(tables.tables, None, NOW, ESCALATION)
+
+    fresh = asyncio.run(scenario())
+    assert fresh.stale <= 1 and "last_seen" in fresh.orders
+    assert [g["id"] for g in page(indexes, tables, limit="100")["groups"]] == every_group_in_order(
+        tables, group_query({}))
