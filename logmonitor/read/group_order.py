@@ -60,7 +60,7 @@ def sorting(groups: list[IndexedGroup], sort: str, slice_size: int, made: Callab
     keys: list[tuple[Any, ...]] = []
     ordered: list[IndexedGroup] = []
     merged = heapq.merge(*runs, key=_KEY)
-    while chunk := list(islice(merged, slice_size * 4)):
+    while chunk := list(islice(merged, slice_size)):
         keys.extend(key for key, _group in chunk)
         ordered.extend(group for _key, group in chunk)
         yield
