@@ -4,6 +4,8 @@ Each worker answers for its partitions (a partial); :func:`merge_group_lists` an
 :func:`merge_group_detail` make the answer of the app. A group is named by its id
 (``tables/group_states.py``). Every group's statuses come from ``triage/view.py``; the
 ``escalating`` one with the parameters of the first ``escalating`` alert rule, if any.
+A worker's list is read from its index of the groups (``group_index.py``), so a page costs what
+a page costs, not what all groups cost.
 """
 
 from __future__ import annotations
