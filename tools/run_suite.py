@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,10 +42,11 @@ NO_TESTS = 5  # pytest's exit status when it collected nothing
 
 @dataclass
 class PassResult:
-    """One pytest pass: its exit status and its tests from the JUnit report."""
+    """One pytest pass: its exit status, wall time and its tests from the JUnit report."""
 
     name: str
     status: int
+    wall: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     durations: list[tuple[float, str]] = field(default_factory=list)
 
@@ -85,8 +87,11 @@ def run_pass(name: str, arguments: list[str], env: dict[str, str], directory: Pa
     report = directory / f"{name}.xml"
     command = [sys.executable, "-m", "pytest", *PASSES[name], f"--junitxml={report}", *arguments]
     print(f"\n=== {name} pass: {' '.join(command[1:])}", flush=True)
+    started = time.monotonic()
     status = subprocess.run(command, env=env, check=False).returncode
-    return read_report(name, status, report)
+    result = read_report(name, status, report)
+    result.wall = time.monotonic() - started
+    return result
 
 
 def summary(results: list[PassResult]) -> tuple[str, bool]:
@@ -110,6 +115,8 @@ def main(arguments: list[str]) -> int:
     for seconds, test in sorted((d for r in results for d in r.durations), reverse=True)[:SLOWEST]:
         print(f"{seconds:8.2f}s  {test}")
     for result in results:
+        tested = sum(seconds for seconds, _test in result.durations)
+        print(f"the {result.name} pass: {tested:.0f} s of tests in {result.wall:.0f} s")
         if result.status == NO_TESTS:
             print(f"the {result.name} pass ran no test: that is a failure")
         elif result.status:
