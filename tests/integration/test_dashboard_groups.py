@@ -111,6 +111,19 @@ def fields(browser: Any) -> dict[str, str]:
     return dict(browser.execute_script(script))
 
 
+def drawn_bars(browser: Any, chart: str) -> list[dict[str, float]]:
+    """Each bar of a detail chart as drawn: its height and bottom, the axis, and the height its attribute asks."""
+    script = """
+      const svg = document.getElementById(arguments[0]);
+      const scale = svg.getBoundingClientRect().height / svg.viewBox.baseVal.height;
+      const axis = svg.querySelector('line.axis').getBoundingClientRect().top;
+      return [...svg.querySelectorAll('rect.bar')].map(rect => {
+        const box = rect.getBoundingClientRect();
+        return {height: box.height, bottom: box.bottom, axis: axis, asked: rect.height.baseVal.value * scale};
+      });"""
+    return list(browser.execute_script(script, chart))
+
+
 def csp_violations(browser: Any) -> list[dict[str, Any]]:
     return [entry for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]
 
@@ -138,8 +151,14 @@ def test_resolve_by_keyboard_leaves_the_tab_and_a_new_event_reopens_it_as_regres
     shown = fields(page)
     assert shown["Events"] == "3" and shown["Service"] == "ui-pay" and shown["Hosts"] == "ui-pay-1"
     assert page.find_element(By.ID, "group-title").text.startswith("TimeoutError: call ")
-    assert len(page.find_elements(By.CSS_SELECTOR, "#group-hourly rect.bar")) == 24
-    assert len(page.find_elements(By.CSS_SELECTOR, "#group-daily rect.bar")) == 14
+    for chart, buckets in (("group-hourly", 24), ("group-daily", 14)):
+        drawn = drawn_bars(page, chart)
+        assert len(drawn) == buckets
+        *empty, now = drawn
+        assert all(bar["height"] == 0 for bar in empty), "an empty hour or day draws nothing"
+        assert now["height"] > 20 and now["height"] == pytest.approx(now["asked"], abs=0.5), \
+            "drawn as tall as its count asks (no stylesheet overrides an SVG bar's height)"
+        assert now["bottom"] == pytest.approx(now["axis"], abs=1), "a bar stands on the axis"
     first_event = page.find_element(By.CSS_SELECTOR, "#group-events li details")
     assert "TimeoutError: call 2 timed out" in first_event.find_element(By.CSS_SELECTOR, "pre.stack").text
     assert '"request_id": "req-2"' in first_event.find_element(By.CSS_SELECTOR, "pre.context").text
