@@ -17,7 +17,8 @@ ABOUT = (
     "logmonitor: real-time log and error monitoring for microservices on Apache Kafka.\n\n"
     "Services log through KafkaLogHandler (or ship OTLP, Loki push or NDJSON to `logmonitor ingest`); "
     "workers route errors, count every record exactly, group errors into issues and serve a REST API, "
-    "a live dashboard and Grafana from that state."
+    "a live dashboard and Grafana from that state. `logmonitor tail` and `logmonitor groups` drive a "
+    "running worker from the terminal (LOGMONITOR_URL, LOGMONITOR_AUTH_TOKEN)."
 )
 
 

@@ -22,9 +22,11 @@ OWN_COMMANDS = {
     "demo": "logmonitor.commands.demo:demo",
     "kafka": "logmonitor.commands.kafka:kafka",
     "retention": "logmonitor.commands.retention:retention",
+    "tail": "logmonitor.commands.tail:tail",
+    "groups": "logmonitor.commands.groups:groups",
 }
 WORKER_HELP = "Run a worker: route, count and group records; serve the API and the dashboard."
-LISTED = ["up", "worker", "ingest", "demo", "kafka", "retention"]
+LISTED = ["up", "worker", "ingest", "demo", "kafka", "retention", "tail", "groups"]
 
 
 class _LogmonitorGroup(click.Group):

@@ -1,14 +1,19 @@
-"""What the CLI prints: one version in one place."""
+"""What the CLI prints: one version in one place, and the terminal commands' lines (escaped, aligned, coloured)."""
 
 from __future__ import annotations
 
 import configparser
+import io
 import re
 from importlib import metadata
 from pathlib import Path
 
+import click
+
 from logmonitor import __version__
 from logmonitor.commands.about import version_line
+from logmonitor.commands.tail import line_of
+from logmonitor.commands.terminal import aligned, printable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,3 +28,21 @@ def test_the_version_is_set_once_and_the_changelog_starts_from_it() -> None:
 
 def test_the_version_line_names_logmonitor_then_faust() -> None:
     assert version_line().startswith(f"logmonitor {__version__} (Faust {metadata.version('faust-streaming')}, ")
+
+
+def test_log_text_cannot_drive_the_terminal_or_forge_lines() -> None:
+    assert printable("a\x1b[2Jb\nc\rd\x9be\tf") == "a\\x1b[2Jb\\nc\\x0dd\\x9be f"
+
+
+def test_columns_are_as_wide_as_their_widest_cell() -> None:
+    assert aligned(["ID", "STATUS", "TITLE"], [["a", "resolved", "x"], ["abcd", "new", "y z"]]) == [
+        "ID    STATUS    TITLE", "a     resolved  x", "abcd  new       y z"]
+
+
+def test_a_record_line_is_coloured_by_level_only_on_a_terminal() -> None:
+    line = line_of({"timestamp": "2026-12-06T20:00:00.000Z", "level": "CRITICAL", "service": "pay",
+                    "message": "vault down", "exception": {"type": "OSError"}})
+    assert "\x1b[" in line, "styled for a terminal"
+    piped = io.StringIO()
+    click.echo(line, file=piped)  # not a terminal: click drops the styles
+    assert piped.getvalue() == f"2026-12-06T20:00:00.000Z  CRITICAL  {'pay':16}  vault down  [OSError]\n"
