@@ -11,7 +11,8 @@ __all__ = ["ABOUT", "DISTRIBUTION", "SERVER_INSTALL", "version_line"]
 
 # The name on the package index: "logmonitor" there is an unrelated project (issue 27).
 DISTRIBUTION = "logmonitor-kafka"
-SERVER_INSTALL = f"install {DISTRIBUTION} with its server extra ({DISTRIBUTION}[server]; README, Install)"
+SERVER_INSTALL = (f"install {DISTRIBUTION} with its server extra, {DISTRIBUTION}[server] "
+                  "(README: Ship logs from a service)")
 
 ABOUT = (
     "logmonitor: real-time log and error monitoring for microservices on Apache Kafka.\n\n"
