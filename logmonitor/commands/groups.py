@@ -9,6 +9,7 @@ import click
 
 from logmonitor.commands.terminal import CommandError, aligned, api_of, echo_json, json_option, printable, url_option
 from logmonitor.commands.worker_api import ApiError, NotFoundError, WorkerApi
+from logmonitor.triage.commands import MAX_REASON
 
 __all__ = ["groups"]
 
@@ -86,7 +87,8 @@ def describe(group: dict[str, Any]) -> list[str]:
         lines.append("history:")
         lines += aligned(["", "", "", ""], [[f"  {printable(entry['at'])}", printable(entry.get("who", "")),
                                              f"{printable(entry.get('from'))} -> {printable(entry.get('to'))}",
-                                             printable(entry.get("why", ""))] for entry in history])[1:]
+                                             printable(entry.get("why", "")) + _reason_of(entry)]
+                                            for entry in history])[1:]
     events = group.get("events") or []
     if events:
         lines.append("latest events:")
@@ -95,12 +97,18 @@ def describe(group: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _reason_of(entry: dict[str, Any]) -> str:
+    return f": {printable(entry['reason'])}" if entry.get("reason") else ""
+
+
 def _in_path(group_id: str) -> str:
     """An id as a path segment: ids are base64url, anything else is quoted so that it stays one segment."""
     return quote(group_id, safe="")
 
 
-def _change(api: WorkerApi, group_id: str, body: dict[str, Any], as_json: bool) -> None:
+def _change(api: WorkerApi, group_id: str, body: dict[str, Any], reason: str | None, as_json: bool) -> None:
+    if reason:
+        body = {**body, "reason": reason}
     status, answer = _ask(lambda: api.patch(f"{GROUPS_PATH}/{_in_path(group_id)}", body))
     if as_json:
         echo_json(answer)
@@ -111,13 +119,20 @@ def _change(api: WorkerApi, group_id: str, body: dict[str, Any], as_json: bool) 
         click.echo(f"{answer['status']}: {group_id} {printable(answer['title'])}")
 
 
+def reason_option(command: Any) -> Any:
+    """``--reason``: why, kept in the group's history."""
+    return click.option("--reason", default=None, metavar="TEXT",
+                        help=f"Why (kept in the group's history; at most {MAX_REASON} characters).")(command)
+
+
 @groups.command()
 @click.argument("group_id", metavar="ID")
+@reason_option
 @json_option
 @click.pass_obj
-def resolve(api: WorkerApi, group_id: str, as_json: bool) -> None:
+def resolve(api: WorkerApi, group_id: str, reason: str | None, as_json: bool) -> None:
     """Mark a group resolved: its next event reopens it as regressed."""
-    _change(api, group_id, {"status": "resolved"}, as_json)
+    _change(api, group_id, {"status": "resolved"}, reason, as_json)
 
 
 @groups.command()
@@ -125,20 +140,23 @@ def resolve(api: WorkerApi, group_id: str, as_json: bool) -> None:
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Until this many more events.")
 @click.option("--until", "until", default=None, metavar="TIME", help="Until this time (ISO 8601, e.g. "
               "2026-12-31T00:00:00Z).")
+@reason_option
 @json_option
 @click.pass_obj
-def ignore(api: WorkerApi, group_id: str, count: int | None, until: str | None, as_json: bool) -> None:
+def ignore(api: WorkerApi, group_id: str, count: int | None, until: str | None, reason: str | None,
+           as_json: bool) -> None:
     """Ignore a group: forever, or until --count more events or until a --until time."""
     if count is not None and until is not None:
         raise click.UsageError("give --count or --until, not both")
     condition: dict[str, Any] = {"count": count} if count is not None else {"until": until} if until else {}
-    _change(api, group_id, {"status": "ignored", "ignore": condition}, as_json)
+    _change(api, group_id, {"status": "ignored", "ignore": condition}, reason, as_json)
 
 
 @groups.command()
 @click.argument("group_id", metavar="ID")
+@reason_option
 @json_option
 @click.pass_obj
-def reopen(api: WorkerApi, group_id: str, as_json: bool) -> None:
+def reopen(api: WorkerApi, group_id: str, reason: str | None, as_json: bool) -> None:
     """Set a resolved or ignored group back to unresolved."""
-    _change(api, group_id, {"status": "unresolved"}, as_json)
+    _change(api, group_id, {"status": "unresolved"}, reason, as_json)

@@ -98,7 +98,8 @@ def test_groups_lists_shows_resolves_ignores_and_reopens_a_group(worker: WorkerP
     assert shown.stdout.splitlines()[0] == group["title"]
     assert f"  service    {service}" in shown.stdout and "  events     3, first " in shown.stdout
 
-    changes = ((["resolve"], "resolved"), (["ignore", "--count", "5"], "ignored"), (["reopen"], "unresolved"))
+    changes = ((["resolve", "--reason", "fixed in 2.4.1"], "resolved"), (["ignore", "--count", "5"], "ignored"),
+               (["reopen"], "unresolved"))
     for args, status in changes:
         changed = logmonitor("groups", *args, group["id"], url=worker.url)
         assert changed.returncode == 0, changed.stderr
@@ -108,7 +109,9 @@ def test_groups_lists_shows_resolves_ignores_and_reopens_a_group(worker: WorkerP
                                                                            url=worker.url).stdout)["statuses"],
                    30, f"the group to be {status}")
     history = orjson.loads(logmonitor("groups", "show", group["id"], "--json", url=worker.url).stdout)["history"]
-    assert [entry["to"] for entry in history] == ["resolved", "ignored", "unresolved"]
+    assert [(entry["to"], entry.get("reason")) for entry in history] == [
+        ("resolved", "fixed in 2.4.1"), ("ignored", None), ("unresolved", None)]
+    assert "-> resolved  request: fixed in 2.4.1" in logmonitor("groups", "show", group["id"], url=worker.url).stdout
 
 
 def test_tail_follows_new_errors_with_its_filters_as_json_and_as_plain_lines(worker: WorkerProcess) -> None:
