@@ -52,8 +52,10 @@ def groups(ctx: click.Context, status: str | None, service: str | None, q: str |
             for group in answer["groups"]]
     if rows:
         click.echo("\n".join(aligned(["STATUS", "EVENTS", "LAST SEEN", "SERVICE", "ID", "TITLE"], rows)))
-    shown = ", ".join(f"{name} {count}" for name, count in answer.get("by_status", {}).items())
-    click.echo(f"{len(rows)} of {answer.get('total', len(rows))} groups" + (f" ({shown})" if shown else ""), err=True)
+    # by_status counts every status of the groups that match --service and --search, whatever --status
+    shown = ", ".join(f"{name} {count}" for name, count in answer.get("by_status", {}).items() if count)
+    click.echo(f"{len(rows)} of {answer.get('total', len(rows))} groups" + (f"; by status: {shown}" if shown else ""),
+               err=True)
 
 
 @groups.command()

@@ -6,6 +6,7 @@ no worker at the URL, a token missing or refused, an unknown id, a refusal with 
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -58,21 +59,15 @@ class WorkerApi:
             return int(response.status), orjson.loads(response.read())
 
     def events(self, path: str, **query: str | int | None) -> Iterator[ServerEvent]:
-        """The events of a Server-Sent Events stream until the worker ends it (comments and retries skipped)."""
+        """The events of a Server-Sent Events stream until the worker ends it or the connection is lost (comments
+        and retries skipped); a worker that does not answer at all is an :class:`ApiError`."""
         request = self._request(path, query)
         request.add_header("Accept", "text/event-stream")
         with self._open(request, STREAM_TIMEOUT_SECONDS) as response:
-            event, data = "message", list[str]()
-            for raw in response:
-                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                if not line:
-                    if data:
-                        yield ServerEvent(event, "\n".join(data))
-                    event, data = "message", []
-                elif line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].removeprefix(" "))
+            try:
+                yield from _events_of(response)
+            except (OSError, http.client.HTTPException):
+                return  # lost (reset, or silent past the pings): the caller connects again
 
     def _request(self, path: str, query: dict[str, str | int | None], method: str = "GET",
                  data: bytes | None = None) -> urllib.request.Request:
@@ -108,3 +103,18 @@ class WorkerApi:
             return NotFoundError(detail or f"{self.url} has no such route: is it a logmonitor worker?")
         what = f"{code}: {detail}" if code else (detail or str(error.reason))
         return ApiError(f"the worker at {self.url} answered {error.code} ({what})")
+
+
+def _events_of(response: Any) -> Iterator[ServerEvent]:
+    """The events of a ``text/event-stream`` body, one line at a time."""
+    event, data = "message", list[str]()
+    for raw in response:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not line:
+            if data:
+                yield ServerEvent(event, "\n".join(data))
+            event, data = "message", []
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))

@@ -5,15 +5,18 @@ from __future__ import annotations
 import configparser
 import io
 import re
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
 import click
+import pytest
 
 from logmonitor import __version__
 from logmonitor.commands.about import version_line
 from logmonitor.commands.tail import line_of
 from logmonitor.commands.terminal import aligned, printable
+from logmonitor.commands.worker_api import ServerEvent, WorkerApi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,3 +49,20 @@ def test_a_record_line_is_coloured_by_level_only_on_a_terminal() -> None:
     piped = io.StringIO()
     click.echo(line, file=piped)  # not a terminal: click drops the styles
     assert piped.getvalue() == f"2026-12-06T20:00:00.000Z  CRITICAL  {'pay':16}  vault down  [OSError]\n"
+
+
+class _Stream(io.BytesIO):
+    """A stream answer that is lost after its bytes, as a worker that went silent past the read timeout."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from io.BytesIO(self.getvalue())
+        raise TimeoutError("timed out")
+
+
+def test_server_sent_events_are_read_until_the_connection_is_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = (b"retry: 3000\n: connected\n\nevent: status\ndata: live\n\n: ping\n\n"
+            b'event: error\ndata: {"level": "ERROR"}\n\nevent: error\ndata: {"unfinished"')
+    api = WorkerApi("http://127.0.0.1:1/", None)
+    monkeypatch.setattr(api, "_open", lambda request, timeout: _Stream(body))
+    assert list(api.events("/api/v1/logs/stream")) == [ServerEvent("status", "live"),
+                                                       ServerEvent("error", '{"level": "ERROR"}')]
