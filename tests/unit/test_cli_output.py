@@ -8,12 +8,15 @@ import re
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from logmonitor import __version__
 from logmonitor.commands.about import version_line
+from logmonitor.commands.groups import groups
 from logmonitor.commands.tail import line_of
 from logmonitor.commands.terminal import aligned, printable
 from logmonitor.commands.worker_api import ServerEvent, WorkerApi
@@ -66,3 +69,21 @@ def test_server_sent_events_are_read_until_the_connection_is_lost(monkeypatch: p
     monkeypatch.setattr(api, "_open", lambda request, timeout: _Stream(body))
     assert list(api.events("/api/v1/logs/stream")) == [ServerEvent("status", "live"),
                                                        ServerEvent("error", '{"level": "ERROR"}')]
+
+
+def test_a_pending_change_is_said_to_be_pending(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+
+    def pending(api: WorkerApi, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        sent.append(body)
+        return 202, {"command": {**body, "group": "Zw"}, "applied": False, "pending": True, "detail": "..."}
+
+    monkeypatch.setattr(WorkerApi, "patch", pending)
+    result = CliRunner().invoke(groups, ["resolve", "Zw", "--reason", "fixed"])
+    assert result.exit_code == 0 and result.output.startswith("resolved (pending): Zw: the worker that owns the group")
+    assert sent == [{"status": "resolved", "reason": "fixed"}]
+
+
+def test_no_color_turns_the_colours_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in line_of({"level": "ERROR", "message": "m"})

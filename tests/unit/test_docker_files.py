@@ -110,6 +110,8 @@ def test_the_image_installs_the_built_wheel_with_the_constrained_versions() -> N
     dockerfile = (DOCKER / "Dockerfile").read_text()
     assert re.search(r"^COPY .*\bconstraints\.txt\b", dockerfile, re.M)
     assert "python -m build --wheel" in dockerfile
+    (pin,) = re.findall(r"pip install --no-cache-dir (build==\S+)", dockerfile)
+    assert re.search(rf"^\s+{re.escape(pin)}$", (ROOT / "setup.cfg").read_text(), re.M), "the build the tests use"
     wheel = "/dist/logmonitor_kafka-${VERSION}-py3-none-any.whl"
     assert re.search(rf'pip wheel .*-c constraints\.txt "{re.escape(wheel)}\[server,rocksdb\]"', dockerfile)
     installed = r'"logmonitor-kafka\[server,rocksdb\]==\$\{VERSION\}"'
