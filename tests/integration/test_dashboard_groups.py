@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import orjson
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -209,6 +210,24 @@ def test_ignore_until_n_more_from_the_form_of_a_linked_detail(browser: Any, work
     tab(page, "unresolved")
     WebDriverWait(page, 40).until(lambda d: row_of(d, "ui-ship") is not None)
     assert csp_violations(page) == []
+
+
+def test_the_reason_of_a_change_is_shown_in_the_history_as_text(browser: Any, worker: Any) -> None:
+    send(worker, crash("ui-why", 1))
+    group = WebDriverWait(browser, 40).until(lambda _: next(
+        (g for g in worker.get_json("/api/v1/logs/groups", service="ui-why")["groups"]), None))
+    change = urllib.request.Request(worker.url + f"/api/v1/logs/groups/{group['id']}", method="PATCH",
+                                    data=orjson.dumps({"status": "ignored", "reason": HOSTILE}),
+                                    headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(change, timeout=30) as answered:
+        assert answered.status in (200, 202)
+    WebDriverWait(browser, 30).until(
+        lambda _: worker.get_json(f"/api/v1/logs/groups/{group['id']}")["status"] == "ignored")
+    page = open_page(browser, worker.url, f"#group/{group['id']}")
+    detail_shown(page)
+    history = page.find_element(By.ID, "group-history").text
+    assert "unresolved → ignored" in history and f"“{HOSTILE}”" in history
+    assert page.execute_script("return window.__xss") is None and csp_violations(page) == []
 
 
 def test_a_hostile_title_is_shown_as_text_in_the_list_and_the_detail(page: Any) -> None:
