@@ -109,8 +109,8 @@ class _TableOverlay:
     """The open cells of one table: read once, changed in place, written by :meth:`write`."""
 
     def __init__(self, read: Callable[[Any], Cell | None], write: Callable[[Any, Cell], None], partition: int,
-                 new: Callable[[Any], Cell] = lambda _key: {}) -> None:
-        self._read, self._write, self._partition, self._new = read, write, partition, new
+                 home: int, new: Callable[[Any], Cell] = lambda _key: {}) -> None:
+        self._read, self._write, self._partition, self._home, self._new = read, write, partition, home, new
         self.open: dict[Any, _CellCopy] = {}
 
     def get(self, key: Any, new: Callable[[Any], Cell] | None = None) -> _CellCopy:
@@ -125,7 +125,7 @@ class _TableOverlay:
         """Store every cell that applied a record, with its watermark."""
         for key, cell in self.open.items():
             if cell.last is not None:
-                self._write(key, mark_applied(cell.cell, self._partition, cell.last))
+                self._write(key, mark_applied(cell.cell, self._partition, cell.last, self._home))
         self.open.clear()
 
 
@@ -154,16 +154,17 @@ class Changes:
         # The registry lists the services it admitted from its own partition by offset (as ever), from others by place.
         self._admitted_from = None if self.home == partition else partition
         self._state = _Profiles(tables.service_state)
-        self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition)  # one cell
+        home = self.home
+        self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition, home)  # one
         windows = _Windows(tables.log_counts)
-        self._windows = _TableOverlay(windows.read, windows.write, partition)
+        self._windows = _TableOverlay(windows.read, windows.write, partition, home)
         groups = tables.error_groups
-        self._groups = _TableOverlay(groups.get, groups.__setitem__, partition)
+        self._groups = _TableOverlay(groups.get, groups.__setitem__, partition, home)
         self._grouped: dict[str, set[str]] = {}  # the fingerprints whose groups this batch changes, by service
         invalid = tables.invalid_counts
-        self._invalid = _TableOverlay(invalid.get, invalid.__setitem__, partition, lambda _key: {"n": 0})
+        self._invalid = _TableOverlay(invalid.get, invalid.__setitem__, partition, home, lambda _key: {"n": 0})
         self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
-        self._profiles = _TableOverlay(self._state.read, self._state.write, partition, _new_profile)  # by service
+        self._profiles = _TableOverlay(self._state.read, self._state.write, partition, home, _new_profile)
         self._group_states = tables.group_states
         self._group_events: dict[str, list[Event]] = {}  # by group key: the batch's errors, for triage
 
@@ -234,7 +235,7 @@ class Changes:
         self._invalid.write()
         for service, errors in self._new_errors.items():
             error_ring.append(self._state.state, self._profiles.open[service].cell, errors, self.partition,
-                              self._bounds.ring_bytes)
+                              self._bounds.ring_bytes, self.home)
         self._new_errors.clear()
         routed_at = time.time()  # for expiry: a service being counted is not unseen, whatever its event times
         for service, profile in self._profiles.open.items():

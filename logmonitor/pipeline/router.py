@@ -42,19 +42,20 @@ NOT_FORWARDED = "not a forwarded record: the repartition topic's records carry t
 
 
 class _Pacer:
-    """Counts the records routed and yields to the event loop every ``YIELD_EVERY`` records or ``YIELD_BYTES``."""
+    """Counts the records routed; the router yields to the event loop every YIELD_EVERY records or YIELD_BYTES."""
 
     def __init__(self) -> None:
         self.now = time.time()  # for the timestamp sanity window (a day ahead, 30 days back)
         self._count = self._size = 0
 
-    async def routed(self, value: bytes | Rejected | None) -> None:
-        """One record (``value``) routed: web requests get in between now and then."""
+    def routed(self, value: bytes | Rejected | None) -> bool:
+        """One record (``value``) routed; whether it is time to let web requests in (then ``now`` is renewed)."""
         self._count += 1
         self._size += len(value.raw if isinstance(value, Rejected) else value or b"")
         if self._count >= YIELD_EVERY or self._size >= YIELD_BYTES:
-            await asyncio.sleep(0)
             self.now, self._count, self._size = time.time(), 0, 0
+            return True
+        return False
 
 
 class Router:
@@ -140,7 +141,8 @@ class Router:
             for message in batch.records:
                 for index, value in records_of(message.value, pacer.now):  # one, or each of an OTLP batch's
                     self._route_one(message, value, index, changes, outgoing, routed, pacer.now)
-                    await pacer.routed(value)
+                    if pacer.routed(value):
+                        await asyncio.sleep(0)
             await self._send(outgoing)
             self._write(changes, batch)
         for (service, level), count in routed.items():
@@ -165,8 +167,10 @@ class Router:
             changes = Changes(partition, self._tables, self._bounds, home=batch.last.partition)
             for message, source in records:
                 for _index, value in records_of(message.value, pacer.now):  # one: forwards are single records
-                    self._route_one(message, value, source.index_in_batch, changes, outgoing, routed, pacer.now, source)
-                    await pacer.routed(value)
+                    self._route_one(message, value, source.index_in_batch, changes, outgoing, routed, pacer.now,
+                                    source)
+                    if pacer.routed(value):
+                        await asyncio.sleep(0)
             self._write(changes, batch)  # before the next source's records read the cells
 
     def _write(self, changes: Changes, batch: Batch) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from logmonitor.pipeline.aggregation import Changes
 from logmonitor.pipeline.repartition import position
-from logmonitor.pipeline.tables.cells import watermark
+from logmonitor.pipeline.tables.cells import home_of, watermark
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.service_registry import bucket_name
 from logmonitor.pipeline.tables.service_state import profile_key, registry_key
@@ -105,6 +105,9 @@ def test_records_forwarded_from_other_partitions_are_counted_at_home_each_once_b
     assert registry["services"] == {"pay": 10}, "admitted from the home partition, by its offset"
     assert [watermark(registry, partition) for partition in (0, 1, 2)] == [position(7, 2), position(5, None), 10]
     assert registry_key(0) not in tables.state and registry_key(1) not in tables.state
+    cells = [tables.windows["pay", MINUTE], tables.state[profile_key("pay")], tables.groups[group_key("pay", "fp-pay")],
+             registry, tables.invalid[str(home)]]
+    assert [home_of(cell) for cell in cells] == [home] * 5, "each belongs to the home partition, not the lowest source"
 
 
 
