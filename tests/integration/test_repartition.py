@@ -24,8 +24,10 @@ from logmonitor.pipeline.tables.service_state import profile_key
 from tests.fixtures.ingest import IngestProcess, worker_ingest_env
 from tests.fixtures.otlp import encoded, export_request
 from tests.fixtures.otlp import log_record as otlp_record
+from tests.fixtures.receivers import WebhookReceiver
 from tests.fixtures.traffic import log_record
 from tests.integration.test_router import wait_for
+from tests.integration.test_triage import alerts, crash, rules_file, set_status, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -172,3 +174,58 @@ def test_a_forward_written_twice_is_counted_once(worker: Any) -> None:
     stats = wait_for(worker, "/api/v1/logs/stats", lambda s: "WARNING" in s["by_service"].get(service, {}))
     assert stats["by_service"][service] == {"INFO": 1, "ERROR": 1, "WARNING": 1}
     assert [group["count"] for group in groups_of(worker, service)] == [1]
+
+
+def spread(records: list[dict[str, Any]], start: int = 0) -> list[Placed]:
+    """The records unkeyed, the ``i``-th to partition ``(start + i) % PARTITIONS``: every partition gets some."""
+    return [((start + i) % PARTITIONS, None, orjson.dumps(record)) for i, record in enumerate(records)]
+
+
+def test_two_workers_while_partitions_move_count_spread_records_exactly_and_triage_them_across_partitions(
+        start_worker: Callable[..., Any], tmp_path: Path, webhook_receiver: WebhookReceiver) -> None:
+    rules = rules_file(tmp_path, webhook_receiver.url, "  - {name: back, kind: regression, cooldown: 1s}\n")
+    first = start_worker(LOGMONITOR_ALERT_RULES=rules, LOGMONITOR_ALERT_INTERVAL="500ms")
+    first.wait_healthy()
+    bootstrap, topic = first.env["KAFKA_BOOTSTRAP_SERVERS"], first.env["LOGMONITOR_TOPIC_LOGS"]
+    services = [f"moving-{n}" for n in range(6)]
+    records = [crash(service, n) if n % 4 == 0 else log_record(service, "INFO", f"served {n}")
+               for n in range(40) for service in services]
+    asyncio.run(produce_placed(bootstrap, topic, spread(records[:120])))
+    shared = {k: v for k, v in first.env.items() if k.startswith("LOGMONITOR_TOPIC") or k == "LOGMONITOR_APP_ID"}
+    second = start_worker(LOGMONITOR_ALERT_RULES=rules, LOGMONITOR_ALERT_INTERVAL="500ms", **shared)
+    asyncio.run(produce_placed(bootstrap, topic, spread(records[120:], start=1)))  # while the partitions move
+    second.wait_healthy()
+
+    expected = {service: {"INFO": 30, "ERROR": 10} for service in services}
+    for worker in (first, second):
+        stats = wait_for(worker, "/api/v1/logs/stats", lambda s: {
+            service: s["by_service"].get(service) for service in services} == expected, timeout=120)
+        assert {service: stats["by_service"].get(service) for service in services} == expected
+    groups = wait_until(lambda: when(groups_of_all(second), lambda listed: len(listed) == len(services)),
+                        60, "a group per service")
+    assert sorted((group["service"], group["count"]) for group in groups) == [(service, 10) for service in services]
+    assert groups_of_all(first) == groups, "either worker answers the same, each service once"
+    errors = first.get_json("/api/v1/logs/errors", limit=1000)
+    assert errors["count"] == 60 and len({error["id"] for error in errors["errors"]}) == 60
+    assert errors == second.get_json("/api/v1/logs/errors", limit=1000)
+
+    group = next(group for group in groups if group["service"] == services[0])
+    assert set_status(first, group["id"], "resolved")["status"] == "resolved"
+    asyncio.run(produce_placed(bootstrap, topic, spread([crash(services[0], 100 + n) for n in range(PARTITIONS)])))
+    wait_until(lambda: alerts(webhook_receiver, "back"), 60, "the regression alert")
+    shown = wait_until(lambda: when(second.get_json(f"/api/v1/logs/groups/{group['id']}"),
+                                    lambda answer: answer["count"] == 10 + PARTITIONS), 60, "every new event counted")
+    assert shown["status"] == "regressed" and [entry["why"] for entry in shown["history"]] == ["request", "regression"]
+    time.sleep(3)  # six more evaluations: none may send the same reopening again
+    (alert,) = alerts(webhook_receiver, "back")
+    assert alert["service"] == services[0] and alert["count"] == 1
+
+
+def groups_of_all(worker: Any) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = worker.get_json("/api/v1/logs/groups", limit=1000)["groups"]
+    return listed
+
+
+def when(answer: Any, ready: Callable[[Any], bool]) -> Any:
+    """``answer`` if it is ``ready``, else None (for ``wait_until``)."""
+    return answer if ready(answer) else None
