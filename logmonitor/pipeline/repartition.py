@@ -24,6 +24,7 @@ __all__ = ["INDEX_SPAN", "Source", "forward_headers", "position", "source_of"]
 # fewer than 2**24 records. Positions stay below 2**63 up to offset 2**39 of a partition.
 INDEX_SPAN = 1 << 24
 _TOPIC, _PARTITION, _OFFSET, _INDEX = "lm-source-topic", "lm-source-partition", "lm-source-offset", "lm-source-index"
+_SOURCE_HEADERS = frozenset((_TOPIC, _PARTITION, _OFFSET, _INDEX))
 
 
 class Source(NamedTuple):
@@ -55,7 +56,11 @@ def forward_headers(topic: str, partition: int, offset: int, index: int | None) 
 
 def source_of(headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...]) -> Source | None:
     """Where the forwarded record with ``headers`` was read; None if they do not say (not one of our forwards)."""
-    found = {name: value for name, value in headers if name in (_TOPIC, _PARTITION, _OFFSET, _INDEX)}
+    found = {}
+    for name, value in reversed(headers):  # the router puts them last, after the record's own
+        if name not in _SOURCE_HEADERS:
+            break
+        found[name] = value
     try:
         index = found.get(_INDEX)
         return Source(found[_TOPIC].decode(), int(found[_PARTITION]), int(found[_OFFSET]),

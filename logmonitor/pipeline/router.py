@@ -158,9 +158,9 @@ class Router:
                 outgoing.append((self.dead_letters_topic, message.key, letter, None, None))
                 INVALID_RECORDS.labels(NOT_FORWARDED.split(":", 1)[0]).inc()
                 continue
-            if source.position <= highest.get(source.partition, -1):
+            if (at := source.position) <= highest.get(source.partition, -1):
                 continue  # forwarded again within the batch (the cells skip what earlier batches counted)
-            highest[source.partition] = source.position
+            highest[source.partition] = at
             by_source.setdefault(source.partition, []).append((message, source))
         pacer = _Pacer()
         for partition, records in by_source.items():
