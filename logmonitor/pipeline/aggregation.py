@@ -141,8 +141,8 @@ class Changes:
 
     Args:
         partition: the records' source partition, whose offsets (or positions) they carry.
-        tables: the tables.
-        bounds: the bounds.
+        tables: the tables the cells are read from and written to.
+        bounds: what the records may grow.
         home: the partition whose services' cells these are (the registry, bucket and dead-letter
             count are its): ``partition`` itself, or, for records forwarded from there, the partition
             of the repartition topic that they were read from.
@@ -154,8 +154,8 @@ class Changes:
         # The registry lists the services it admitted from its own partition by offset (as ever), from others by place.
         self._admitted_from = None if self.home == partition else partition
         self._state = _Profiles(tables.service_state)
-        home = self.home
-        self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition, home)  # one
+        home = self.home  # the registry is one cell, the home partition's
+        self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition, home)
         windows = _Windows(tables.log_counts)
         self._windows = _TableOverlay(windows.read, windows.write, partition, home)
         groups = tables.error_groups
