@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 import time
 from collections import Counter
 from typing import Any
@@ -76,3 +77,50 @@ async def test_three_kills_while_spread_records_are_read_keep_every_count_exact(
         ring = worker.get_json(f"/api/v1/logs/errors/{service}", limit=1000)["errors"]
         ids = [error["id"] for error in ring]
         assert len(ids) == len(set(ids)) == min(1000, expected[(service, "ERROR")]), f"{service}: ring"
+
+
+@pytest.mark.timeout(900)
+async def test_two_workers_one_killed_while_spread_records_are_read_keep_every_count_exact(
+        start_worker: Any) -> None:
+    first = start_worker()
+    first.wait_healthy()
+    env = first.env
+    shared = {k: v for k, v in env.items() if k.startswith("LOGMONITOR_TOPIC") or k == "LOGMONITOR_APP_ID"}
+    rng = random.Random(13)
+    records = [log_record(SERVICES[i % len(SERVICES)], LEVEL_CYCLE[rng.randrange(len(LEVEL_CYCLE))],
+                          f"event {i} in {rng.choice(['db', 'cache', 'api'])}") for i in range(TOTAL // 2)]
+    expected = Counter((r["service"], r["level"]) for r in records)
+    producing = asyncio.create_task(produce_spread(env["KAFKA_BOOTSTRAP_SERVERS"], env["LOGMONITOR_TOPIC_LOGS"],
+                                                   records, PER_SECOND))
+    await asyncio.sleep(3)
+    second = start_worker(**shared)  # partitions move to it while spread records are read
+    await asyncio.to_thread(second.wait_healthy, 180)
+    await asyncio.sleep(2)
+    counted = first.get_json("/api/v1/logs/stats")["total_logs"]
+    second.kill(signal.SIGKILL)  # and back to the first, forwards half done
+    print(f"second worker killed: {counted} of {len(records)} records counted")
+    assert counted < len(records), "the kill came after every record was counted"
+    second.restart()
+    await asyncio.to_thread(second.wait_healthy, 180)
+    assert await producing == len(records)
+
+    errors = sum(n for (_s, level), n in expected.items() if level == "ERROR")
+    for worker in (first, second):
+        deadline = time.monotonic() + 300
+        stats: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                stats = worker.get_json("/api/v1/logs/stats")
+            except OSError:  # 503 while the group rebalances
+                stats = {}
+            if stats.get("total_logs") == len(records):
+                break
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(2)  # anything counted twice would show by now
+        stats = worker.get_json("/api/v1/logs/stats")
+        assert {(s, lvl): n for s, levels in stats["by_service"].items() for lvl, n in levels.items()} == dict(
+            expected)
+        assert stats["total_errors"] == errors
+        errors_listed = worker.get_json("/api/v1/logs/errors", limit=1000)
+        ids = [error["id"] for error in errors_listed["errors"]]
+        assert len(ids) == len(set(ids)) == min(1000, errors), "no error twice in the API"
