@@ -15,7 +15,7 @@ from typing import Any
 
 from logmonitor.alerts.rules import AlertConfig
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.pipeline.tables.cells import Cell, source_partitions
+from logmonitor.pipeline.tables.cells import Cell, home_of
 from logmonitor.pipeline.tables.group_states import group_id, state_key
 from logmonitor.pipeline.tables.service_registry import public_name
 from logmonitor.read.queries import ErrorQuery, Partitions, recent_errors
@@ -128,7 +128,7 @@ def escalation_of(config: AlertConfig) -> Escalation:
 
 
 def _ours(cell: Cell, partitions: Partitions) -> bool:
-    return partitions is None or bool(source_partitions(cell) & partitions)
+    return partitions is None or home_of(cell) in partitions
 
 
 def _state(tables: Tables, cell: Cell) -> Cell | None:
@@ -200,7 +200,7 @@ def group_with_detail(tables: Tables, service: str, fingerprint: str, partitions
                       escalation: Escalation) -> dict[str, Any] | None:
     """This worker's partial for one group: None unless it holds the group, else its detail.
 
-    Besides what the API shows: ``partition``, the group's source partition (its commands go to
+    Besides what the API shows: ``partition``, the group's home partition (its commands go to
     that partition of the command topic), and ``commands_applied``, the last command offset its
     state applied per partition (a PATCH waits for its own).
     """
@@ -213,7 +213,7 @@ def group_with_detail(tables: Tables, service: str, fingerprint: str, partitions
     return {
         **_listed(cell, state, now, escalation),
         **group_detail(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation),
-        "events": events, "partition": min(source_partitions(cell)),
+        "events": events, "partition": home_of(cell),
         "commands_applied": (state or {}).get(COMMANDS_APPLIED, {}),
     }
 
