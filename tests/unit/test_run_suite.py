@@ -24,13 +24,13 @@ def test_a_report_gives_each_outcome_and_each_tests_duration(tmp_path: Path) -> 
 
 def test_the_closing_line_adds_up_both_passes() -> None:
     passes = [PassResult("parallel", 0, counts={"passed": 10, "failed": 0, "skipped": 0}),
-              PassResult("serial", 0, counts={"passed": 4, "failed": 0, "skipped": 0})]
+              PassResult("kills", 0, counts={"passed": 4, "failed": 0, "skipped": 0})]
     assert summary(passes) == ("suite: 14 passed, 0 failed", True)
 
 
 def test_a_pass_that_ran_no_test_or_failed_fails_the_suite(tmp_path: Path) -> None:
-    empty = read_report("serial", NO_TESTS, tmp_path / "missing.xml")
+    empty = read_report("latency", NO_TESTS, tmp_path / "missing.xml")
     ran = PassResult("parallel", 0, counts={"passed": 10, "failed": 0, "skipped": 0})
     assert summary([ran, empty]) == ("suite: 10 passed, 0 failed", False)
-    failed = PassResult("serial", 1, counts={"passed": 3, "failed": 1, "skipped": 0})
+    failed = PassResult("kills", 1, counts={"passed": 3, "failed": 1, "skipped": 0})
     assert summary([ran, failed]) == ("suite: 13 passed, 1 failed", False)
