@@ -17,8 +17,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from tests.fixtures.kills import by_service_and_level, kill_seed, kill_three_times, stats_once_counted
 from tests.fixtures.traffic import LEVEL_CYCLE, log_record
-from tests.integration.test_exact_counts import kill_seed, kill_three_times
 
 pytestmark = pytest.mark.kills  # after the others, two at a time: its records flow at a set pace
 
@@ -58,15 +58,11 @@ async def test_three_kills_while_spread_records_are_read_keep_every_count_exact(
     kills = await kill_three_times(worker, random.Random(kill_seed()), TOTAL)
     assert await producing == TOTAL and kills == 3
 
-    deadline = time.monotonic() + 400
-    stats = worker.get_json("/api/v1/logs/stats")
-    while stats["total_logs"] < TOTAL and time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        stats = worker.get_json("/api/v1/logs/stats")
+    await stats_once_counted(worker, TOTAL)
     await asyncio.sleep(3)  # anything counted twice would show by now
     stats = worker.get_json("/api/v1/logs/stats")
     assert stats["total_logs"] == TOTAL
-    assert {(s, lvl): n for s, levels in stats["by_service"].items() for lvl, n in levels.items()} == dict(expected)
+    assert by_service_and_level(stats) == dict(expected)
     errors = sum(n for (_s, level), n in expected.items() if level == "ERROR")
     assert stats["total_errors"] == stats["errors_last_hour"] == errors, "windowed counts are exact too"
     groups = worker.get_json("/api/v1/logs/groups", limit=1000)["groups"]
@@ -118,8 +114,7 @@ async def test_two_workers_one_killed_while_spread_records_are_read_keep_every_c
             await asyncio.sleep(1.0)
         await asyncio.sleep(2)  # anything counted twice would show by now
         stats = worker.get_json("/api/v1/logs/stats")
-        assert {(s, lvl): n for s, levels in stats["by_service"].items() for lvl, n in levels.items()} == dict(
-            expected)
+        assert by_service_and_level(stats) == dict(expected)
         assert stats["total_errors"] == errors
         errors_listed = worker.get_json("/api/v1/logs/errors", limit=1000)
         ids = [error["id"] for error in errors_listed["errors"]]
