@@ -11,6 +11,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 		{ echo "logmonitor needs Python 3.10+ (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip uninstall -q -y logmonitor 2>/dev/null || true  # the distribution's name before 0.1.0
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[server,rocksdb,test,bench]'
 	@touch $@
 

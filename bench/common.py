@@ -96,11 +96,13 @@ def records(count: int, error_share: float = 0.05, seed: int = 1) -> Iterator[tu
         yield service.encode(), orjson.dumps(value)
 
 
-async def preload(bootstrap: str, topic: str, count: int, *, ours: bool = True) -> int:
+async def preload(bootstrap: str, topic: str, count: int, *, ours: bool = True, spread_over: int = 0) -> int:
     """Produce ``count`` records to ``topic`` as fast as the broker takes them.
 
     ``ours``: marked as redacted, as KafkaLogHandler sends them; else as another producer's,
-    which the router redacts.
+    which the router redacts. Keyed by service (each on its home partition), or with ``spread_over``
+    partitions unkeyed, the ``i``-th record to partition ``i % spread_over``, as an unkeyed
+    producer spreads them.
     """
     headers = [(REDACTED_HEADER, REDACTION_RULES)] if ours else None
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024,
@@ -108,8 +110,11 @@ async def preload(bootstrap: str, topic: str, count: int, *, ours: bool = True) 
     await producer.start()
     try:
         pending = []
-        for key, value in records(count):
-            pending.append(await producer.send(topic, value, key=key, headers=headers))
+        for i, (key, value) in enumerate(records(count)):
+            if spread_over:
+                pending.append(await producer.send(topic, value, partition=i % spread_over, headers=headers))
+            else:
+                pending.append(await producer.send(topic, value, key=key, headers=headers))
             if len(pending) >= 20_000:
                 await asyncio.gather(*pending)
                 pending.clear()

@@ -1,7 +1,7 @@
-"""P2 (router throughput against a plain aiokafka loop) and P5 (restart time with history), one run.
+"""P2 (router throughput against a plain aiokafka loop), P9 (spread records) and P5 (restart time), one run.
 
     .venv/bin/python -m bench.pipeline [--records 200000] [--rounds 3] [--history 1000000] [--partitions 8]
-                                       [--foreign]
+                                       [--foreign] [--spread]
 
 P2: the same pre-loaded records are read by (a) a plain aiokafka consume-parse-produce loop that
 forwards the errors, and (b) one logmonitor worker (parse, normalise, tables, forward errors),
@@ -10,7 +10,10 @@ is timed from health 200 to its Prometheus counter reaching every record. P5: a 
 ``--history`` records of table state is restarted, on ``memory://`` and on ``rocksdb://``;
 seconds from process start to health 200. The records come as KafkaLogHandler sends them, marked
 as redacted; with ``--foreign`` unmarked, as from other producers, so the router redacts each one.
-Starts its own broker on free loopback ports (or uses $KAFKA_BOOTSTRAP_SERVERS), stops it.
+P9 (``--spread``): each round also times a worker over the same records unkeyed, spread evenly over
+all partitions (the router forwards 7 of 8 to their service's home partition and counts them there),
+against the keyed ones of P2. Starts its own broker on free loopback ports (or uses
+$KAFKA_BOOTSTRAP_SERVERS, with topic and app names of this run's own), stops it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import orjson
@@ -60,11 +64,11 @@ async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: st
 
 
 def router_rate(bootstrap: str, work: Path, app_id: str, partitions: int, total: int, store: str, *,
-                ours: bool = True) -> tuple[float, Worker]:
-    """Records/s of one logmonitor worker over a pre-loaded topic (health 200 to all routed)."""
+                ours: bool = True, spread: bool = False) -> tuple[float, Worker]:
+    """Records/s of one logmonitor worker over a pre-loaded topic (health 200 to all routed); ``spread``: unkeyed."""
     worker = Worker(bootstrap, app_id, work / app_id, partitions, LOGMONITOR_STORE=store)
     asyncio.run(create_topics(bootstrap, partitions, worker.logs_topic))
-    asyncio.run(preload(bootstrap, worker.logs_topic, total, ours=ours))
+    asyncio.run(preload(bootstrap, worker.logs_topic, total, ours=ours, spread_over=partitions if spread else 0))
     worker.start()
     ready = worker.wait_healthy()
     done = worker.wait_routed(total)
@@ -85,20 +89,27 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="P2 rounds of plain loop then router")
     parser.add_argument("--foreign", action="store_true", help="P2 records as from other producers (redacted)")
+    parser.add_argument("--spread", action="store_true", help="P9: also the same records unkeyed, spread evenly")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    run = uuid.uuid4().hex[:6]  # this run's topic and app names: the broker may be shared
+    source, sink = f"plain-source-{run}", f"plain-errors-{run}"
     lines = []
     with broker() as (bootstrap, _local):
-        asyncio.run(create_topics(bootstrap, args.partitions, "plain-source", "plain-errors"))
-        asyncio.run(preload(bootstrap, "plain-source", args.records, ours=not args.foreign))
-        plains, ours = [], []
+        asyncio.run(create_topics(bootstrap, args.partitions, source, sink))
+        asyncio.run(preload(bootstrap, source, args.records, ours=not args.foreign))
+        plains, ours, spreads = [], [], []
         for round_ in range(args.rounds):  # alternating, so both meet the broker cold and warm
-            plains.append(asyncio.run(plain_loop(bootstrap, "plain-source", args.partitions, "plain-errors",
-                                                 args.records)))
-            rate, worker = router_rate(bootstrap, work, f"p2-{round_}", args.partitions, args.records, "memory://",
-                                       ours=not args.foreign)
+            plains.append(asyncio.run(plain_loop(bootstrap, source, args.partitions, sink, args.records)))
+            rate, worker = router_rate(bootstrap, work, f"p2-{run}-{round_}", args.partitions, args.records,
+                                       "memory://", ours=not args.foreign)
             worker.stop()
             ours.append(rate)
+            if args.spread:
+                rate, worker = router_rate(bootstrap, work, f"p9-{run}-{round_}", args.partitions, args.records,
+                                           "memory://", ours=not args.foreign, spread=True)
+                worker.stop()
+                spreads.append(rate)
         plain, our = statistics.median(plains), statistics.median(ours)
         origin = "other producers' (redacted by the router)" if args.foreign else "our handler's"
         lines.append(f"P2, {args.records:,} {origin} records, {args.partitions} partitions, 5% errors, one worker, "
@@ -109,10 +120,18 @@ def main() -> None:
                      f"[{', '.join(f'{rate:,.0f}' for rate in ours)}]")
         lines.append(f"  ratio: {our / plain:.2f}x (target >= 0.5x) "
                      f"[{', '.join(f'{mine / theirs:.2f}x' for mine, theirs in zip(ours, plains, strict=True))}]")
+        if spreads:
+            spread = statistics.median(spreads)
+            lines.append(f"P9, the same records unkeyed, spread evenly over the {args.partitions} partitions:")
+            lines.append(f"  logmonitor router (forward off-home records, count them at home): {spread:,.0f} "
+                         f"records/s [{', '.join(f'{rate:,.0f}' for rate in spreads)}]")
+            lines.append(f"  ratio to the keyed records: {spread / our:.2f}x (target >= 0.5x) "
+                         f"[{', '.join(f'{mine / keyed:.2f}x' for mine, keyed in zip(spreads, ours, strict=True))}]")
         if args.history:
             lines.append(f"P5, worker restart with {args.history:,} records of history:")
             for store in ("memory://", "rocksdb://"):
-                rate, worker = router_rate(bootstrap, work, f"p5-{store[:-3]}", args.partitions, args.history, store)
+                rate, worker = router_rate(bootstrap, work, f"p5-{run}-{store[:-3]}", args.partitions, args.history,
+                                           store)
                 rss = worker.rss_mib()
                 seconds = restart_seconds(worker)
                 worker.stop()

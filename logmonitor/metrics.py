@@ -13,6 +13,7 @@ __all__ = [
     "INVALID_RECORDS",
     "NOTIFICATIONS",
     "OVERFLOWED_RECORDS",
+    "RECORDS_REPARTITIONED",
     "RECORDS_ROUTED",
     "REGISTRY",
     "SEND_FAILURES",
@@ -35,6 +36,10 @@ OVERFLOWED_RECORDS = Counter(
 )
 ERRORS_FORWARDED = Counter(
     "logmonitor_errors_forwarded", "ERROR and CRITICAL records forwarded to the errors topic.", registry=REGISTRY,
+)
+RECORDS_REPARTITIONED = Counter(
+    "logmonitor_records_repartitioned",
+    "Records read off their service's home partition, forwarded to the repartition topic.", registry=REGISTRY,
 )
 INVALID_RECORDS = Counter(
     "logmonitor_invalid_records", "Records sent to the dead-letter topic, by reason.", ["reason"], registry=REGISTRY,

@@ -204,7 +204,9 @@ class Settings:
     - ``LOGMONITOR_TOPIC_LOGS`` [application-logs], ``LOGMONITOR_TOPIC_ERRORS``
       [application-logs-errors], ``LOGMONITOR_TOPIC_DLQ`` [application-logs-dlq],
       ``LOGMONITOR_TOPIC_ALERTS`` [application-logs-alerts], ``LOGMONITOR_TOPIC_COMMANDS``
-      [application-logs-commands]: error-group status changes on their way to the owning worker
+      [application-logs-commands]: error-group status changes on their way to the owning worker,
+      ``LOGMONITOR_TOPIC_REPARTITION`` [the logs topic's name + ``-repartition``]: records read off their
+      service's home partition, on their way there
     - ``LOGMONITOR_PARTITIONS`` [8], ``LOGMONITOR_REPLICATION_FACTOR`` [1]
     - ``LOGMONITOR_LOGS_RETENTION`` [3d], ``LOGMONITOR_ERRORS_RETENTION`` [30d],
       ``LOGMONITOR_DLQ_RETENTION`` [7d]: topic retention
@@ -255,6 +257,7 @@ class Settings:
     dlq_topic: str = "application-logs-dlq"
     alerts_topic: str = "application-logs-alerts"
     commands_topic: str = "application-logs-commands"
+    repartition_topic: str = "application-logs-repartition"
     partitions: int = 8
     replication_factor: int = 1
     logs_retention: timedelta = timedelta(days=3)
@@ -308,6 +311,8 @@ class Settings:
             dlq_topic=env.get("LOGMONITOR_TOPIC_DLQ") or cls.dlq_topic,
             alerts_topic=env.get("LOGMONITOR_TOPIC_ALERTS") or cls.alerts_topic,
             commands_topic=env.get("LOGMONITOR_TOPIC_COMMANDS") or cls.commands_topic,
+            repartition_topic=env.get("LOGMONITOR_TOPIC_REPARTITION")
+            or f"{env.get('LOGMONITOR_TOPIC_LOGS') or cls.logs_topic}-repartition",
             partitions=env_int(env, "LOGMONITOR_PARTITIONS", cls.partitions),
             replication_factor=env_int(env, "LOGMONITOR_REPLICATION_FACTOR", cls.replication_factor),
             logs_retention=env_duration(env, "LOGMONITOR_LOGS_RETENTION", "3d"),

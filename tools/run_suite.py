@@ -1,15 +1,16 @@
-"""The whole suite as ``make test`` runs it: one broker, a parallel pass, then the timing-sensitive tests alone.
+"""The whole suite as ``make test`` runs it: one broker, the tests in two processes, then the kill and latency tests.
 
 ``python -m tools.run_suite [PYTEST ARGS ...]`` starts one local Kafka for the run (unless
 ``KAFKA_BOOTSTRAP_SERVERS`` names a cluster), then runs
 
-1. every test not marked ``serial`` in two processes (pytest-xdist, a module per process: a
-   module's shared worker and broker stay in one process), and
-2. the ``serial`` tests alone: kills, failover, outages and latency checks, whose timing a
-   neighbour's load would change.
+1. every other test in two processes (pytest-xdist, a module per process: a module's shared
+   worker and broker stay in one process);
+2. the tests marked ``kills`` (a worker SIGKILLed while records flow, at a pace the test sets),
+   two at a time, so that the CPU they need is not taken by the rest;
+3. the tests marked ``latency`` alone: they measure how fast the worker answers.
 
-It ends with the 25 slowest tests of both passes (setup, call and teardown together) and one
-closing line, ``suite: N passed, N failed``. It fails when either pass fails or runs no test
+It ends with the 25 slowest tests of all passes (setup, call and teardown together) and one
+closing line, ``suite: N passed, N failed``. It fails when any pass fails or runs no test
 (pytest's exit status 5). The budget of the whole ``make test`` is 12 minutes on 2 cores.
 """
 
@@ -20,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,9 +33,11 @@ from tests.fixtures.ports import free_port
 __all__ = ["PASSES", "PassResult", "main"]
 
 PROCESSES = 2
+IN_PROCESSES = ["-n", str(PROCESSES), "--dist", "loadfile"]
 PASSES = {
-    "parallel": ["-n", str(PROCESSES), "--dist", "loadfile", "-m", "not serial"],
-    "serial": ["-m", "serial"],
+    "parallel": [*IN_PROCESSES, "-m", "not kills and not latency"],
+    "kills": [*IN_PROCESSES, "-m", "kills"],
+    "latency": ["-m", "latency"],
 }
 SLOWEST = 25
 NO_TESTS = 5  # pytest's exit status when it collected nothing
@@ -41,10 +45,11 @@ NO_TESTS = 5  # pytest's exit status when it collected nothing
 
 @dataclass
 class PassResult:
-    """One pytest pass: its exit status and its tests from the JUnit report."""
+    """One pytest pass: its exit status, wall time and its tests from the JUnit report."""
 
     name: str
     status: int
+    wall: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     durations: list[tuple[float, str]] = field(default_factory=list)
 
@@ -56,7 +61,8 @@ def one_broker(directory: Path) -> Iterator[str]:
     if external:
         yield external
         return
-    broker = LocalKafka(data_dir=directory / "kafka", port=free_port(), controller_port=free_port())
+    # A run creates thousands of partitions (each test app its own topics): more heap than a dev broker's.
+    broker = LocalKafka(data_dir=directory / "kafka", port=free_port(), controller_port=free_port(), heap="1g")
     broker.start(timeout=120)
     try:
         yield broker.bootstrap_servers
@@ -85,8 +91,11 @@ def run_pass(name: str, arguments: list[str], env: dict[str, str], directory: Pa
     report = directory / f"{name}.xml"
     command = [sys.executable, "-m", "pytest", *PASSES[name], f"--junitxml={report}", *arguments]
     print(f"\n=== {name} pass: {' '.join(command[1:])}", flush=True)
+    started = time.monotonic()
     status = subprocess.run(command, env=env, check=False).returncode
-    return read_report(name, status, report)
+    result = read_report(name, status, report)
+    result.wall = time.monotonic() - started
+    return result
 
 
 def summary(results: list[PassResult]) -> tuple[str, bool]:
@@ -100,7 +109,7 @@ def summary(results: list[PassResult]) -> tuple[str, bool]:
 
 
 def main(arguments: list[str]) -> int:
-    """Run both passes against one broker; 0 when both passed."""
+    """Run the passes against one broker; 0 when every one passed."""
     with tempfile.TemporaryDirectory(prefix="logmonitor-suite-") as temporary:
         directory = Path(temporary)
         with one_broker(directory) as bootstrap:
@@ -110,6 +119,8 @@ def main(arguments: list[str]) -> int:
     for seconds, test in sorted((d for r in results for d in r.durations), reverse=True)[:SLOWEST]:
         print(f"{seconds:8.2f}s  {test}")
     for result in results:
+        tested = sum(seconds for seconds, _test in result.durations)
+        print(f"the {result.name} pass: {tested:.0f} s of tests in {result.wall:.0f} s")
         if result.status == NO_TESTS:
             print(f"the {result.name} pass ran no test: that is a failure")
         elif result.status:

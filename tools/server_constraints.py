@@ -1,4 +1,4 @@
-"""Print constraints.txt: the exact versions, as installed here, of everything ``logmonitor[server,rocksdb]`` needs.
+"""Print constraints.txt: the exact versions, as installed, of everything ``logmonitor-kafka[server,rocksdb]`` needs.
 
 ``python -m tools.server_constraints > constraints.txt`` after changing a dependency (and, for an
 engine upgrade, after the contract tests pass: docs/architecture.md, "The engine seam"). Test and
@@ -22,7 +22,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def server_closure(root: str = "logmonitor", extras: tuple[str, ...] = EXTRAS) -> dict[str, str]:
+def server_closure(root: str = "logmonitor-kafka", extras: tuple[str, ...] = EXTRAS) -> dict[str, str]:
     """Every distribution ``root[extras]`` needs, directly or not, with its installed version."""
     found: dict[str, str] = {}
     wanted = [(root, set(extras))]

@@ -10,14 +10,14 @@ from logmonitor.alerts.incidents import Observation
 from logmonitor.alerts.rules import Rule
 from logmonitor.alerts.triage_rules import observe_triage
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.pipeline.tables.cells import Cell, source_partitions
+from logmonitor.pipeline.tables.cells import Cell, home_of
 from logmonitor.pipeline.tables.service_registry import public_name
 from logmonitor.pipeline.tables.service_state import is_profile_key
 from logmonitor.read.queries import ErrorQuery, recent_errors
 from logmonitor.timestamps import epoch_of
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["LOOKBACK", "PartitionView", "home_partition", "observe", "partition_views"]
+__all__ = ["LOOKBACK", "PartitionView", "observe", "partition_views"]
 
 LOOKBACK = 300.0  # seconds of history a rule's first look treats as new
 
@@ -31,14 +31,8 @@ class PartitionView:
     windows: dict[str, list[tuple[float, Cell]]] = field(default_factory=dict)
 
 
-def home_partition(cell: Cell) -> int | None:
-    """The source partition a cell belongs to (the lowest, should a service span two)."""
-    partitions = source_partitions(cell)
-    return min(partitions) if partitions else None
-
-
 def _view_of(views: dict[int, PartitionView], cell: Cell) -> PartitionView | None:
-    partition = home_partition(cell)
+    partition = home_of(cell)
     return None if partition is None else views.get(partition)
 
 

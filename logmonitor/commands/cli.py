@@ -1,21 +1,18 @@
-"""``logmonitor`` and ``python -m logmonitor``: Faust's CLI with the project's commands."""
+"""``logmonitor`` and ``python -m logmonitor``: logmonitor's commands, and Faust's behind them (``worker``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
-import click
+from logmonitor.commands.about import SERVER_INSTALL, version_line
 
 __all__ = ["check_engine", "check_exposure", "main"]
 
-_NEEDS_BROKER = {"worker", "retention"}
-
-
-def _exit_with(message: str) -> None:
-    click.echo(f"logmonitor: {message}", err=True)
+def _exit_with(message: str) -> NoReturn:
+    print(f"logmonitor: {message}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -54,8 +51,8 @@ def check_exposure(settings: Any, args: list[str]) -> None:
     if refusal := settings.exposure_refusal():
         _exit_with(refusal)
     if settings.anonymous_on_network:
-        click.echo("logmonitor: warning: the API answers anyone who can reach it (LOGMONITOR_ALLOW_ANONYMOUS=true), "
-                   "at loopback names, the advertised host and LOGMONITOR_ALLOWED_HOSTS", err=True)
+        print("logmonitor: warning: the API answers anyone who can reach it (LOGMONITOR_ALLOW_ANONYMOUS=true), "
+                   "at loopback names, the advertised host and LOGMONITOR_ALLOWED_HOSTS", file=sys.stderr)
 
 
 def check_engine(settings: Any, installed: Mapping[str, str | None] | None = None) -> None:
@@ -74,27 +71,56 @@ def check_engine(settings: Any, installed: Mapping[str, str | None] | None = Non
         _exit_with(f"the installed engine is not the one logmonitor was verified with: {untested}. Install the "
                    f"verified versions (pip install {verified}), or set LOGMONITOR_ALLOW_UNTESTED_ENGINE=true to "
                    "try this one")
-    click.echo(f"logmonitor: warning: running on an engine logmonitor was not verified with: {untested} "
-               "(LOGMONITOR_ALLOW_UNTESTED_ENGINE=true)", err=True)
+    print(f"logmonitor: warning: running on an engine logmonitor was not verified with: {untested} "
+          "(LOGMONITOR_ALLOW_UNTESTED_ENGINE=true)", file=sys.stderr)
 
 
 def main() -> None:
-    """Run a command: ``worker`` (Faust's), ``kafka``, ``retention``, ``demo`` and the rest."""
-    if sys.argv[1:2] == ["ingest"]:  # the ingest server needs neither Faust nor the app
-        from logmonitor.commands.ingest import ingest
+    """Run a command: logmonitor's own (:mod:`logmonitor.commands.root`), else Faust's (``worker`` and the engine's)."""
+    args = sys.argv[1:]
+    if args[:1] == ["--version"]:  # before anything that may be missing from a handler-only install
+        print(version_line())
+        sys.exit(0)
+    try:
+        import click  # noqa: F401
+        import faust  # noqa: F401
+    except ImportError:
+        _exit_with(f"the worker and its commands need the server extra: {SERVER_INSTALL}")
+    from logmonitor.commands.root import OWN_COMMANDS, root
 
-        ingest.main(sys.argv[2:], prog_name="logmonitor ingest")
+    command = next((arg for arg in args if not arg.startswith("-")), None)
+    if command is None or command in OWN_COMMANDS:
+        if command == "retention" and "--help" not in args:
+            _require_broker(_settings())
+        root.main(args, prog_name="logmonitor")
+    _run_faust(command)
+
+
+def _settings() -> Any:
     from logmonitor.settings import ConfigError, Settings
 
     try:
-        import faust  # noqa: F401
-    except ImportError:
-        _exit_with("the worker and its commands need the server extra: pip install 'logmonitor[server]'")
-    try:
-        settings = Settings.from_env()
+        return Settings.from_env()
     except ConfigError as error:
         _exit_with(str(error))
-    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+
+
+def _require_broker(settings: Any) -> None:
+    from logmonitor.broker_probe import wait_for_metadata
+
+    if not wait_for_metadata(settings.bootstrap_servers, settings.broker_wait.total_seconds(),
+                             security=settings.security):
+        _exit_with(
+            f"no Kafka broker answers at {settings.bootstrap_servers}. Start one with "
+            "`logmonitor kafka start` (or `make run`), or point KAFKA_BOOTSTRAP_SERVERS at a cluster."
+        )
+
+
+def _run_faust(command: str | None) -> None:
+    """``worker`` and Faust's own commands, through Faust's CLI and the app."""
+    from logmonitor.settings import ConfigError
+
+    settings = _settings()
     if command == "worker":
         check_engine(settings)  # before the engine's modules load
         check_exposure(settings, sys.argv[1:])
@@ -104,25 +130,7 @@ def main() -> None:
         app = create_app(settings)
     except ConfigError as error:
         _exit_with(str(error))
-    if command in _NEEDS_BROKER:
-        from logmonitor.broker_probe import wait_for_metadata
-
-        if not wait_for_metadata(settings.bootstrap_servers, settings.broker_wait.total_seconds(),
-                                 security=settings.security):
-            _exit_with(
-                f"no Kafka broker answers at {settings.bootstrap_servers}. Start one with "
-                "`logmonitor kafka start` (or `make run`), or point KAFKA_BOOTSTRAP_SERVERS at a cluster."
-            )
     if command == "worker":
+        _require_broker(settings)
         _prepare_topics(app, settings)
-    from faust.cli.faust import cli
-
-    from logmonitor.commands.demo import demo
-    from logmonitor.commands.ingest import ingest as ingest_command
-    from logmonitor.commands.kafka import kafka
-    from logmonitor.commands.retention import retention
-    from logmonitor.commands.up import up
-
-    for extra_command in (demo, ingest_command, kafka, retention, up):
-        cli.add_command(extra_command)
     app.main()

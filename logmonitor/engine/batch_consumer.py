@@ -42,11 +42,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from aiokafka import ConsumerRecord
-from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from faust.types.transports import TPorTopicSet
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
+
+from logmonitor.engine.fetch_wait import ShortPollConsumer
 
 __all__ = ["Batch", "BatchHandler", "BatchingConsumer"]
 
@@ -68,7 +69,7 @@ class _Place(enum.Enum):
     SOUGHT_BACK = "sought back"
 
 
-class BatchingConsumer(faust_aiokafka.Consumer):
+class BatchingConsumer(ShortPollConsumer):
     """Faust's aiokafka consumer, with whole-batch delivery for ``app.batch_handlers``' topics."""
 
     _seek_back = False

@@ -31,6 +31,10 @@ def _security(security: KafkaSecurity) -> dict[str, Any]:
 def producer_config(bootstrap_servers: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The producer configuration: idempotent, acks=all, lz4 batches, keeps records until delivered.
 
+    ``murmur2_random`` is librdkafka's Java-compatible partitioner: a service's records go to its home
+    partition (``logmonitor/home_partition.py``), where the Java client, aiokafka and the ingest server
+    put them too. librdkafka's default (``consistent_random``, CRC32) picks another one.
+
     TLS/SASL come from the same ``KAFKA_*`` variables the worker reads.
     """
     return {
@@ -40,6 +44,7 @@ def producer_config(bootstrap_servers: str, overrides: dict[str, Any]) -> dict[s
         "acks": "all",
         "compression.type": "lz4",
         "linger.ms": 5,
+        "partitioner": "murmur2_random",
         "message.timeout.ms": 0,
         "queue.buffering.max.messages": 2_000_000,
         "reconnect.backoff.max.ms": 1000,

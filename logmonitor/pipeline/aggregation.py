@@ -5,11 +5,15 @@ The router applies a batch of one source partition's records to a :class:`Change
 stores each changed cell once: one changelog record per cell and batch instead of one per
 cell and record. Each cell carries the offset it has applied per source partition (see
 ``tables/cells.py``), so a batch replayed after a crash is recognised record by record.
+
+The cells are those of the services whose home partition (``logmonitor/home_partition.py``) the
+batch's partition is. Their records come from that partition itself, by offset, or forwarded
+from another source partition through the repartition topic, by position (``repartition.py``):
+either way a cell compares a record with the last one it applied from the same source partition.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -19,8 +23,7 @@ from logmonitor.levels import ERROR_LEVELS
 from logmonitor.pipeline.fingerprint import GROUPING_VERSION, Candidate
 from logmonitor.pipeline.tables import error_ring, group_cap
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.pipeline.tables.announcement import Announcement
-from logmonitor.pipeline.tables.cells import Cell, mark_applied, source_partitions, watermark
+from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.event_time import current_record_epoch
 from logmonitor.pipeline.tables.group_states import state_key
@@ -31,11 +34,6 @@ from logmonitor.triage.status import Event, apply_events
 from logmonitor.window import WINDOW_SECONDS
 
 __all__ = ["Bounds", "Changes"]
-
-# A service's cells are written by the owner of its source partition; a producer that does not key
-# records by service (an unkeyed OpenTelemetry Collector Kafka exporter) spreads them over several.
-_spread = Announcement(logging.getLogger(__name__))
-
 
 @dataclass(frozen=True)
 class Bounds:
@@ -111,8 +109,8 @@ class _TableOverlay:
     """The open cells of one table: read once, changed in place, written by :meth:`write`."""
 
     def __init__(self, read: Callable[[Any], Cell | None], write: Callable[[Any, Cell], None], partition: int,
-                 new: Callable[[Any], Cell] = lambda _key: {}) -> None:
-        self._read, self._write, self._partition, self._new = read, write, partition, new
+                 home: int, new: Callable[[Any], Cell] = lambda _key: {}) -> None:
+        self._read, self._write, self._partition, self._home, self._new = read, write, partition, home, new
         self.open: dict[Any, _CellCopy] = {}
 
     def get(self, key: Any, new: Callable[[Any], Cell] | None = None) -> _CellCopy:
@@ -127,7 +125,7 @@ class _TableOverlay:
         """Store every cell that applied a record, with its watermark."""
         for key, cell in self.open.items():
             if cell.last is not None:
-                self._write(key, mark_applied(cell.cell, self._partition, cell.last))
+                self._write(key, mark_applied(cell.cell, self._partition, cell.last, self._home))
         self.open.clear()
 
 
@@ -140,35 +138,47 @@ class Changes:
 
     A cell is copied when the batch first touches it (table values are never changed in
     place); a record changes it only if its offset is past the one the stored cell applied.
+
+    Args:
+        partition: the records' source partition, whose offsets (or positions) they carry.
+        tables: the tables the cells are read from and written to.
+        bounds: what the records may grow.
+        home: the partition whose services' cells these are (the registry, bucket and dead-letter
+            count are its): ``partition`` itself, or, for records forwarded from there, the partition
+            of the repartition topic that they were read from.
     """
 
-    def __init__(self, partition: int, tables: Tables, bounds: Bounds) -> None:
+    def __init__(self, partition: int, tables: Tables, bounds: Bounds, home: int | None = None) -> None:
         self.partition, self._bounds, self._tables = partition, bounds, tables
+        self.home = partition if home is None else home
+        # The registry lists the services it admitted from its own partition by offset (as ever), from others by place.
+        self._admitted_from = None if self.home == partition else partition
         self._state = _Profiles(tables.service_state)
-        self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition)  # one cell
+        home = self.home  # the registry is one cell, the home partition's
+        self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition, home)
         windows = _Windows(tables.log_counts)
-        self._windows = _TableOverlay(windows.read, windows.write, partition)
+        self._windows = _TableOverlay(windows.read, windows.write, partition, home)
         groups = tables.error_groups
-        self._groups = _TableOverlay(groups.get, groups.__setitem__, partition)
+        self._groups = _TableOverlay(groups.get, groups.__setitem__, partition, home)
         self._grouped: dict[str, set[str]] = {}  # the fingerprints whose groups this batch changes, by service
         invalid = tables.invalid_counts
-        self._invalid = _TableOverlay(invalid.get, invalid.__setitem__, partition, lambda _key: {"n": 0})
+        self._invalid = _TableOverlay(invalid.get, invalid.__setitem__, partition, home, lambda _key: {"n": 0})
         self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
-        self._profiles = _TableOverlay(self._state.read, self._state.write, partition, _new_profile)  # by service
+        self._profiles = _TableOverlay(self._state.read, self._state.write, partition, home, _new_profile)
         self._group_states = tables.group_states
         self._group_events: dict[str, list[Event]] = {}  # by group key: the batch's errors, for triage
 
     def counted_as(self, service: str, offset: int) -> str:
         """The service the record at ``offset`` is counted under: its own, or beyond the cap this partition's bucket."""
-        registry = self._registry.get(self.partition)
+        registry = self._registry.get(self.home)
         applied = registry.after
         if offset > applied:
             registry.last = offset  # the registry records every offset it has decided for
-        if admits(registry.cell, applied, service, offset, self._bounds.service_cap):
+        if admits(registry.cell, applied, service, offset, self._bounds.service_cap, self._admitted_from):
             return service
         if offset > applied:  # a replayed record was counted and announced the first time
             announce_overflow(service, self._bounds.max_services, self._bounds.service_cap)
-        return bucket_name(self.partition)
+        return bucket_name(self.home)
 
     def group_of(self, service: str, candidates: Sequence[Candidate]) -> str:
         """The fingerprint of the first candidate (oldest grouping version first) with a group, else the last one's.
@@ -225,15 +235,11 @@ class Changes:
         self._invalid.write()
         for service, errors in self._new_errors.items():
             error_ring.append(self._state.state, self._profiles.open[service].cell, errors, self.partition,
-                              self._bounds.ring_bytes)
+                              self._bounds.ring_bytes, self.home)
         self._new_errors.clear()
         routed_at = time.time()  # for expiry: a service being counted is not unseen, whatever its event times
         for service, profile in self._profiles.open.items():
             profile.cell["_routed_at"] = routed_at
-            if len(partitions := source_partitions(profile.cell)) > 1:
-                _spread.once("records of service %r arrive on partitions %s of the source topic: key records by "
-                             "service (the Kafka key), or its counts are not exact across restarts and workers",
-                             service[:100], sorted(partitions)[:10])
             group_cap.still_admitted(profile.cell, self._state.read(service), profile.after,
                                      self._grouped.get(service, ()), self.partition)
         self._grouped.clear()
@@ -254,7 +260,7 @@ class Changes:
         self._group_events.clear()
 
     def _invalid_count(self) -> _CellCopy:
-        return self._invalid.get(str(self.partition))
+        return self._invalid.get(str(self.home))
 
     def _update_group(self, record: dict[str, Any], offset: int) -> None:
         exception = record.get("exception") or {}

@@ -1,10 +1,11 @@
-"""The router: raw ``application-logs`` records in; errors, dead letters and table updates out."""
+"""The router: raw ``application-logs`` records in; errors, dead letters, forwards and table updates out."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
+from typing import Any
 
 from aiokafka import ConsumerRecord
 from faust import App, Event
@@ -13,14 +14,16 @@ from logmonitor import compact_json
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.engine.current_event import writing_as_handler_of
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES, Redactor
+from logmonitor.home_partition import HomePartitions
 from logmonitor.ingest.decoded import Rejected
 from logmonitor.ingest.kafka_batches import records_of
 from logmonitor.levels import ERROR_LEVELS
-from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_ROUTED
+from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_REPARTITIONED, RECORDS_ROUTED
 from logmonitor.pipeline.aggregation import Bounds, Changes
 from logmonitor.pipeline.dead_letter import dead_letter
 from logmonitor.pipeline.fingerprint import fingerprint_candidates, group_title
 from logmonitor.pipeline.records import InvalidRecord, parse_record
+from logmonitor.pipeline.repartition import Source, forward_headers, source_of
 from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.group_cap import OVERFLOW_TITLE
@@ -29,39 +32,73 @@ from logmonitor.pipeline.tables.service_registry import public_name
 __all__ = ["Router"]
 
 
-Outgoing = list[tuple[str, bytes | None, bytes]]  # (topic, key, value)
+Outgoing = list[tuple[str, bytes | None, bytes | None, int | None, Any]]  # (topic, key, value, partition, headers)
 REDACTED = (REDACTED_HEADER, REDACTION_RULES)  # the header our handler sends with the records it redacted
 FOREIGN_REDACTOR = Redactor()  # for every other record (DESIGN section 6)
 # Records routed between turns of the event loop: 500 (~15 ms; a fetch brings up to 5,000), or fewer when
 # they are large: another producer's record is redacted in full, up to ~0.4 us a byte of hostile text.
 YIELD_EVERY, YIELD_BYTES = 500, 128 * 1024
+NOT_FORWARDED = "not a forwarded record: the repartition topic's records carry their source in headers"
+
+
+class _Pacer:
+    """Counts the records routed; the router yields to the event loop every YIELD_EVERY records or YIELD_BYTES."""
+
+    def __init__(self) -> None:
+        self.now = time.time()  # for the timestamp sanity window (a day ahead, 30 days back)
+        self._count = self._size = 0
+
+    def routed(self, value: bytes | Rejected | None) -> bool:
+        """One record (``value``) routed; whether it is time to let web requests in (then ``now`` is renewed)."""
+        self._count += 1
+        self._size += len(value.raw if isinstance(value, Rejected) else value or b"")
+        if self._count >= YIELD_EVERY or self._size >= YIELD_BYTES:
+            self.now, self._count, self._size = time.time(), 0, 0
+            return True
+        return False
 
 
 class Router:
-    """The batch handler of ``application-logs``: errors forwarded, invalid records dead-lettered, the rest counted."""
+    """The batch handler of ``application-logs`` and of its repartition topic.
+
+    Errors are forwarded, invalid records dead-lettered, records off their service's home partition
+    forwarded to the repartition topic (``pipeline/repartition.py``), the rest counted.
+    """
 
     def __init__(self, app: App, tables: Tables, bounds: Bounds, service_labels: ServiceLabels, *,
-                 errors_topic: str, dead_letters_topic: str) -> None:
+                 errors_topic: str, dead_letters_topic: str, repartition_topic: str, partitions: int) -> None:
         self._app, self._tables, self._bounds, self._labels = app, tables, bounds, service_labels
         self.errors_topic, self.dead_letters_topic = errors_topic, dead_letters_topic
+        self.repartition_topic, self._homes = repartition_topic, HomePartitions(partitions)
 
     def _route_one(self, message: ConsumerRecord, value: bytes | Rejected | None, index: int | None,
-                   changes: Changes, outgoing: Outgoing, routed: Counter[tuple[str, str]], now: float) -> None:
-        """Route ``value``: the message's own, or the ``index``-th record of the OTLP batch it carries."""
-        offset = message.offset
+                   changes: Changes, outgoing: Outgoing, routed: Counter[tuple[str, str]], now: float,
+                   forwarded: Source | None = None) -> None:
+        """Route ``value``: the message's own, or the ``index``-th record of the OTLP batch it carries.
+
+        ``forwarded``: where the record was read before it was forwarded to the repartition topic; it
+        is counted at its position there, else at the message's offset.
+        """
+        offset = message.offset if forwarded is None else forwarded.position
         try:
             if isinstance(value, Rejected):
                 raise InvalidRecord(value.reason)
             record, size = parse_record(value, now=now), len(value or b"")
         except InvalidRecord as invalid:
             raw = value.raw if isinstance(value, Rejected) else value
-            letter = dead_letter(raw, invalid.reason, message.topic, message.partition, offset, index)
-            outgoing.append((self.dead_letters_topic, message.key, letter))
+            source = forwarded or Source(message.topic, message.partition, message.offset, index)
+            letter = dead_letter(raw, invalid.reason, *source)
+            outgoing.append((self.dead_letters_topic, message.key, letter, None, None))
             changes.apply_invalid(offset)
             INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
             return
+        if forwarded is None and (home := self._homes.of(record["service"])) != message.partition:
+            headers = [*message.headers, *forward_headers(message.topic, message.partition, message.offset, index)]
+            outgoing.append((self.repartition_topic, record["service"].encode(), value, home, headers))
+            return
         if record["id"] is None:  # the producer set none: its place in the log (formatted only here, for the few)
-            place = f"{message.topic}-{message.partition}-{offset}"
+            topic, partition, at, index = forwarded or (message.topic, message.partition, offset, index)
+            place = f"{topic}-{partition}-{at}"
             record["id"] = place if index is None else f"{place}-{index}"
         if REDACTED not in message.headers:  # another producer's record, or one redacted by other rules
             FOREIGN_REDACTOR.record(record)
@@ -78,8 +115,8 @@ class Router:
                 record["extra"] = {**record["extra"], "overflowed_fingerprint": own}
                 record["title"] = OVERFLOW_TITLE
             public = public_name(service)
-            forwarded = record if public == service else {**record, "service": public}
-            outgoing.append((self.errors_topic, public.encode(), compact_json.dumps(forwarded)))
+            forwarded_error = record if public == service else {**record, "service": public}
+            outgoing.append((self.errors_topic, public.encode(), compact_json.dumps(forwarded_error), None, None))
         changes.apply_record(record, offset, size)
         routed[service, record["level"]] += 1
 
@@ -91,25 +128,59 @@ class Router:
         (from the last committed offset) are forwarded and dead-lettered again even where the table
         cells already count them: a cell says what was counted, not what reached Kafka (its changelog
         write can be delivered while the forward beside it was refused, ``server/delivery.py``). Readers
-        of the errors topic de-duplicate by record id, of the dead-letter topic by source offset.
+        of the errors topic de-duplicate by record id, of the dead-letter topic by source offset; the
+        home partition of forwarded records by their source position (``pipeline/repartition.py``).
         """
-        changes = Changes(batch.last.partition, self._tables, self._bounds)
         outgoing, routed = Outgoing(), Counter[tuple[str, str]]()
-        now = time.time()  # for the timestamp sanity window (a day ahead, 30 days back)
-        count = size = 0
-        for message in batch.records:
-            for index, value in records_of(message.value, now):  # one, or each of an OTLP batch's (same offset)
-                self._route_one(message, value, index, changes, outgoing, routed, now)
-                count, size = count + 1, size + len(value.raw if isinstance(value, Rejected) else value or b"")
-                if count >= YIELD_EVERY or size >= YIELD_BYTES:
-                    await asyncio.sleep(0)  # web requests get in between
-                    now, count, size = time.time(), 0, 0
-        producer = self._app.producer
-        for topic, key, value in outgoing:  # the producer itself: Faust's topic.send costs 5x more per record
-            await producer.send(topic, key, value, None, None, None)  # the next commit waits for the outcome
-        ERRORS_FORWARDED.inc(sum(topic == self.errors_topic for topic, _key, _value in outgoing))
+        if batch.last.topic == self.repartition_topic:
+            await self._count_forwarded(batch, outgoing, routed)
+            await self._send(outgoing)
+        else:
+            changes = Changes(batch.last.partition, self._tables, self._bounds)
+            pacer = _Pacer()
+            for message in batch.records:
+                for index, value in records_of(message.value, pacer.now):  # one, or each of an OTLP batch's
+                    self._route_one(message, value, index, changes, outgoing, routed, pacer.now)
+                    if pacer.routed(value):
+                        await asyncio.sleep(0)
+            await self._send(outgoing)
+            self._write(changes, batch)
         for (service, level), count in routed.items():
             RECORDS_ROUTED.labels(self._labels.label(service), level).inc(count)
+
+    async def _count_forwarded(self, batch: Batch, outgoing: Outgoing, routed: Counter[tuple[str, str]]) -> None:
+        """Count a batch of the repartition topic, each record at its source position, a source partition at a time."""
+        by_source: dict[int, list[tuple[ConsumerRecord, Source]]] = {}
+        highest: dict[int, int] = {}  # by source partition: the highest position in the batch so far
+        for message in batch.records:
+            if (source := source_of(message.headers)) is None:
+                letter = dead_letter(message.value, NOT_FORWARDED, message.topic, message.partition, message.offset)
+                outgoing.append((self.dead_letters_topic, message.key, letter, None, None))
+                INVALID_RECORDS.labels(NOT_FORWARDED.split(":", 1)[0]).inc()
+                continue
+            if (at := source.position) <= highest.get(source.partition, -1):
+                continue  # forwarded again within the batch (the cells skip what earlier batches counted)
+            highest[source.partition] = at
+            by_source.setdefault(source.partition, []).append((message, source))
+        pacer = _Pacer()
+        for partition, records in by_source.items():
+            changes = Changes(partition, self._tables, self._bounds, home=batch.last.partition)
+            for message, source in records:
+                for _index, value in records_of(message.value, pacer.now):  # one: forwards are single records
+                    self._route_one(message, value, source.index_in_batch, changes, outgoing, routed, pacer.now,
+                                    source)
+                    if pacer.routed(value):
+                        await asyncio.sleep(0)
+            self._write(changes, batch)  # before the next source's records read the cells
+
+    def _write(self, changes: Changes, batch: Batch) -> None:
         last = batch.last
         with writing_as_handler_of(Event(self._app, last.key, last.value, last.headers, last)):
             changes.write()
+
+    async def _send(self, outgoing: Outgoing) -> None:
+        producer = self._app.producer
+        for topic, key, value, partition, headers in outgoing:  # the producer itself: topic.send costs 5x more
+            await producer.send(topic, key, value, partition, None, headers)  # the next commit waits for the outcome
+        ERRORS_FORWARDED.inc(sum(topic == self.errors_topic for topic, *_rest in outgoing))
+        RECORDS_REPARTITIONED.inc(sum(topic == self.repartition_topic for topic, *_rest in outgoing))

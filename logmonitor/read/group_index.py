@@ -25,7 +25,7 @@ from itertools import islice
 from typing import Any
 
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.pipeline.tables.cells import Cell, source_partitions
+from logmonitor.pipeline.tables.cells import Cell, home_of
 from logmonitor.pipeline.tables.changed_keys import changed_keys
 from logmonitor.pipeline.tables.group_states import state_key
 from logmonitor.read.group_order import GroupOrder, sorting
@@ -34,8 +34,8 @@ from logmonitor.read.queries import Partitions
 from logmonitor.triage.escalation import Escalation
 
 __all__ = [
-    "PREPARE_AHEAD", "SLICE", "UPDATED_AT_MOST", "GroupIndex", "GroupIndexes", "Selection", "Version", "index_now",
-    "table_version",
+    "PREPARE_AHEAD", "SLICE", "UPDATED_AT_MOST", "GroupIndex", "GroupIndexes", "Selection", "Version", "answers_for",
+    "index_now", "table_version",
 ]
 
 SLICE = 2000
@@ -62,8 +62,9 @@ def table_version(tables: Tables, partitions: Partitions, escalation: Escalation
     return groups.generation, states.generation, None if partitions is None else frozenset(partitions), escalation
 
 
-def _ours(cell: Cell, partitions: Partitions) -> bool:
-    return partitions is None or bool(source_partitions(cell) & partitions)
+def answers_for(cell: Cell, partitions: Partitions) -> bool:
+    """Whether a worker of ``partitions`` (None: all) answers for ``cell``: its home partition is one of them."""
+    return partitions is None or home_of(cell) in partitions
 
 
 @dataclass
@@ -91,7 +92,7 @@ class GroupIndex:
     def add(self, key: str, cell: Cell | None, tables: Tables, partitions: Partitions, now: float,
             escalation: Escalation) -> IndexedGroup | None:
         """Derive the group of ``cell`` (under ``key``) and count it, if it is one of ``partitions``'."""
-        if not cell or not _ours(cell, partitions):
+        if not cell or not answers_for(cell, partitions):
             return None  # gone, or another worker's
         group, changes = indexed(key, cell, tables.group_states.get(state_key(cell["service"], cell["fingerprint"])),
                                  now, escalation)

@@ -17,10 +17,10 @@ from typing import Any
 
 from logmonitor.alerts.rules import AlertConfig
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.pipeline.tables.cells import Cell, source_partitions
+from logmonitor.pipeline.tables.cells import Cell, home_of
 from logmonitor.pipeline.tables.group_states import group_id, state_key
 from logmonitor.pipeline.tables.service_registry import public_name
-from logmonitor.read.group_index import GroupIndex, GroupIndexes, index_now
+from logmonitor.read.group_index import GroupIndex, GroupIndexes, answers_for, index_now
 from logmonitor.read.indexed_group import IndexedGroup, sort_key
 from logmonitor.read.queries import ErrorQuery, Partitions, recent_errors
 from logmonitor.timestamps import epoch_of
@@ -138,10 +138,6 @@ def escalation_of(config: AlertConfig) -> Escalation:
     return ESCALATION if rule is None else Escalation(rule.factor, rule.min_volume)
 
 
-def _ours(cell: Cell, partitions: Partitions) -> bool:
-    return partitions is None or bool(source_partitions(cell) & partitions)
-
-
 def _state(tables: Tables, cell: Cell) -> Cell | None:
     return tables.group_states.get(state_key(cell["service"], cell["fingerprint"]))
 
@@ -200,12 +196,12 @@ def group_with_detail(tables: Tables, service: str, fingerprint: str, partitions
                       escalation: Escalation) -> dict[str, Any] | None:
     """This worker's partial for one group: None unless it holds the group, else its detail.
 
-    Besides what the API shows: ``partition``, the group's source partition (its commands go to
+    Besides what the API shows: ``partition``, the group's home partition (its commands go to
     that partition of the command topic), and ``commands_applied``, the last command offset its
     state applied per partition (a PATCH waits for its own).
     """
     cell = tables.error_groups.get(state_key(service, fingerprint))
-    if not cell or not _ours(cell, partitions):
+    if not cell or not answers_for(cell, partitions):
         return None
     state = _state(tables, cell)
     events = recent_errors(tables, ErrorQuery(service=public_name(service), fingerprint=fingerprint,
@@ -213,7 +209,7 @@ def group_with_detail(tables: Tables, service: str, fingerprint: str, partitions
     return {
         **_listed(cell, state, now, escalation),
         **group_detail(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation),
-        "events": events, "partition": min(source_partitions(cell)),
+        "events": events, "partition": home_of(cell),
         "commands_applied": (state or {}).get(COMMANDS_APPLIED, {}),
     }
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from logmonitor.levels import ERROR_LEVELS, LEVELS
 from logmonitor.pipeline.tables.all_tables import Tables
-from logmonitor.pipeline.tables.cells import Cell, source_partitions
+from logmonitor.pipeline.tables.cells import Cell, home_of
 from logmonitor.pipeline.tables.error_ring import live_errors
 from logmonitor.pipeline.tables.expiry import retention_cutoff
 from logmonitor.pipeline.tables.service_registry import OVERFLOW, public_name
@@ -48,7 +48,7 @@ Partitions = set[int] | None
 
 
 def _ours(cell: Cell, partitions: Partitions) -> bool:
-    return partitions is None or bool(source_partitions(cell) & partitions)
+    return partitions is None or home_of(cell) in partitions
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ class LogMonitorApp(BatchingApp):
         flush_up_to_now(self.producer.buffer)
         changelogs = [table.changelog_topic.get_topic_name() for table in self.tables.values()]
         cast(CheckedProducer, self.producer).deliveries.guard(
-            retried=(settings.errors_topic, settings.dlq_topic), stopping=changelogs)
+            retried=(settings.errors_topic, settings.dlq_topic, settings.repartition_topic), stopping=changelogs)
 
         await ensure_topics(settings, changelog_specs(self.tables.values(), settings))
         await super().on_first_start()
@@ -145,8 +145,10 @@ def create_app(settings: Settings) -> LogMonitorApp:
     )
     app.context = context
     router = Router(app, context.tables, context.bounds, context.service_labels,
-                    errors_topic=settings.errors_topic, dead_letters_topic=settings.dlq_topic)
+                    errors_topic=settings.errors_topic, dead_letters_topic=settings.dlq_topic,
+                    repartition_topic=settings.repartition_topic, partitions=settings.partitions)
     app.batch_handler(topics.logs)(router)
+    app.batch_handler(topics.repartition)(router)
     add_status_commands(app, topics.commands, context.tables)
     add_housekeeping(app, context)
     add_notifications(app, topics.alerts, context.alert_config)

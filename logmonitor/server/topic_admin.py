@@ -33,6 +33,9 @@ TICKS_RETENTION = timedelta(hours=1)
 # them until then (or until a stopped app starts again). Not compacted: keyed by service, compaction
 # would keep one command per service and lose the others of a worker that is behind.
 COMMANDS_RETENTION = timedelta(days=7)
+# Forwarded records are read by their home partition's owner within moments of their forward (the
+# same worker group reads both topics); a day covers a home that is hours behind.
+REPARTITION_RETENTION = timedelta(days=1)
 DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a value set on the topic itself
 
 
@@ -43,7 +46,7 @@ class ConfigRefused(RuntimeError):
 def topic_specs(settings: Settings) -> list[NewTopic]:
     """The topics of DESIGN section 3 with the configured partitions and retention, the ticks and command topics."""
     kept = {**settings.topic_retention(), settings.ticks_topic: TICKS_RETENTION,
-            settings.commands_topic: COMMANDS_RETENTION}
+            settings.commands_topic: COMMANDS_RETENTION, settings.repartition_topic: REPARTITION_RETENTION}
     return [
         NewTopic(
             name,

@@ -20,6 +20,7 @@ class Topics:
     alerts: TopicT
     ticks: TopicT
     commands: TopicT  # error-group status changes (``pipeline/status_commands.py``)
+    repartition: TopicT  # records read off their service's home partition (``pipeline/repartition.py``)
 
 
 def define_topics(app: faust.App, settings: Settings) -> Topics:
@@ -29,4 +30,5 @@ def define_topics(app: faust.App, settings: Settings) -> Topics:
                          partitions=settings.partitions)
 
     return Topics(logs=raw_topic(settings.logs_topic), alerts=raw_topic(settings.alerts_topic),
-                  ticks=raw_topic(settings.ticks_topic), commands=raw_topic(settings.commands_topic))
+                  ticks=raw_topic(settings.ticks_topic), commands=raw_topic(settings.commands_topic),
+                  repartition=raw_topic(settings.repartition_topic))

@@ -13,8 +13,8 @@ Two defaults, Faust's and CPython's, cost a busy router much of its CPU (``bench
   price is memory while catching up at full speed: garbage in reference cycles waits longer
   (about 25 MiB more, docs/benchmarks.md, P5); at a steady rate it is not measurable (P6).
 
-Once asked to stop, it exits within ``LOGMONITOR_SHUTDOWN_TIMEOUT`` whatever holds it
-(``server/shutdown_deadline.py``).
+Once asked to stop, it exits as soon as its services have stopped (``engine/worker_exit.py``),
+and within ``LOGMONITOR_SHUTDOWN_TIMEOUT`` whatever holds it (``server/shutdown_deadline.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-import faust
 from mode import Service
 
+from logmonitor.engine.worker_exit import PromptExitWorker
 from logmonitor.server.context import context_of
 from logmonitor.server.loop_lag import probe_loop_lag
 from logmonitor.server.shutdown_deadline import exit_after
@@ -34,7 +34,7 @@ __all__ = ["YOUNG_GENERATION", "StreamWorker"]
 YOUNG_GENERATION = 50_000
 
 
-class StreamWorker(faust.Worker):
+class StreamWorker(PromptExitWorker):
     """A :class:`faust.Worker` without the spinner, with fewer garbage collections, measuring its loop's lag.
 
     It stops within the settings' shutdown timeout.

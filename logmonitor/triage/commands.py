@@ -1,11 +1,12 @@
 """A status change as it travels through Kafka, and the PATCH body it is made from.
 
 ``PATCH /api/v1/logs/groups/{id}`` takes ``{"status": "unresolved" | "resolved" | "ignored",
-"ignore": {"count": N} | {"until": time} | {}}`` (``ignore`` only with ``ignored``; absent or
-``{}`` is forever). :func:`parse_patch` turns it into a :class:`StatusCommand`; its
-:meth:`~StatusCommand.as_message` is the command topic's value, and :func:`command_from_message`
-reads one back (the topic is input too: it is checked again). Every mistake is a
-:class:`TriageError` whose ``code`` and ``detail`` the view answers with a 400.
+"ignore": {"count": N} | {"until": time} | {}, "reason": text}`` (``ignore`` only with ``ignored``;
+absent or ``{}`` is forever; ``reason``, optional, is kept in the group's history).
+:func:`parse_patch` turns it into a :class:`StatusCommand`; its :meth:`~StatusCommand.as_message`
+is the command topic's value, and :func:`command_from_message` reads one back (the topic is input
+too: it is checked again). Every mistake is a :class:`TriageError` whose ``code`` and ``detail`` the
+view answers with a 400.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import orjson
 from logmonitor.timestamps import EARLIEST, LATEST, TimeParamError, parse_time_param
 
 __all__ = [
-    "MAX_BODY_BYTES", "MAX_IGNORE_COUNT", "MAX_IGNORE_SECONDS", "SETTABLE", "SHOWN", "Ignore", "StatusCommand",
-    "TriageError", "command_from_message", "parse_patch",
+    "MAX_BODY_BYTES", "MAX_IGNORE_COUNT", "MAX_IGNORE_SECONDS", "MAX_REASON", "SETTABLE", "SHOWN", "Ignore",
+    "StatusCommand", "TriageError", "command_from_message", "parse_patch",
 ]
 
 SETTABLE = ("unresolved", "resolved", "ignored")
@@ -29,8 +30,9 @@ SHOWN = (*SETTABLE, "new", "regressed", "escalating")
 MAX_BODY_BYTES = 4096
 MAX_IGNORE_COUNT = 1_000_000
 MAX_IGNORE_SECONDS = 366 * 86400
+MAX_REASON = 500
 _MAX_TEXT = {"group": 1024, "service": 1024, "who": 128, "request_id": 128}
-_BODY_FIELDS = ("status", "ignore")
+_BODY_FIELDS = ("status", "ignore", "reason")
 
 
 class TriageError(ValueError):
@@ -60,7 +62,8 @@ class StatusCommand:
     """One requested status change of one group; checked when made, whichever way.
 
     ``from_status`` is the status the requester saw (the history records the one it actually
-    changed from); ``who`` is the token's label or ``"anonymous"``; ``at`` the request's epoch.
+    changed from); ``who`` is the token's label or ``"anonymous"``; ``at`` the request's epoch;
+    ``reason`` the requester's words, if any, kept in the history.
     """
 
     group: str
@@ -71,6 +74,7 @@ class StatusCommand:
     who: str
     at: float
     request_id: str
+    reason: str | None = None
 
     def __post_init__(self) -> None:
         for name, limit in _MAX_TEXT.items():
@@ -81,13 +85,15 @@ class StatusCommand:
             raise TriageError("bad_command", f"from must be one of {', '.join(SHOWN)}")
         _check_status(self.to)
         _check_ignore(self.to, self.ignore, self.at)
+        if self.reason is not None and (not isinstance(self.reason, str) or not 0 < len(self.reason) <= MAX_REASON):
+            raise TriageError("bad_reason", f"reason must be text of 1 to {MAX_REASON} characters")
 
     def as_message(self) -> dict[str, Any]:
         """The command topic's value."""
         return {
             "group": self.group, "service": self.service, "from": self.from_status, "to": self.to,
             "ignore": None if self.ignore is None else self.ignore.as_json(), "who": self.who, "at": self.at,
-            "request_id": self.request_id,
+            "request_id": self.request_id, **({} if self.reason is None else {"reason": self.reason}),
         }
 
 
@@ -159,8 +165,11 @@ def parse_patch(body: bytes, *, group: str, service: str, current: str, who: str
     if to != "ignored" and raw_ignore is not None:
         raise TriageError("bad_ignore", "ignore goes with status ignored, and only with it")
     ignore = _ignore_of({} if raw_ignore is None else raw_ignore) if to == "ignored" else None
+    reason = fields.get("reason")
+    if isinstance(reason, str):
+        reason = reason.strip() or None
     return StatusCommand(group=group, service=service, from_status=current, to=to, ignore=ignore, who=who,
-                         at=now, request_id=request_id)
+                         at=now, request_id=request_id, reason=reason)
 
 
 def command_from_message(value: object) -> StatusCommand:
@@ -178,5 +187,5 @@ def command_from_message(value: object) -> StatusCommand:
     return StatusCommand(  # its checks refuse fields of other types
         group=value.get("group", ""), service=value.get("service", ""), from_status=value.get("from", ""),
         to=value.get("to", ""), ignore=None if raw_ignore is None else _ignore_of(raw_ignore), who=value.get("who", ""),
-        at=float(at), request_id=value.get("request_id", ""),
+        at=float(at), request_id=value.get("request_id", ""), reason=value.get("reason"),
     )

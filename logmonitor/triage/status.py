@@ -4,7 +4,7 @@ The cell::
 
     {"status": "unresolved" | "resolved" | "ignored",
      "ignore": None | {} | {"count": N, "seen": k} | {"until": epoch},   # {} is forever; only when ignored
-     "history": [{"at", "who", "from", "to", "why", "ignore"?, "request_id"?}, ...],  # the last HISTORY_LIMIT
+     "history": [{"at", "who", "from", "to", "why", "ignore"?, "request_id"?, "reason"?}, ...],  # HISTORY_LIMIT
      "counts": {...},                                                    # buckets.py
      "_wm": {source partition: offset}, "_cmd": {command partition: offset}}
 
@@ -73,13 +73,15 @@ def _own(state: Cell | None) -> Cell:
 
 
 def _change(state: Cell, to: str, *, at: float, why: str, who: str = SYSTEM, ignore: dict[str, Any] | None = None,
-            request_id: str | None = None) -> None:
+            request_id: str | None = None, reason: str | None = None) -> None:
     """Set, in place, the status to ``to`` (ignored: with ``ignore``) and record it in the bounded history."""
     entry: dict[str, Any] = {"at": at, "who": who, "from": state["status"], "to": to, "why": why}
     if ignore is not None:
         entry["ignore"] = _condition(ignore)
     if request_id is not None:
         entry["request_id"] = request_id
+    if reason is not None:
+        entry["reason"] = reason
     state.update(status=to, ignore=ignore)
     state["history"] = [*state["history"][-(HISTORY_LIMIT - 1):], entry]
 
@@ -165,6 +167,6 @@ def apply_command(state: Cell | None, command: StatusCommand, partition: int, of
     if own["status"] != command.to or _condition(own["ignore"]) != ignore:
         stored = ignore if ignore is None or "count" not in ignore else {**ignore, "seen": 0}
         _change(own, command.to, at=command.at, why=REQUEST, who=command.who, ignore=stored,
-                request_id=command.request_id)
+                request_id=command.request_id, reason=command.reason)
     return Applied(own, True)
 

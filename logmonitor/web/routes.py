@@ -17,7 +17,7 @@ from faust.web import Request, Response
 
 from logmonitor.read.group_triage import MAX_CURSOR, SORTS
 from logmonitor.read.partials import PARTIALS
-from logmonitor.triage.commands import SETTABLE, SHOWN
+from logmonitor.triage.commands import MAX_REASON, SETTABLE, SHOWN
 from logmonitor.web import grafana
 from logmonitor.web.alerts import AlertsView
 from logmonitor.web.base import ApiView
@@ -71,7 +71,9 @@ _STATUS_CHANGE = {
     "type": "object", "required": ["status"], "additionalProperties": False, "properties": {
         "status": {"type": "string", "enum": list(SETTABLE)},
         "ignore": {"type": "object", "additionalProperties": False, "description": "with ignored only; {} is forever",
-                   "properties": {"count": {"type": "integer", "minimum": 1}, "until": TIME}}}}
+                   "properties": {"count": {"type": "integer", "minimum": 1}, "until": TIME}},
+        "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON,
+                   "description": "why, in the requester's words: kept in the group's history"}}}
 
 ROUTES: tuple[Route, ...] = (
     _route("/", DashboardView, get("The live dashboard (with a token set, the browser asks for it: basic auth)",

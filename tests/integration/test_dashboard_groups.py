@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import orjson
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -111,6 +112,19 @@ def fields(browser: Any) -> dict[str, str]:
     return dict(browser.execute_script(script))
 
 
+def drawn_bars(browser: Any, chart: str) -> list[dict[str, float]]:
+    """Each bar of a detail chart as drawn: its height and bottom, the axis, and the height its attribute asks."""
+    script = """
+      const svg = document.getElementById(arguments[0]);
+      const scale = svg.getBoundingClientRect().height / svg.viewBox.baseVal.height;
+      const axis = svg.querySelector('line.axis').getBoundingClientRect().top;
+      return [...svg.querySelectorAll('rect.bar')].map(rect => {
+        const box = rect.getBoundingClientRect();
+        return {height: box.height, bottom: box.bottom, axis: axis, asked: rect.height.baseVal.value * scale};
+      });"""
+    return list(browser.execute_script(script, chart))
+
+
 def csp_violations(browser: Any) -> list[dict[str, Any]]:
     return [entry for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]
 
@@ -138,8 +152,14 @@ def test_resolve_by_keyboard_leaves_the_tab_and_a_new_event_reopens_it_as_regres
     shown = fields(page)
     assert shown["Events"] == "3" and shown["Service"] == "ui-pay" and shown["Hosts"] == "ui-pay-1"
     assert page.find_element(By.ID, "group-title").text.startswith("TimeoutError: call ")
-    assert len(page.find_elements(By.CSS_SELECTOR, "#group-hourly rect.bar")) == 24
-    assert len(page.find_elements(By.CSS_SELECTOR, "#group-daily rect.bar")) == 14
+    for chart, buckets in (("group-hourly", 24), ("group-daily", 14)):
+        drawn = drawn_bars(page, chart)
+        assert len(drawn) == buckets
+        *empty, now = drawn
+        assert all(bar["height"] == 0 for bar in empty), "an empty hour or day draws nothing"
+        assert now["height"] > 20 and now["height"] == pytest.approx(now["asked"], abs=0.5), \
+            "drawn as tall as its count asks (no stylesheet overrides an SVG bar's height)"
+        assert now["bottom"] == pytest.approx(now["axis"], abs=1), "a bar stands on the axis"
     first_event = page.find_element(By.CSS_SELECTOR, "#group-events li details")
     assert "TimeoutError: call 2 timed out" in first_event.find_element(By.CSS_SELECTOR, "pre.stack").text
     assert '"request_id": "req-2"' in first_event.find_element(By.CSS_SELECTOR, "pre.context").text
@@ -190,6 +210,24 @@ def test_ignore_until_n_more_from_the_form_of_a_linked_detail(browser: Any, work
     tab(page, "unresolved")
     WebDriverWait(page, 40).until(lambda d: row_of(d, "ui-ship") is not None)
     assert csp_violations(page) == []
+
+
+def test_the_reason_of_a_change_is_shown_in_the_history_as_text(browser: Any, worker: Any) -> None:
+    send(worker, crash("ui-why", 1))
+    group = WebDriverWait(browser, 40).until(lambda _: next(
+        (g for g in worker.get_json("/api/v1/logs/groups", service="ui-why")["groups"]), None))
+    change = urllib.request.Request(worker.url + f"/api/v1/logs/groups/{group['id']}", method="PATCH",
+                                    data=orjson.dumps({"status": "ignored", "reason": HOSTILE}),
+                                    headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(change, timeout=30) as answered:
+        assert answered.status in (200, 202)
+    WebDriverWait(browser, 30).until(
+        lambda _: worker.get_json(f"/api/v1/logs/groups/{group['id']}")["status"] == "ignored")
+    page = open_page(browser, worker.url, f"#group/{group['id']}")
+    detail_shown(page)
+    history = page.find_element(By.ID, "group-history").text
+    assert "unresolved → ignored" in history and f"“{HOSTILE}”" in history
+    assert page.execute_script("return window.__xss") is None and csp_violations(page) == []
 
 
 def test_a_hostile_title_is_shown_as_text_in_the_list_and_the_detail(page: Any) -> None:

@@ -1,22 +1,19 @@
 """R1: counts stay exact and no error appears twice when the worker is killed -9 mid-stream.
 
-The moments of the kills are random; the test prints its seed ("kill seed: N"). To replay a failure
-with the same kill moments:
-    LOGMONITOR_TEST_SEED=N pytest tests/integration/test_exact_counts.py -s
+The moments of the kills are random; the test prints its seed (tests/fixtures/kills.py says how to
+replay a failure with the same kill moments).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
+from tests.fixtures.kills import by_service_and_level, kill_seed, kill_three_times, stats_once_counted
 from tests.fixtures.traffic import LEVEL_CYCLE, keyed, log_record, produce
 
 TOTAL = 200_000
@@ -33,33 +30,7 @@ def make_records() -> list[dict[str, Any]]:
     ]
 
 
-def kill_seed() -> int:
-    """LOGMONITOR_TEST_SEED to replay a run, else a fresh one; printed either way (pytest shows it on failure)."""
-    seed = int(os.environ.get("LOGMONITOR_TEST_SEED") or time.time_ns())
-    print(f"kill seed: {seed} (replay with LOGMONITOR_TEST_SEED={seed})")
-    return seed
-
-
-async def kill_three_times(worker: Any, rng: random.Random, total: int) -> int:
-    """SIGKILL the worker at three random moments while it processes; restart it each time.
-
-    Each kill prints how many of the ``total`` records were counted at that moment, and fails
-    when all were: a kill after the last record was counted would prove nothing.
-    """
-    kills = 0
-    for _ in range(3):
-        await asyncio.sleep(rng.uniform(2.0, 6.0))
-        counted = worker.get_json("/api/v1/logs/stats")["total_logs"]
-        worker.kill(signal.SIGKILL)
-        kills += 1
-        print(f"kill {kills}: {counted} of {total} records counted")
-        assert counted < total, f"kill {kills} came after every record was counted"
-        worker.restart()
-        await asyncio.to_thread(worker.wait_healthy, 180)
-    return kills
-
-
-pytestmark = pytest.mark.serial  # its kills must land while the worker is busy, at the pace of a quiet machine
+pytestmark = pytest.mark.kills  # after the others, two at a time: its records flow at a set pace
 
 
 @pytest.mark.timeout(900)
@@ -74,16 +45,9 @@ async def test_kill_minus_nine_three_times_keeps_every_count_exact(start_worker:
     kills = await kill_three_times(worker, random.Random(kill_seed()), TOTAL)
     assert await producing == TOTAL and kills == 3
 
-    deadline = time.monotonic() + 400
-    stats = worker.get_json("/api/v1/logs/stats")
-    started = time.monotonic()
-    while stats["total_logs"] < TOTAL and time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        stats = worker.get_json("/api/v1/logs/stats")
-        print(f"{time.monotonic() - started:6.1f}s after the third restart: {stats['total_logs']} counted")
-
+    stats = await stats_once_counted(worker, TOTAL)
     assert stats["total_logs"] == TOTAL
-    assert {(s, lvl): n for s, levels in stats["by_service"].items() for lvl, n in levels.items()} == dict(expected)
+    assert by_service_and_level(stats) == dict(expected)
     errors = sum(n for (_s, level), n in expected.items() if level == "ERROR")
     assert stats["total_errors"] == errors
     assert stats["errors_last_hour"] == errors, "windowed counts are exact too"

@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures.traffic import keyed, log_record, produce
 
-pytestmark = pytest.mark.serial  # the takeover's timing is what it watches
+pytestmark = pytest.mark.kills  # after the others, two at a time: a worker is killed mid-stream
 
 SERVICES = [f"svc-{i}" for i in range(12)]
 LEVELS = ("INFO", "ERROR", "WARNING", "INFO")

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
+from tests.fixtures.kills import by_service_and_level, kill_seed, kill_three_times, stats_once_counted
 from tests.fixtures.otlp import encoded, export_request, log_record
 from tests.fixtures.traffic import produce
-from tests.integration.test_exact_counts import kill_seed, kill_three_times
 
 SERVICES = ("checkout", "search", "payment")
 LEVELS = {9: "INFO", 13: "WARNING", 17: "ERROR"}
@@ -37,7 +36,7 @@ def collector_messages() -> tuple[list[tuple[bytes | None, bytes]], Counter[tupl
     return messages, expected
 
 
-pytestmark = pytest.mark.serial  # its kills must land while the worker is busy, at the pace of a quiet machine
+pytestmark = pytest.mark.kills  # after the others, two at a time: its records flow at a set pace
 
 
 @pytest.mark.timeout(900)
@@ -52,13 +51,9 @@ async def test_kill_minus_nine_during_collector_batches_keeps_every_count_exact(
     kills = await kill_three_times(worker, random.Random(kill_seed()), total)
     assert await producing == BATCHES and kills == 3
 
-    deadline = time.monotonic() + 400
-    stats = worker.get_json("/api/v1/logs/stats")
-    while stats["total_logs"] < total and time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-        stats = worker.get_json("/api/v1/logs/stats")
+    stats = await stats_once_counted(worker, total)
     assert stats["total_logs"] == total
-    assert {(s, lvl): n for s, levels in stats["by_service"].items() for lvl, n in levels.items()} == dict(expected)
+    assert by_service_and_level(stats) == dict(expected)
     errors = sum(n for (_s, level), n in expected.items() if level == "ERROR")
     assert stats["total_errors"] == errors and stats["errors_last_hour"] == errors
     for service in SERVICES:

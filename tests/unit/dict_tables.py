@@ -99,9 +99,9 @@ class DictTables:
                              group_states=self.group_states)
 
     def changes(self, partition: int, service_cap: int = 1000, group_cap: int = 1000,
-                ring_bytes: int = 4 * 1024 * 1024) -> Changes:
-        """A batch's overlay over these tables with these bounds."""
-        return Changes(partition, self.tables, Bounds(service_cap, service_cap, group_cap, ring_bytes))
+                ring_bytes: int = 4 * 1024 * 1024, home: int | None = None) -> Changes:
+        """A batch's overlay over these tables with these bounds (``home``: of records forwarded from ``partition``)."""
+        return Changes(partition, self.tables, Bounds(service_cap, service_cap, group_cap, ring_bytes), home)
 
     def snapshot(self) -> dict[str, dict[Any, Any]]:
         """A deep copy of every table, to compare with later."""

@@ -7,16 +7,12 @@ tested in test_group_cap.py and test_service_registry.py.
 
 from __future__ import annotations
 
-import logging
-
-import pytest
-
-from logmonitor.pipeline import aggregation
 from logmonitor.pipeline.aggregation import Changes
-from logmonitor.pipeline.tables.announcement import Announcement
-from logmonitor.pipeline.tables.cells import watermark
+from logmonitor.pipeline.repartition import position
+from logmonitor.pipeline.tables.cells import home_of, watermark
 from logmonitor.pipeline.tables.error_groups import group_key
-from logmonitor.pipeline.tables.service_state import profile_key
+from logmonitor.pipeline.tables.service_registry import bucket_name
+from logmonitor.pipeline.tables.service_state import profile_key, registry_key
 from tests.unit.dict_tables import MINUTE, WINDOW_TABLE, DictTables, apply_batch, record
 
 Batch = list[tuple[int, str, str]]  # (offset, service, level)
@@ -88,12 +84,44 @@ def test_the_stored_cells_are_not_changed_in_place(tables: DictTables) -> None:
     assert stored is not tables.windows["pay", MINUTE] and stored.get("INFO") == 1, "a new value, the old untouched"
 
 
-def test_a_service_arriving_on_two_source_partitions_is_announced_once(
-        tables: DictTables, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(aggregation, "_spread", Announcement(logging.getLogger(aggregation.__name__)))
-    route(tables, 0, [(0, "pay", "INFO")])
-    assert not caplog.records, "one partition: nothing to say"
-    route(tables, 1, [(0, "pay", "INFO")])
-    route(tables, 2, [(0, "pay", "INFO")])
-    spread = [record.getMessage() for record in caplog.records if "key records by service" in record.getMessage()]
-    assert len(spread) == 1 and "'pay'" in spread[0] and "[0, 1]" in spread[0]
+def test_records_forwarded_from_other_partitions_are_counted_at_home_each_once_by_position(
+        tables: DictTables) -> None:
+    home = 2
+    route(tables, home, [(10, "pay", "INFO")], invalid=(11,))  # the home partition's own records, by offset
+
+    def forwarded(source: int, batch: Batch, invalid: tuple[int, ...] = ()) -> None:
+        apply_batch(tables.changes(source, service_cap=100, group_cap=100, home=home), batch, invalid)
+
+    forwarded(0, [(position(5, None), "pay", "ERROR"), (position(7, 0), "pay", "INFO")], invalid=(position(7, 1),))
+    forwarded(1, [(position(5, None), "pay", "WARNING")])  # the same offset in another source partition: new
+    forwarded(0, [(position(5, None), "pay", "ERROR"), (position(7, 0), "pay", "INFO")])  # written twice: skipped
+    forwarded(0, [(position(7, 2), "pay", "INFO")])  # the same batch's next record, forwarded after a split: new
+    assert totals(tables, "pay") == {"INFO": 3, "ERROR": 1, "WARNING": 1} and window(tables, "pay") == totals(
+        tables, "pay")
+    assert tables.groups[group_key("pay", "fp-pay")]["count"] == 1
+    assert tables.invalid == {str(home): tables.invalid[str(home)]} and tables.invalid[str(home)]["n"] == 2, (
+        "the home partition's dead-letter count")
+    registry = tables.state[registry_key(home)]
+    assert registry["services"] == {"pay": 10}, "admitted from the home partition, by its offset"
+    assert [watermark(registry, partition) for partition in (0, 1, 2)] == [position(7, 2), position(5, None), 10]
+    assert registry_key(0) not in tables.state and registry_key(1) not in tables.state
+    cells = [tables.windows["pay", MINUTE], tables.state[profile_key("pay")], tables.groups[group_key("pay", "fp-pay")],
+             registry, tables.invalid[str(home)]]
+    assert [home_of(cell) for cell in cells] == [home] * 5, "each belongs to the home partition, not the lowest source"
+
+
+
+def test_the_home_partitions_service_cap_decides_for_forwarded_records_the_same_when_replayed(
+        tables: DictTables) -> None:
+    home = 2
+
+    def forwarded(source: int, batch: Batch) -> None:
+        apply_batch(tables.changes(source, service_cap=2, group_cap=100, home=home), batch)
+
+    apply_batch(tables.changes(home, service_cap=2, group_cap=100), [(10, "pay", "INFO")])
+    forwarded(0, [(position(5, None), "shop", "INFO"), (position(6, None), "cart", "INFO")])
+    forwarded(0, [(position(5, None), "shop", "INFO"), (position(6, None), "cart", "INFO"),
+                  (position(7, None), "cart", "WARNING")])  # written again, and one more
+    assert tables.state[registry_key(home)]["services"] == {"pay": 10, "shop": [0, position(5, None)]}
+    assert totals(tables, "shop") == {"INFO": 1}
+    assert totals(tables, bucket_name(home)) == {"INFO": 1, "WARNING": 1}, "beyond the cap: the home's bucket"

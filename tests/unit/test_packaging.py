@@ -8,6 +8,8 @@ from pathlib import Path
 
 from setuptools import find_namespace_packages
 
+from logmonitor import __version__
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,3 +40,15 @@ def test_no_test_or_tool_code_is_shipped() -> None:
     packages, _ = package_data()
     assert "logmonitor" in packages and all(p == "logmonitor" or p.startswith("logmonitor.") for p in packages)
     assert not any("__pycache__" in package for package in packages)
+
+
+def test_the_install_lines_of_the_readme_name_this_distribution_and_version() -> None:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    name = config["metadata"]["name"]
+    assert name == "logmonitor-kafka", "`logmonitor` on the package index is an unrelated project (issue 27)"
+    lines = [line.split("#")[0].strip() for line in (ROOT / "README.md").read_text().splitlines()
+             if line.startswith("pip install")]
+    wheel = f"dist/{name.replace('-', '_')}-{__version__}-py3-none-any.whl"
+    assert lines == ["pip install .", "pip install -c constraints.txt '.[server]'", f"pip install {wheel}",
+                     f"pip install '{wheel}[server]'"], "no line installs a name the index does not hold as ours"

@@ -24,20 +24,23 @@ from logmonitor.server.app import LogMonitorApp
 from logmonitor.timestamps import iso_timestamp
 from tests.unit.dict_tables import WINDOW_TABLE, DictTables
 
-LOGS = "application-logs"
+LOGS, REPARTITION = "application-logs", "application-logs-repartition"
+PARTITIONS = 7  # "pay" and "checkout" are at home on partition 2 of 7
 ERRORS, DEAD_LETTERS = "application-logs-errors", "application-logs-dlq"
 SECRET = "password=hunter2"
 
 
 class FakeProducer:
-    """Records each send as (topic, key, value)."""
+    """Records each send as (topic, key, value); ``messages``: as sent, with partition and headers."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, dict[str, Any]]] = []
+        self.messages: list[tuple[str, bytes | None, bytes, int | None, Any]] = []
 
     async def send(self, topic: str, key: bytes | None, value: bytes, partition: Any, timestamp: Any,
                    headers: Any) -> None:
         self.sent.append((topic, key, orjson.loads(value)))
+        self.messages.append((topic, key, value, partition, headers))
 
     def to(self, topic: str) -> list[dict[str, Any]]:
         return [value for sent_to, _key, value in self.sent if sent_to == topic]
@@ -54,7 +57,8 @@ def producer(app: LogMonitorApp, monkeypatch: pytest.MonkeyPatch) -> FakeProduce
 def route(app: LogMonitorApp, tables: DictTables) -> router.Router:
     """The router of ``app`` over the dict tables."""
     return router.Router(app, tables.tables, Bounds(1000, 1000, 1000, 4 * 1024 * 1024), ServiceLabels(1000),
-                         errors_topic=ERRORS, dead_letters_topic=DEAD_LETTERS)
+                         errors_topic=ERRORS, dead_letters_topic=DEAD_LETTERS, repartition_topic=REPARTITION,
+                         partitions=PARTITIONS)
 
 
 def raw(level: str, message: str, service: str = "pay", **fields: Any) -> bytes:
@@ -130,3 +134,62 @@ async def test_a_big_batch_lets_the_event_loop_in(route: router.Router, tables: 
     await route(batch([raw("INFO", f"r{i}") for i in range(router.YIELD_EVERY * 2 + 1)]))
     assert loop_turns == [0, 0]
     assert tables.state[profile_key("pay")]["totals"] == {"INFO": router.YIELD_EVERY * 2 + 1}
+
+
+def forwards(producer: FakeProducer, first: int = 0) -> list[ConsumerRecord]:
+    """The records the router forwarded to the repartition topic, as the home partition reads them (from ``first``)."""
+    sent = [message for message in producer.messages if message[0] == REPARTITION]
+    return [ConsumerRecord(REPARTITION, partition, first + i, 0, 0, key, value, None, 1, len(value), headers)
+            for i, (_topic, key, value, partition, headers) in enumerate(sent)]
+
+
+def repartition_batch(records: list[ConsumerRecord]) -> Batch:
+    last = records[-1]
+    return Batch(records, Message(REPARTITION, last.partition, last.offset, 0.0, 0, last.headers, last.key,
+                                  last.value, None))
+
+
+async def test_a_record_off_its_home_partition_is_forwarded_there_with_its_source_and_counted_there_once(
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    values = [raw("INFO", "hello"), raw("ERROR", "Order 17 failed", exception=KEY_ERROR), b"not json"]
+    await route(batch(values, partition=0, first=40, ours=True))
+    assert producer.to(ERRORS) == [] and profile_key("pay") not in tables.state, "nothing counted off its home"
+    assert [letter["source"]["offset"] for letter in producer.to(DEAD_LETTERS)] == [42], "dead letters stay"
+    assert tables.invalid["0"]["n"] == 1
+    sent = forwards(producer)
+    assert [(record.key, record.partition, record.value) for record in sent] == [(b"pay", 2, value)
+                                                                                 for value in values[:2]]
+    assert sent[0].headers == [(REDACTED_HEADER, REDACTION_RULES), ("lm-source-topic", LOGS.encode()),
+                               ("lm-source-partition", b"0"), ("lm-source-offset", b"40")]
+
+    await route(repartition_batch(sent))
+    assert tables.state[profile_key("pay")]["totals"] == {"INFO": 1, "ERROR": 1}
+    error, = producer.to(ERRORS)
+    assert error["id"] == f"{LOGS}-0-41", "the id is the place it was read first"
+    assert [key for topic, key, _value in producer.sent if topic == REPARTITION] == [b"pay", b"pay"], "not again"
+    counted = tables.snapshot()
+    await route(repartition_batch(forwards(producer, first=2)[:2]))  # the forward written twice, as a crash leaves it
+    assert tables.snapshot() == counted, "a repeated forward is counted once"
+
+
+async def test_an_otlp_batchs_records_are_forwarded_one_by_one_and_counted_once_each(
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    otlp = orjson.dumps({"resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "pay"}}]},
+        "scopeLogs": [{"logRecords": [{"timeUnixNano": str(time.time_ns()), "severityText": "INFO",
+                                       "body": {"stringValue": f"record {n}"}} for n in range(3)]}]}]})
+    await route(batch([otlp], partition=1, first=7))
+    sent = forwards(producer)
+    assert [dict(record.headers)["lm-source-index"] for record in sent] == [b"0", b"1", b"2"]
+    await route(repartition_batch(sent[:2]))  # the forwards split over two fetches of the home partition
+    await route(repartition_batch(sent[2:] + sent[1:]))  # and the last ones written again
+    assert tables.state[profile_key("pay")]["totals"] == {"INFO": 3}
+
+
+async def test_a_record_in_the_repartition_topic_without_its_source_is_dead_lettered(
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    record = ConsumerRecord(REPARTITION, 2, 5, 0, 0, b"pay", raw("INFO", "hi"), None, 1, 10, [])
+    await route(repartition_batch([record]))
+    letter, = producer.to(DEAD_LETTERS)
+    assert letter["source"] == {"topic": REPARTITION, "partition": 2, "offset": 5}
+    assert letter["reason"].startswith("not a forwarded record") and profile_key("pay") not in tables.state

@@ -39,12 +39,13 @@ class NewError(NamedTuple):
 
 
 def append(service_state: MutableMapping[str, Cell], profile: Cell, errors: list[NewError], partition: int,
-           max_bytes: int) -> None:
+           max_bytes: int, home: int | None = None) -> None:
     """Store a batch's new errors of one service (from ``partition``); drop the chunks no longer needed.
 
     ``service_state`` is the table of the chunks; ``profile`` is the service's profile as it will
     be written (its ``errors_seen`` already counts ``errors``); its ring numbers are updated in
-    place. Must run in the context of an event of ``partition``, before the profile is written.
+    place. Must run in the context of an event of the service's ``home`` partition (``partition``
+    itself unless the errors were forwarded from there), before the profile is written.
     ``max_bytes`` bounds the record bytes kept.
     """
     service, first, number = profile["name"], profile.get("_ring_first", 0), profile.get("_ring_next", 0)
@@ -54,7 +55,7 @@ def append(service_state: MutableMapping[str, Cell], profile: Cell, errors: list
         end += size
         service_state[chunk_key(service, number)] = mark_applied(
             {"service": service, "errors": [error.entry for error in chunk], "end": end, "bytes": size},
-            partition, chunk[-1].offset)
+            partition, chunk[-1].offset, home)
         number += 1
     while first < number - 1:
         following: Cell | None = service_state.get(chunk_key(service, first + 1))

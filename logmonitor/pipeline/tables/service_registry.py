@@ -57,17 +57,20 @@ def public_name(service: str) -> str:
     return OVERFLOW if service.startswith(_BUCKET_PREFIX) else service
 
 
-def admits(registry: Cell, applied: int, service: str, offset: int, cap: int) -> bool:
+def admits(registry: Cell, applied: int, service: str, offset: int, cap: int, forwarded_from: int | None = None
+           ) -> bool:
     """Whether the record of ``service`` at ``offset`` counts under its own name; lists it when it is admitted now.
 
     Args:
         registry: the partition's registry cell, the caller's own copy (changed in place).
-        applied: the last source offset the stored registry has seen (-1: none).
+        applied: the last offset (or position) of the record's partition the stored registry has seen (-1: none).
         service: the record's service.
-        offset: the record's source offset.
+        offset: the record's source offset, or its position if it was forwarded.
         cap: the services the partition admits (:func:`partition_cap`).
+        forwarded_from: the source partition of a record forwarded to this one (``pipeline/repartition.py``);
+            None for the partition's own records.
     """
-    return first_come(registry.setdefault("services", {}), applied, service, offset, cap)
+    return first_come(registry.setdefault("services", {}), applied, service, offset, cap, forwarded_from)
 
 
 def first_come(listed: dict[str, Any], applied: int, name: str, offset: int, cap: int,
@@ -79,11 +82,12 @@ def first_come(listed: dict[str, Any], applied: int, name: str, offset: int, cap
     for. A listing fed by several source partitions (a service's error groups: producers that do
     not key by service spread it) gives ``partition`` and keeps ``[partition, offset]``: offsets
     compare only within their partition, and a name admitted from another one counts from then
-    on. Names starting with :data:`OVERFLOW` are reserved, never admitted.
+    on (a partition's registry lists its own records' services by offset, forwarded records' by
+    place). Names starting with :data:`OVERFLOW` are reserved, never admitted.
     """
     admitted = listed.get(name)
-    if admitted is not None:
-        at_partition, at_offset = (partition, admitted) if partition is None else admitted
+    if admitted is not None:  # a plain offset: admitted from a listing's own partition (partition None)
+        at_partition, at_offset = (None, admitted) if isinstance(admitted, int) else admitted
         return bool(at_partition != partition or offset >= at_offset)
     if offset <= applied or len(listed) >= cap or is_overflow(name):
         return False

@@ -87,7 +87,7 @@ function renderStats(stats) {
     const row = el("tr");
     row.append(el("th", level));
     const cell = el("td");
-    const bar = el("span", null, `bar level-${level.toLowerCase()}`);
+    const bar = el("span", null, `level-bar level-${level.toLowerCase()}`);
     bar.style.width = `${Math.round((n / max) * 100)}%`;
     cell.append(bar);
     row.append(cell, el("td", n.toLocaleString(), "num"));

@@ -267,6 +267,7 @@
       const ignore = entry.ignore !== undefined ? ` (${ignoreText(entry.ignore) || "forever"})` : "";
       item.append(el("span", utc(entry.at), "time"), el("span", ` ${entry.who}: ${entry.from} → ${entry.to}${ignore}`),
         el("span", ` · ${entry.why}`, "muted"));
+      if (entry.reason) item.append(el("span", ` · “${entry.reason}”`));
       return item;
     }));
     $("group-history-empty").hidden = history.length > 0;

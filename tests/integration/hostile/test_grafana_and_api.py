@@ -157,7 +157,7 @@ def in_threads(count: int, work: Callable[[], None]) -> list[threading.Thread]:
 ROUNDS = 5
 
 
-@pytest.mark.serial  # health's latency is what it measures
+@pytest.mark.latency  # health's latency is what it measures: it runs alone
 def test_the_loop_stays_live_while_the_nastiest_requests_run_concurrently(worker: Any) -> None:
     statuses: list[int] = []
 

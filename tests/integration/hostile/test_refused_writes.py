@@ -176,7 +176,7 @@ def refusing_topic(env: dict[str, str], refusing: str) -> str:
 @pytest.mark.parametrize("refusing", ["errors", "dlq", "changelog"])
 async def test_a_write_refused_past_the_retries_stops_the_worker_before_its_offset_is_committed(
         start_worker: Any, refusing: str) -> None:
-    worker = start_worker()  # the restart waits for the stopped member to time out (6 s)
+    worker = start_worker(LOGMONITOR_SESSION_TIMEOUT="10s")  # the restart waits for the stopped member to time out
     worker.wait_healthy()
     env, rng, sent = worker.env, random.Random(17), Sent()
     bootstrap, topic, settings = env["KAFKA_BOOTSTRAP_SERVERS"], refusing_topic(env, refusing), Settings.from_env(env)

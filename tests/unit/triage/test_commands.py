@@ -15,6 +15,7 @@ from logmonitor.triage.commands import (
     command_from_message,
     parse_patch,
 )
+from logmonitor.triage.status import apply_command
 from tests.unit.triage.steps import T0
 
 
@@ -51,7 +52,7 @@ def test_a_good_body_makes_the_command(body: dict[str, Any], to: str, ignore: Ig
     (b"[" * 2000, "bad_body", "the body must be JSON"),
     (b'"resolved"', "bad_body", "the body must be an object"),
     (b"null", "bad_body", "the body must be an object"),
-    (b'{"status": "resolved", "why": "x"}', "bad_body", "unknown field 'why' (known: status, ignore)"),
+    (b'{"status": "resolved", "why": "x"}', "bad_body", "unknown field 'why' (known: status, ignore, reason)"),
     (b"{}", "bad_status", "status must be one of unresolved, resolved, ignored"),
     (b'{"status": "new"}', "bad_status", "(new, regressed and escalating follow from the events)"),
     (b'{"status": "RESOLVED"}', "bad_status", "status must be one of"),
@@ -131,3 +132,23 @@ def test_the_body_limit_is_checked_before_parsing() -> None:
     assert patch(None, raw=body).to == "resolved"
     with pytest.raises(TriageError, match="at most 4096 bytes"):
         patch(None, raw=body + b" ")
+
+
+def test_a_reason_travels_with_the_command_into_the_history() -> None:
+    made = patch({"status": "resolved", "reason": "  fixed in 2.4.1  "})
+    assert made.reason == "fixed in 2.4.1", "trimmed"
+    message = orjson.loads(orjson.dumps(made.as_message()))
+    assert message["reason"] == "fixed in 2.4.1" and command_from_message(message) == made
+    assert patch({"status": "resolved", "reason": "   "}).reason is None, "blank is no reason"
+    assert "reason" not in patch({"status": "resolved"}).as_message(), "older readers see the message they know"
+    (entry,) = apply_command(None, made, 0, 0).state["history"]
+    assert entry["reason"] == "fixed in 2.4.1" and entry["who"] == "alice"
+
+
+@pytest.mark.parametrize(("reason", "detail"), [
+    (5, "reason must be text of 1 to 500 characters"), ("x" * 501, "reason must be text of 1 to 500 characters"),
+])
+def test_a_bad_reason_is_one_clear_error(reason: Any, detail: str) -> None:
+    with pytest.raises(TriageError) as caught:
+        patch({"status": "resolved", "reason": reason})
+    assert caught.value.code == "bad_reason" and caught.value.detail == detail
