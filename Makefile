@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.groups_list
 	$(BIN)/python -m bench.hostile
 	$(BIN)/python -m bench.soak
 

@@ -18,7 +18,7 @@ import orjson
 from yarl import URL
 
 from logmonitor.peer_credential import HEADER, peer_credential, peer_key
-from logmonitor.read.partials import PARTIALS, TableState
+from logmonitor.read.partials import PARTIALS, TableState, answer_of
 from logmonitor.read.queries import Partitions
 from logmonitor.web.errors import Unavailable
 
@@ -74,7 +74,7 @@ async def gather(context: Cluster, kind: str, query: Mapping[str, str]) -> list[
     Raises:
         PeerUnavailable: a peer did not answer.
     """
-    local = PARTIALS[kind](context, query, context.owned_partitions())
+    local = await answer_of(PARTIALS[kind](context, query, context.owned_partitions()))
     peers = _peer_urls(context.app)
     if not peers:
         return [local]

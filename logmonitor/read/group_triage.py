@@ -4,12 +4,14 @@ Each worker answers for its partitions (a partial); :func:`merge_group_lists` an
 :func:`merge_group_detail` make the answer of the app. A group is named by its id
 (``tables/group_states.py``). Every group's statuses come from ``triage/view.py``; the
 ``escalating`` one with the parameters of the first ``escalating`` alert rule, if any.
+A worker's list is read from its index of the groups (``group_index.py``), so a page costs what
+a page costs, not what all groups cost.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,18 +20,20 @@ from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, home_of
 from logmonitor.pipeline.tables.group_states import group_id, state_key
 from logmonitor.pipeline.tables.service_registry import public_name
+from logmonitor.read.group_index import GroupIndex, GroupIndexes, answers_for, index_now
+from logmonitor.read.indexed_group import IndexedGroup, sort_key
 from logmonitor.read.queries import ErrorQuery, Partitions, recent_errors
 from logmonitor.timestamps import epoch_of
 from logmonitor.triage.commands import SHOWN, TriageError
 from logmonitor.triage.escalation import ESCALATION, Escalation, last_hour
 from logmonitor.triage.status import COMMANDS_APPLIED
-from logmonitor.triage.view import group_detail, group_status, status_filter, statuses
+from logmonitor.triage.view import group_detail, group_status, status_filter
 from logmonitor.web.errors import BadParameter
 from logmonitor.web.params import query_int, text_param
 
 __all__ = [
     "EVENTS_SHOWN", "MAX_CURSOR", "SORTS", "GroupQuery", "escalation_of", "group_list", "group_query",
-    "group_with_detail", "merge_group_detail", "merge_group_lists", "next_cursor",
+    "group_with_detail", "merge_group_detail", "merge_group_lists", "next_cursor", "shared_group_list",
 ]
 
 EVENTS_SHOWN = 20
@@ -52,24 +56,31 @@ class GroupQuery:
     after: tuple[Any, ...] | None = None
     """The sort key of the last group of the page before (``after=``, the ``next`` of its answer)."""
 
-    def matches(self, group: Mapping[str, Any]) -> bool:
-        """Whether ``group`` (a group cell) passes the text filter (the caller filters by service)."""
-        if not self.q:
-            return True
-        needle = self.q.lower()
-        texts = (group.get("title") or "", group.get("exception_type") or "", group.get("logger") or "",
-                 group["fingerprint"], group["service"])
-        return any(needle in text.lower() for text in texts)
-
     def order(self, group: Mapping[str, Any]) -> tuple[Any, ...]:
         """The sort key (larger first) of a listed group; ties go by id, so every worker orders them alike."""
-        primary = {"last_seen": group["last_seen"], "first_seen": group["first_seen"], "count": group["count"],
-                   "trend": (group["last_hour"], group["last_seen"])}[self.sort]
-        return primary, group["id"]
+        return sort_key(self.sort, last_seen=group["last_seen"], first_seen=group["first_seen"],
+                        count=group["count"], hour=group["last_hour"], id=group["id"])
 
-    def listed(self, fields: Mapping[str, Any]) -> bool:
-        """Whether a group with these sort fields comes after the cursor (every group without one)."""
-        return self.after is None or self.order(fields) < self.after
+    def wanted(self, index: GroupIndex) -> Callable[[IndexedGroup], bool]:
+        """Whether an indexed group passes the filters (its text among ``index``'s selection of ``q``)."""
+        matched = index.selected("q", self.q.lower())[0] if self.q else None
+        service, status = self.service, self.status
+
+        def wanted(group: IndexedGroup) -> bool:
+            return ((matched is None or group.key in matched) and (service is None or group.service == service)
+                    and (status is None or status in group.statuses))
+        return wanted
+
+    def among(self, index: GroupIndex) -> frozenset[str] | None:
+        """The fewest groups that hold every wanted one: the text's or the service's selection (None: all)."""
+        chosen = [index.selected("q", self.q.lower())[0]] if self.q else []
+        if self.service is not None:
+            chosen.append(index.selected("service", self.service)[0])
+        return min(chosen, key=len, default=None)
+
+    def counts(self, index: GroupIndex) -> dict[str, int]:
+        """The groups by status that pass the text and service filters (of all pages)."""
+        return (index.selected("q", self.q.lower())[1] if self.q else index.counts).of(self.service)
 
 
 def next_cursor(query: GroupQuery, group: Mapping[str, Any]) -> str:
@@ -127,10 +138,6 @@ def escalation_of(config: AlertConfig) -> Escalation:
     return ESCALATION if rule is None else Escalation(rule.factor, rule.min_volume)
 
 
-def _ours(cell: Cell, partitions: Partitions) -> bool:
-    return partitions is None or home_of(cell) in partitions
-
-
 def _state(tables: Tables, cell: Cell) -> Cell | None:
     return tables.group_states.get(state_key(cell["service"], cell["fingerprint"]))
 
@@ -146,38 +153,27 @@ def _listed(cell: Cell, state: Cell | None, now: float, escalation: Escalation) 
     }
 
 
-def _sort_fields(cell: Cell, state: Cell | None, now: float, trend: bool) -> dict[str, Any]:
-    """The fields :meth:`GroupQuery.order` reads, without the rest of a listed group (built for the listed only)."""
-    return {"id": group_id(cell["service"], cell["fingerprint"]), "last_seen": cell["last_seen"],
-            "first_seen": cell["first_seen"], "count": cell["count"],
-            "last_hour": last_hour((state or {}).get("counts"), now) if trend else 0}
+def _page(index: GroupIndex, query: GroupQuery, now: float, escalation: Escalation) -> dict[str, Any]:
+    """The partial from an index sorted by ``query.sort``: the page's groups in full, the counts of all pages."""
+    chosen = index.page(query.sort, query.after, query.limit, query.wanted(index), query.among(index))
+    return {"groups": [_listed(group.cell, group.state, now, escalation) for group in chosen],
+            "by_status": query.counts(index)}
 
 
 def group_list(tables: Tables, query: GroupQuery, partitions: Partitions, now: float,
                escalation: Escalation) -> dict[str, Any]:
-    """This worker's partial: the first ``query.limit`` matching groups in order, and the matching groups by status.
+    """This worker's partial, derived at once: the first ``query.limit`` matching groups in order, and all by status."""
+    index = index_now(tables, partitions, now, escalation)
+    index.sort_now(query.sort)
+    return _page(index, query, now, escalation)
 
-    Every matching group's statuses are needed (to filter and count them), the rest of a listed
-    group only for those listed.
-    """
-    by_status = dict.fromkeys(SHOWN, 0)
-    candidates: list[tuple[dict[str, Any], Cell, Cell | None]] = []
-    for cell in tables.error_groups.values():
-        if not cell or not _ours(cell, partitions) or not query.matches(cell) or (
-                query.service is not None and public_name(cell["service"]) != query.service):
-            continue
-        state = _state(tables, cell)
-        held = statuses(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation)
-        for status in held:
-            by_status[status] += 1
-        if query.status is not None and query.status not in held:
-            continue
-        fields = _sort_fields(cell, state, now, query.sort == "trend")
-        if query.listed(fields):
-            candidates.append((fields, cell, state))
-    chosen = heapq.nlargest(query.limit, candidates, key=lambda candidate: query.order(candidate[0]))
-    return {"groups": [_listed(cell, state, now, escalation) for _fields, cell, state in chosen],
-            "by_status": by_status}
+
+async def shared_group_list(indexes: GroupIndexes, tables: Tables, query: GroupQuery, partitions: Partitions,
+                            now: float, escalation: Escalation) -> dict[str, Any]:
+    """:func:`group_list` from the worker's current index (``group_index.py``): a page costs what a page costs."""
+    index = await indexes.current(tables, partitions, now, escalation)
+    await index.sort(query.sort)
+    return _page(index, query, now, escalation)
 
 
 def merge_group_lists(partials: Iterable[dict[str, Any]], query: GroupQuery) -> dict[str, Any]:
@@ -205,7 +201,7 @@ def group_with_detail(tables: Tables, service: str, fingerprint: str, partitions
     state applied per partition (a PATCH waits for its own).
     """
     cell = tables.error_groups.get(state_key(service, fingerprint))
-    if not cell or not _ours(cell, partitions):
+    if not cell or not answers_for(cell, partitions):
         return None
     state = _state(tables, cell)
     events = recent_errors(tables, ErrorQuery(service=public_name(service), fingerprint=fingerprint,

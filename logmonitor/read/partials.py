@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -11,12 +12,13 @@ from logmonitor.alerts.rules import AlertConfig
 from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.group_states import split_group_id
 from logmonitor.read import group_triage, queries
+from logmonitor.read.group_index import GroupIndexes
 from logmonitor.settings import Settings
 from logmonitor.web.errors import BadParameter
 from logmonitor.web.params import parse_time, query_int, query_level, query_time, text_param
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["PARTIALS", "Partial", "TableState", "alert_query", "error_query"]
+__all__ = ["PARTIALS", "Partial", "TableState", "alert_query", "answer_of", "error_query"]
 
 
 class TableState(Protocol):
@@ -34,7 +36,17 @@ class TableState(Protocol):
     def alert_config(self) -> AlertConfig:
         """The app's alert rules (the escalating rule's parameters decide the derived status)."""
 
+    @property
+    def group_indexes(self) -> GroupIndexes:
+        """The worker's derived view of its error groups, shared by the requests of the groups list."""
+
 Partial = Callable[[TableState, Mapping[str, str], queries.Partitions], Any]
+"""A partial's answer, or an awaitable of it (:func:`answer_of`)."""
+
+
+async def answer_of(partial: Any) -> Any:
+    """The answer of a partial that may be computed in slices on the loop (an awaitable)."""
+    return await partial if inspect.isawaitable(partial) else partial
 
 
 def error_query(
@@ -65,7 +77,8 @@ def _groups(context: TableState, query: Mapping[str, str], partitions: queries.P
 
 def _triage(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
     escalation = group_triage.escalation_of(context.alert_config)
-    return group_triage.group_list(context.tables, group_triage.group_query(query), partitions, time.time(), escalation)
+    return group_triage.shared_group_list(context.group_indexes, context.tables, group_triage.group_query(query),
+                                          partitions, time.time(), escalation)
 
 
 def _group(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:

@@ -25,6 +25,7 @@ from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.status_commands import add_status_commands
 from logmonitor.pipeline.tables.all_tables import define_tables
 from logmonitor.read.answer_cache import AnswerCache
+from logmonitor.read.group_index import GroupIndexes
 from logmonitor.server.context import AppContext, context_of
 from logmonitor.server.housekeeping import add_housekeeping
 from logmonitor.server.topic_admin import MAX_MESSAGE_BYTES, changelog_specs, ensure_topics
@@ -140,7 +141,7 @@ def create_app(settings: Settings) -> LogMonitorApp:
         app=app, settings=settings, alert_config=load_rules(settings.alert_rules),
         tables=define_tables(app, settings), topics=topics, bounds=Bounds.of(settings),
         service_labels=ServiceLabels(settings.max_services), errors_feed=errors_feed(settings),
-        answers=AnswerCache(ttl=1.0),
+        answers=AnswerCache(ttl=1.0), group_indexes=GroupIndexes(),
     )
     app.context = context
     router = Router(app, context.tables, context.bounds, context.service_labels,

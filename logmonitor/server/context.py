@@ -10,6 +10,7 @@ from logmonitor.pipeline.aggregation import Bounds
 from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.read.answer_cache import AnswerCache
+from logmonitor.read.group_index import GroupIndexes
 from logmonitor.read.queries import Partitions
 from logmonitor.server.assignment import owned_partitions
 from logmonitor.server.topics import Topics
@@ -21,7 +22,7 @@ __all__ = ["AppContext", "context_of"]
 
 @dataclass(frozen=True)
 class AppContext:
-    """One app's settings, alert rules, tables, topics, bounds, metric labels, live error feed and answer cache."""
+    """One app's settings, alert rules, tables, topics, bounds, metric labels, live error feed and shared answers."""
 
     app: Any  # the faust.App these belong to
     settings: Settings
@@ -32,6 +33,7 @@ class AppContext:
     service_labels: ServiceLabels
     errors_feed: LiveErrors
     answers: AnswerCache  # answers views share for a moment (``/api/v1/logs/stats``: 1 s)
+    group_indexes: GroupIndexes  # the groups list's derived view, reused while the groups are unchanged
 
     def owned_partitions(self) -> Partitions:
         """The ``application-logs`` partitions this worker actively processes."""

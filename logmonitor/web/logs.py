@@ -9,7 +9,7 @@ from typing import Any
 from faust.web import Request, Response
 
 from logmonitor.levels import ERROR_LEVELS, LEVELS
-from logmonitor.read.partials import PARTIALS, error_query
+from logmonitor.read.partials import PARTIALS, answer_of, error_query
 from logmonitor.read.queries import error_total, merge_counts, merge_newest, merge_profiles
 from logmonitor.timestamps import iso_timestamp
 from logmonitor.web.base import ApiView
@@ -118,4 +118,4 @@ class PartialView(ApiView):
         """The partial of ``kind`` for the partitions this worker owns."""
         if kind not in PARTIALS:
             raise NotFound(f"unknown partial {kind[:40]!r}")
-        return self.json(PARTIALS[kind](self.context, request.query, self.context.owned_partitions()))
+        return self.json(await answer_of(PARTIALS[kind](self.context, request.query, self.context.owned_partitions())))

@@ -19,6 +19,7 @@ import pytest
 from logmonitor.levels import ERROR_LEVELS
 from logmonitor.pipeline.aggregation import Bounds, Changes
 from logmonitor.pipeline.tables.all_tables import Tables
+from logmonitor.pipeline.tables.changed_keys import ChangedKeys
 from logmonitor.pipeline.tables.event_time import current_record_epoch
 from logmonitor.timestamps import iso_timestamp
 from logmonitor.window import WINDOW_SECONDS
@@ -27,15 +28,26 @@ WINDOW_TABLE = "log_counts"
 
 
 class Table(dict[Any, Any]):
-    """A table: a dict that counts the cells written to it."""
+    """A table: a dict that counts the cells written to it, and notes its changes as the real tables do."""
 
     def __init__(self, name: str, writes: Counter[str]) -> None:
         super().__init__()
         self.name, self.writes = name, writes
+        self.changes = ChangedKeys()
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.writes[self.name] += 1
+        self.changes.changed(key)
         super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.changes.changed(key)
+        super().__delitem__(key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            self.changes.changed(key)
+        return super().pop(key, *default)
 
 
 class WindowData:

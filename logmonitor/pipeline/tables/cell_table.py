@@ -8,6 +8,7 @@ import faust
 
 from logmonitor.engine.json_codec import CODEC
 from logmonitor.engine.table_expiry import OnceExpiringTable
+from logmonitor.pipeline.tables.changed_keys import ChangedKeys
 
 __all__ = ["ROCKSDB_LIMITS", "CellTable", "cell_table"]
 
@@ -26,6 +27,26 @@ class CellTable(OnceExpiringTable):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key_serializer = self.value_serializer = CODEC  # Faust takes them from model types only
+        self.changes = ChangedKeys()
+
+    # Every change of the table's contents is noted (changed_keys.py), so a reader that derived something
+    # from all its cells (read/group_index.py) knows what is out of date without reading them all again.
+    # Writes and deletes go through on_key_set/on_key_del; recovery and standbys through the changelog batch.
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        """Note the write, then Faust's own (the changelog)."""
+        self.changes.changed(key)
+        super().on_key_set(key, value)
+
+    def on_key_del(self, key: Any) -> None:
+        """Note the delete, then Faust's own (the tombstone)."""
+        self.changes.changed(key)
+        super().on_key_del(key)
+
+    def apply_changelog_batch(self, *args: Any, **kwargs: Any) -> None:
+        """Note changes read back from the changelog (recovery, standby copies), then apply them."""
+        self.changes.changed_unknown()
+        super().apply_changelog_batch(*args, **kwargs)
 
 
 def cell_table(app: faust.App, partitions: int, name: str, description: str, **options: Any) -> Any:
