@@ -12,7 +12,28 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["AnswerCache"]
+__all__ = ["AnswerCache", "shared_computation"]
+
+
+async def shared_computation(pending: dict[str, asyncio.Future[Any]], key: str,
+                             compute: Callable[[], Awaitable[Any]]) -> Any:
+    """``compute()``'s answer; whoever asks for ``key`` while it runs waits for the same one (errors too)."""
+    running = pending.get(key)
+    if running is not None:
+        return await asyncio.shield(running)
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    pending[key] = future
+    try:
+        answer = await compute()
+    except BaseException as error:
+        future.set_exception(error)
+        future.exception()  # retrieved here, so an unawaited failure is not reported twice
+        raise
+    else:
+        future.set_result(answer)
+        return answer
+    finally:
+        del pending[key]
 
 
 class AnswerCache:
@@ -28,20 +49,10 @@ class AnswerCache:
         cached = self._answers.get(key)
         if cached is not None and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
-        pending = self._pending.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
+
+        async def computed() -> Any:
             answer = await compute()
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved here, so an unawaited failure is not reported twice
-            raise
-        else:
             self._answers[key] = (time.monotonic(), answer)
-            future.set_result(answer)
             return answer
-        finally:
-            del self._pending[key]
+
+        return await shared_computation(self._pending, key, computed)

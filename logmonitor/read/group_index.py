@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -28,6 +28,7 @@ from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, home_of
 from logmonitor.pipeline.tables.changed_keys import changed_keys
 from logmonitor.pipeline.tables.group_states import state_key
+from logmonitor.read.answer_cache import shared_computation
 from logmonitor.read.group_order import GroupOrder, sorting
 from logmonitor.read.indexed_group import IndexedGroup, StatusCounts, indexed
 from logmonitor.read.queries import Partitions
@@ -123,7 +124,7 @@ class GroupIndex:
     async def sort(self, sort: str) -> None:
         """Make order ``sort`` in slices, once (requests meanwhile wait for the same sort)."""
         if sort not in self.orders:
-            await _shared(self._sorting, sort, lambda: _drive(self._sorted(sort)))
+            await shared_computation(self._sorting, sort, lambda: _drive(self._sorted(sort)))
 
     def sort_now(self, sort: str) -> None:
         """Make order ``sort`` at once (small tables, tests)."""
@@ -199,26 +200,6 @@ def _run(slices: Iterator[None]) -> None:
 async def _drive(slices: Iterator[None]) -> None:
     for _ in slices:
         await asyncio.sleep(0)  # the loop's turn: health, routing and other requests
-
-
-async def _shared(pending: dict[str, asyncio.Future[Any]], key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-    """``compute()``'s answer; whoever asks while it runs waits for the same one."""
-    running = pending.get(key)
-    if running is not None:
-        return await asyncio.shield(running)
-    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    pending[key] = future
-    try:
-        answer = await compute()
-    except BaseException as error:
-        future.set_exception(error)
-        future.exception()  # retrieved here, so an unawaited failure is not reported twice
-        raise
-    else:
-        future.set_result(answer)
-        return answer
-    finally:
-        del pending[key]
 
 
 def _derived(tables: Tables, partitions: Partitions, now: float, escalation: Escalation,
