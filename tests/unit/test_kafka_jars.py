@@ -13,7 +13,7 @@ KAFKA = "9.9.9"
 # A stand-in for Maven: slow enough that the processes overlap, it writes the jar and counts its runs.
 FAKE_MVN = """#!/bin/sh
 echo run >> "$FAKE_MVN_RUNS"
-sleep 0.3
+sleep 0.15
 for arg in "$@"; do
   case "$arg" in -DoutputDirectory=*) out="${arg#-DoutputDirectory=}";; esac
 done

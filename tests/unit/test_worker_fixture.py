@@ -37,8 +37,8 @@ class StandIn(WorkerProcess):
 
 
 @pytest.fixture(autouse=True)
-def _patient_for_half_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(worker_fixture, "STOP_SECONDS", 0.5)
+def _patient_for_a_tenth_of_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_fixture, "STOP_SECONDS", 0.1)
 
 
 def test_a_worker_that_ignores_sigterm_is_killed_and_fails_the_test_naming_it(tmp_path: Path) -> None:
