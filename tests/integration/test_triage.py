@@ -159,6 +159,16 @@ async def test_regression_and_ignore_until_ten_alert_once_each_and_patch_needs_t
     assert shown["hosts"] == ["pay-1"]
 
 
+def status_back(worker: Any, group: str, status: str, what: str) -> dict[str, Any]:
+    """The group once it shows ``status`` again; failing, with the group as shown and the worker's log."""
+    try:
+        return wait_until(lambda: (g := worker.get_json(f"/api/v1/logs/groups/{group}"))["status"] == status and g,
+                          60, what)
+    except AssertionError as error:
+        shown = worker.get_json(f"/api/v1/logs/groups/{group}")
+        raise AssertionError(f"{error}; the group shows {shown}\n{worker.log_tail(120)}") from None
+
+
 async def test_the_state_survives_a_sigkill_right_after_a_change(start_worker: Any) -> None:
     worker = start_worker()
     worker.wait_healthy()
@@ -169,8 +179,7 @@ async def test_the_state_survives_a_sigkill_right_after_a_change(start_worker: A
     worker.kill(signal.SIGKILL)  # the changelog write and the command's commit may not have happened yet
     worker.start()
     worker.wait_healthy()  # an uncommitted command is read again after this: its state comes back within moments
-    shown = wait_until(lambda: (g := worker.get_json(f"/api/v1/logs/groups/{group}"))["status"] == "resolved" and g,
-                       60, "the resolve to be applied again")
+    shown = status_back(worker, group, "resolved", "the resolve to be applied again")
     assert [entry["why"] for entry in shown["history"]] == ["request"], "applied once"
 
     await produce(bootstrap, logs, keyed([crash("booking", 1)]))
@@ -178,8 +187,7 @@ async def test_the_state_survives_a_sigkill_right_after_a_change(start_worker: A
     worker.kill(signal.SIGKILL)
     worker.start()
     worker.wait_healthy()
-    shown = wait_until(lambda: (g := worker.get_json(f"/api/v1/logs/groups/{group}"))["status"] == "regressed" and g,
-                       60, "the regression to be applied again")
+    shown = status_back(worker, group, "regressed", "the regression to be applied again")
     assert shown["count"] == 2 and sum(shown["sparkline"]) == 2
     assert [entry["why"] for entry in shown["history"]] == ["request", "regression"]
 
