@@ -6,11 +6,18 @@ the partition number of the group's source partition; the topic is co-partitione
 while handling it (the changelog partition is the group's). Each command carries its topic
 offset into the state, so one read again after a kill changes nothing. A value that is not a
 command, or one for a group this worker does not hold, is logged and skipped.
+
+After a kill, a command is read again together with the records before it, and may come before
+the record that made its group is counted again (its changelog write lost with the process):
+a command for a group not held yet waits up to ``GROUP_WAIT_SECONDS`` for the router to count it,
+rather than being skipped and its change lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -23,9 +30,35 @@ from logmonitor.pipeline.tables.group_states import split_group_id, state_key
 from logmonitor.triage.commands import TriageError, command_from_message
 from logmonitor.triage.status import apply_command
 
-__all__ = ["add_status_commands", "apply_status_command"]
+__all__ = ["GROUP_WAIT_SECONDS", "add_status_commands", "apply_status_command", "wait_for_group"]
 
 log = logging.getLogger(__name__)
+
+GROUP_WAIT_SECONDS = 30.0
+_POLL_SECONDS = 0.05
+
+
+def _group_key(value: bytes | None) -> str | None:
+    """The state key of the group a command names (None: not a command)."""
+    try:
+        command = command_from_message(orjson.loads(value or b""))
+    except (orjson.JSONDecodeError, TriageError):
+        return None
+    names = split_group_id(command.group)
+    return state_key(*names) if names is not None and names[0] == command.service else None
+
+
+async def wait_for_group(tables: Tables, value: bytes | None, seconds: float = GROUP_WAIT_SECONDS) -> bool:
+    """Wait until the group the command ``value`` names is held, at most ``seconds``; whether it is."""
+    key = _group_key(value)
+    if key is None:
+        return False
+    deadline = time.monotonic() + seconds
+    while key not in tables.error_groups:
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(_POLL_SECONDS)  # the router's turn: it may be counting the group's record again
+    return True
 
 
 def apply_status_command(tables: Tables, value: bytes | None, partition: int, offset: int) -> bool:
@@ -62,6 +95,7 @@ def add_status_commands(app: App, commands_topic: TopicT, tables: Tables) -> Non
         """Apply each command as the handler of its own event."""
         async for event in stream.events():
             message = event.message
+            await wait_for_group(tables, message.value)
             with writing_as_handler_of(event):
                 apply_status_command(tables, message.value, message.partition, message.offset)
 

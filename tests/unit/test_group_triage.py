@@ -6,6 +6,7 @@ partials cross to the asking worker as JSON, so merges get JSON round trips.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from logmonitor.alerts.rules import parse_rules
 from logmonitor.alerts.triage_rules import observe_triage
-from logmonitor.pipeline.status_commands import apply_status_command
+from logmonitor.pipeline.status_commands import apply_status_command, wait_for_group
 from logmonitor.pipeline.tables.group_states import group_id, split_group_id, state_key
 from logmonitor.read import group_triage
 from logmonitor.read.group_triage import GroupQuery, group_query, group_with_detail, merge_group_lists
@@ -94,6 +95,22 @@ def test_commands_that_are_not_commands_or_name_no_group_here_are_skipped(tables
     assert not apply_status_command(tables.tables, b'{"to": "resolved"}', 0, 1)
     assert not command(tables, "gone", {"status": "resolved"}, offset=2), "a group this worker does not hold"
     assert tables.snapshot() == before
+
+
+async def test_a_command_read_again_before_its_group_is_counted_again_waits_for_it(tables: DictTables) -> None:
+    made = parse_patch(orjson.dumps({"status": "resolved"}), group=group_id("pay", "fp-pay"), service="pay",
+                       current="new", who="ops", now=NOW, request_id="r0")
+    value = orjson.dumps(made.as_message())
+    waiting = asyncio.create_task(wait_for_group(tables.tables, value))
+    await asyncio.sleep(0.2)
+    assert not waiting.done(), "the group is not counted yet"
+    fill(tables)  # the router counts the group's record again
+    assert await asyncio.wait_for(waiting, 5)
+    assert apply_status_command(tables.tables, value, 0, 0), "and the command is applied, not skipped"
+    assert not await wait_for_group(tables.tables, b"not json")
+    gone = parse_patch(orjson.dumps({"status": "resolved"}), group=group_id("gone", "fp-gone"), service="gone",
+                       current="new", who="ops", now=NOW, request_id="r1")
+    assert not await wait_for_group(tables.tables, orjson.dumps(gone.as_message()), seconds=0.1), "bounded"
 
 
 def test_the_list_filters_by_status_service_and_text_and_counts_every_status(tables: DictTables) -> None:
