@@ -172,13 +172,18 @@ def test_changed_keys_are_known_since_a_generation_only_while_all_of_them_are_re
     assert changes.since(4) is None and changes.since(5) == set()
 
 
-def test_the_index_of_the_next_period_is_prepared_before_the_period_begins(tables: DictTables) -> None:
+def test_the_index_of_the_next_period_is_prepared_before_the_period_begins(
+    tables: DictTables, monkeypatch: Any
+) -> None:
     fill(tables)
     indexes = GroupIndexes()
 
     async def scenario() -> tuple[Any, Any]:
+        # NOW may fall in a period's last 30 s: the first request would then prepare before the sort
+        monkeypatch.setattr(group_index, "PREPARE_AHEAD", 0.0)
         first = await indexes.current(tables.tables, None, NOW, ESCALATION)
         await first.sort("last_seen")
+        monkeypatch.setattr(group_index, "PREPARE_AHEAD", 30.0)
         await indexes.current(tables.tables, None, first.valid_until - 1, ESCALATION)  # starts the preparation
         for _ in range(20):
             await asyncio.sleep(0)
@@ -194,6 +199,7 @@ def test_an_index_with_many_dead_entries_is_replaced_by_one_built_in_the_backgro
     tables: DictTables, monkeypatch: Any
 ) -> None:
     monkeypatch.setattr(group_index, "SLICE", 2)
+    monkeypatch.setattr(group_index, "PREPARE_AHEAD", 0.0)  # NOW in a period's last 30 s would prepare the next instead
     apply_batch(tables.changes(0), [(n, f"svc{n}", "ERROR") for n in range(40)])
     indexes = GroupIndexes()
 
