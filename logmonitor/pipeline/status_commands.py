@@ -9,7 +9,7 @@ command, or one for a group this worker does not hold, is logged and skipped.
 
 After a kill, a command is read again together with the records before it, and may come before
 the record that made its group is counted again (its changelog write lost with the process):
-a command for a group not held yet waits up to ``GROUP_WAIT_SECONDS`` for the router to count it,
+a command for a group not held yet waits up to ``GROUP_WAIT_SECONDS`` (10 s) for the router to count it,
 rather than being skipped and its change lost.
 """
 
@@ -34,7 +34,7 @@ __all__ = ["GROUP_WAIT_SECONDS", "add_status_commands", "apply_status_command", 
 
 log = logging.getLogger(__name__)
 
-GROUP_WAIT_SECONDS = 30.0
+GROUP_WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.05
 
 
