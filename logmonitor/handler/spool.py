@@ -46,6 +46,14 @@ class SpooledRecord:
         return len(self.key) + len(self.value) + _ROW_OVERHEAD
 
 
+@dataclass(slots=True)
+class _Tally:
+    """The counts of a spool as one transaction changes them."""
+
+    bytes: int
+    count: int
+
+
 @dataclass(slots=True, frozen=True)
 class Quarantined:
     """A spool file that could not be read, under the name it was moved to."""
@@ -86,12 +94,19 @@ class Spool:
         self.bytes = int(size) + self.count * _ROW_OVERHEAD
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One transaction; on failure it is rolled back and the counts re-read, then the error raised."""
+    def _transaction(self) -> Iterator[_Tally]:
+        """One transaction, with a tally of the counts it changes, published once it is committed.
+
+        Another thread reads ``count`` (``KafkaLogHandler.spooled``): it must never see a row that a
+        crash before the commit would lose. On failure the transaction is rolled back and the counts
+        re-read, then the error raised.
+        """
+        tally = _Tally(self.bytes, self.count)
         self._db.execute("BEGIN")
         try:
-            yield
+            yield tally
             self._db.execute("COMMIT")
+            self.bytes, self.count = tally.bytes, tally.count
         except BaseException:
             with suppress(sqlite3.Error):  # SQLite may have rolled back already (disk full, I/O error)
                 self._db.execute("ROLLBACK")
@@ -104,21 +119,21 @@ class Spool:
         if not records:
             return
         dropped: Counter[str] = Counter()
-        with self._transaction():
+        with self._transaction() as tally:
             for record in records:
-                if self.bytes + record.size > self.max_bytes and not self._evict_below(record, dropped):
+                if tally.bytes + record.size > self.max_bytes and not self._evict_below(record, tally, dropped):
                     dropped[LEVELS[record.rank]] += 1
                     continue
                 inserted = self._db.execute("INSERT OR IGNORE INTO spool VALUES (?, ?, ?, ?)",
                                             (record.order, record.rank, record.key, record.value)).rowcount
                 if inserted:  # a record already here (same order) is the same record
-                    self.bytes += record.size
-                    self.count += 1
+                    tally.bytes += record.size
+                    tally.count += 1
         self.dropped.update(dropped)
 
-    def _evict_below(self, incoming: SpooledRecord, dropped: Counter[str]) -> bool:
+    def _evict_below(self, incoming: SpooledRecord, tally: _Tally, dropped: Counter[str]) -> bool:
         """Evict oldest rows of a lower level than ``incoming`` until it fits; False if it cannot."""
-        while self.bytes + incoming.size > self.max_bytes:
+        while tally.bytes + incoming.size > self.max_bytes:
             row = self._db.execute(
                 "SELECT ord, rank, LENGTH(key) + LENGTH(value) FROM spool WHERE rank < ? "
                 "ORDER BY rank, ord LIMIT 1", (incoming.rank,),
@@ -126,8 +141,8 @@ class Spool:
             if row is None:
                 return False
             self._db.execute("DELETE FROM spool WHERE ord = ?", (row[0],))
-            self.bytes -= int(row[2]) + _ROW_OVERHEAD
-            self.count -= 1
+            tally.bytes -= int(row[2]) + _ROW_OVERHEAD
+            tally.count -= 1
             dropped[LEVELS[int(row[1])]] += 1
         return True
 
@@ -142,13 +157,13 @@ class Spool:
         """Delete delivered records."""
         if not orders:
             return
-        with self._transaction():
+        with self._transaction() as tally:
             for order in orders:
                 row = self._db.execute("DELETE FROM spool WHERE ord = ? RETURNING LENGTH(key) + LENGTH(value)",
                                        (order,)).fetchone()
                 if row is not None:
-                    self.bytes -= int(row[0]) + _ROW_OVERHEAD
-                    self.count -= 1
+                    tally.bytes -= int(row[0]) + _ROW_OVERHEAD
+                    tally.count -= 1
 
     def close(self) -> None:
         """Close the database."""

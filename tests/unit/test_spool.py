@@ -17,7 +17,7 @@ from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.producer_config import producer_config
 from logmonitor.handler.redaction import Redactor
 from logmonitor.handler.sender import Sender, SenderConfig
-from logmonitor.handler.spool import DiskSpool, SpooledRecord
+from logmonitor.handler.spool import DiskSpool, Spool, SpooledRecord
 from logmonitor.handler.spool_keeper import SpoolKeeper
 from logmonitor.levels import LEVEL_RANK
 from tests.fixtures.ports import free_port
@@ -92,6 +92,31 @@ def test_an_unreadable_orphan_is_quarantined_not_deleted_and_the_spool_works(tmp
     assert spool.count == 1
     spool.close()
     assert DiskSpool(tmp_path, max_bytes=1 << 20).quarantined == [], "a quarantined file is left alone"
+
+
+class _CommitWatch:
+    """A SQLite connection that notes the spool's counts as each COMMIT is about to run."""
+
+    def __init__(self) -> None:
+        self.connection = sqlite3.connect(":memory:", isolation_level=None)
+        self.spool: Spool | None = None
+        self.counts_at_commit: list[int] = []
+
+    def execute(self, sql: str, *parameters: object) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.spool is not None:
+            self.counts_at_commit.append(self.spool.count)
+        return self.connection.execute(sql, *parameters)
+
+
+def test_counts_change_only_once_a_transaction_is_committed() -> None:
+    """Another thread reads ``count``: a killed process must not have shown rows it never committed."""
+    watch = _CommitWatch()
+    spool = Spool(watch, max_bytes=record(0, "INFO").size * 100)  # type: ignore[arg-type]
+    watch.spool = spool
+    spool.append([record(1, "INFO"), record(2, "INFO")])
+    spool.remove([1])
+    assert watch.counts_at_commit == [0, 2]
+    assert spool.count == 1
 
 
 def test_a_failed_append_changes_nothing(tmp_path: Path) -> None:
