@@ -5,8 +5,8 @@ it, the tasks it starts included; a block starts with the breadcrumbs of the blo
 Sentry's scopes do), else the asyncio task, else the thread. Its trail lives in a context
 variable, so it goes when its block ends or its task or thread is gone: nothing to clean up.
 
-Bounds: a trail holds the newest :func:`capacity` records (the largest ``breadcrumbs`` count of
-the process's handlers), each message cut to ``MESSAGE_CHARS`` and each logger name to
+Bounds: a trail holds the newest records up to the largest ``breadcrumbs`` count of the process's
+handlers (:func:`reserve`), each message cut to ``MESSAGE_CHARS`` and each logger name to
 ``LOGGER_CHARS`` when it is taken (before redaction, which happens on the sender thread); at most
 ``MAX_TRAILS`` trails are alive at once (more contexts get no breadcrumbs, said once on stderr).
 What an error carries is redacted, then cut to the handler's byte bound, oldest first
