@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from logmonitor.handler.breadcrumbs import DEFAULT_BREADCRUMB_BYTES, Crumb, WrittenCrumbs
 from logmonitor.handler.context import CONTEXT_FIELDS
 from logmonitor.handler.redaction import Redactor
 from logmonitor.levels import level_name
@@ -27,6 +28,7 @@ class Captured:
     record: logging.LogRecord
     message: str
     context: tuple[str | None, ...]
+    breadcrumbs: tuple[Crumb, ...] = ()  # an error's: the records of its context before it, oldest first
 
 
 def _json_safe(value: Any) -> Any:
@@ -41,10 +43,15 @@ def _json_safe(value: Any) -> Any:
 class RecordEncoder:
     """Builds, redacts and serializes records for one service."""
 
-    def __init__(self, service: str, host: str, redactor: Redactor) -> None:
+    def __init__(self, service: str, host: str, redactor: Redactor, release: str | None = None,
+                 environment: str | None = None, breadcrumb_bytes: int = DEFAULT_BREADCRUMB_BYTES) -> None:
         self.service = service
         self.host = host
         self.redactor = redactor
+        self.breadcrumb_bytes = breadcrumb_bytes
+        self._breadcrumbs = WrittenCrumbs(redactor)
+        self._deployment = {name: value for name, value in (("release", release), ("environment", environment))
+                            if value is not None}  # absent rather than null: records without them stay as they were
 
     def encode(self, captured: Captured) -> bytes:
         """The record's JSON value for ``application-logs``."""
@@ -58,7 +65,7 @@ class RecordEncoder:
                 context[key] = None if value is None else str(value)
             else:
                 extra[key] = _json_safe(value)
-        document = {
+        document: dict[str, Any] = {
             "id": os.urandom(16).hex(),
             "timestamp": iso_timestamp_truncated(record.created),
             "level": level_name(record.levelno),
@@ -72,10 +79,15 @@ class RecordEncoder:
             "process": record.process,
             "thread": record.threadName,
             **context,
+            **self._deployment,
             "exception": self._exception(record),
             "extra": extra,
         }
         self.redactor.record(document)  # cut first, then redacted
+        if captured.breadcrumbs:  # redacted (once each) and bounded as they are sent
+            kept = self._breadcrumbs.within(captured.breadcrumbs, self.breadcrumb_bytes)
+            if kept:
+                document["breadcrumbs"] = kept
         return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
 
     @staticmethod

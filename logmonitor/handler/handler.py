@@ -13,7 +13,17 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from logmonitor.handler.breadcrumbs import (
+    DEFAULT_BREADCRUMB_BYTES,
+    DEFAULT_BREADCRUMBS,
+    MAX_BREADCRUMB_BYTES,
+    MAX_BREADCRUMBS,
+    Crumb,
+    current_trail,
+    reserve,
+)
 from logmonitor.handler.context import current_context
+from logmonitor.handler.deployment import deployment_of
 from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.producer_config import producer_config
 from logmonitor.handler.redaction import Redactor
@@ -50,6 +60,11 @@ class KafkaLogHandler(logging.Handler):
         service: the service name and Kafka key [``$SERVICE_NAME`` or the program name].
         host: the host name [``$HOSTNAME`` or ``socket.gethostname()``].
         topic: [``$LOGMONITOR_TOPIC_LOGS`` or ``application-logs``].
+        release: the version deployed, on every record [``$LOGMONITOR_RELEASE``, else ``service.version``
+            of ``$OTEL_RESOURCE_ATTRIBUTES``, else none].
+        environment: where it runs (``production``, ``staging`` ...) [``$LOGMONITOR_ENVIRONMENT``, else
+            ``deployment.environment.name`` or ``deployment.environment`` of ``$OTEL_RESOURCE_ATTRIBUTES``,
+            else none].
         redact: True (default), False, or a configured ``Redactor``.
         memory_records: records the producer may hold in memory before new ones go to disk
             (0: every record passes through the spool first).
@@ -60,22 +75,38 @@ class KafkaLogHandler(logging.Handler):
         spool_retry_interval: seconds between attempts to use the disk again while it cannot be used.
         close_timeout: seconds ``close()`` waits for delivery before spooling the rest.
         producer_options: extra librdkafka settings (override the defaults).
-        level: the handler's level.
+        level: the handler's level: the least severe record it takes, to ship or to keep as a breadcrumb.
+        ship_level: the least severe record it ships [None: every record it takes, as before there were
+            breadcrumbs]; records it takes below it only become breadcrumbs, e.g. ``level=DEBUG,
+            ship_level=INFO`` ships INFO and above and gives errors their DEBUG lines (the logger's own
+            level must let them through too). Like ``level`` and ``event_level`` of Sentry's logging integration.
+        breadcrumbs: how many of the latest records of the same context (``log_context`` block, else
+            asyncio task, else thread) each ERROR/CRITICAL record carries [30; 0: none; at most 100].
+        breadcrumb_bytes: the most bytes an error's breadcrumbs take as JSON [16 KiB; at most 64 KiB]; the
+            oldest are left out first.
         producer_factory: builds the producer from its librdkafka settings [confluent_kafka's
             ``Producer``]; tests pass a fake.
     """
 
     def __init__(self, bootstrap_servers: str | None = None, service: str | None = None, host: str | None = None,
-                 topic: str | None = None, *, redact: bool | Redactor = True, memory_records: int = 100_000,
+                 topic: str | None = None, *, release: str | None = None, environment: str | None = None,
+                 redact: bool | Redactor = True, memory_records: int = 100_000,
                  spool_dir: str | Path | None = None, spool_bytes: int | None = None,
                  spool_retry_interval: float = 60.0, close_timeout: float = 5.0,
                  producer_options: dict[str, Any] | None = None,
-                 level: int | str = logging.NOTSET, producer_factory: ProducerFactory | None = None) -> None:
+                 level: int | str = logging.NOTSET, ship_level: int | str | None = None,
+                 breadcrumbs: int = DEFAULT_BREADCRUMBS, breadcrumb_bytes: int = DEFAULT_BREADCRUMB_BYTES,
+                 producer_factory: ProducerFactory | None = None) -> None:
         super().__init__(level)
+        self.ship_level = logging.NOTSET if ship_level is None else _level_number(ship_level)
+        self.breadcrumbs = _bounded(breadcrumbs, "breadcrumbs", 0, MAX_BREADCRUMBS)
+        self.breadcrumb_bytes = _bounded(breadcrumb_bytes, "breadcrumb_bytes", 2, MAX_BREADCRUMB_BYTES)
+        reserve(self.breadcrumbs)
         self.service = service or os.environ.get("SERVICE_NAME") or Path(sys.argv[0] or "python").stem
         self.host = host or os.environ.get("HOSTNAME") or socket.gethostname()
         self.topic = topic or os.environ.get("LOGMONITOR_TOPIC_LOGS") or "application-logs"
         self.bootstrap_servers = bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "localhost:9092"
+        self.deployment = deployment_of(release, environment, os.environ)  # not .release: Handler.release() unlocks
         self.redactor = redact if isinstance(redact, Redactor) else Redactor(enabled=redact)
         self.memory_records = memory_records
         self.spool_dir = Path(spool_dir) if spool_dir else _default_spool_dir(self.service)
@@ -100,7 +131,7 @@ class KafkaLogHandler(logging.Handler):
                 memory_records=self.memory_records,
             ),
             self._queue,
-            RecordEncoder(self.service, self.host, self.redactor),
+            RecordEncoder(self.service, self.host, self.redactor, *self.deployment, self.breadcrumb_bytes),
             SpoolKeeper(self.spool_dir, self.spool_bytes, self.spool_retry_interval),
             self._producer_factory,
         )
@@ -145,14 +176,22 @@ class KafkaLogHandler(logging.Handler):
         return counts
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue ``record``; never blocks on Kafka and never raises."""
+        """Queue ``record`` (below ``ship_level``: only keep it as a breadcrumb); never blocks nor raises."""
         try:
             if self._closed or record.name.startswith(_OWN_LOGGERS):
                 return
-            if len(self._queue) >= QUEUE_LIMIT:
+            shipped = record.levelno >= self.ship_level
+            if shipped and len(self._queue) >= QUEUE_LIMIT:
                 self.dropped_in_memory += 1  # the sender is stuck even on disk; do not block the caller
                 return
-            self._queue.append(Captured(record, record.getMessage(), current_context()))
+            message = record.getMessage()
+            crumbs: tuple[Crumb, ...] = ()
+            if self.breadcrumbs and (trail := current_trail()) is not None:
+                if shipped and record.levelno >= logging.ERROR:
+                    crumbs = trail.newest(self.breadcrumbs)
+                trail.add(record, message)
+            if shipped:
+                self._queue.append(Captured(record, message, current_context(), crumbs))
         except Exception:
             self.handleError(record)
 
@@ -172,6 +211,20 @@ class KafkaLogHandler(logging.Handler):
         _ABANDONED_AFTER_FORK.append(self._sender)
         self._sender.release_after_fork()
         self._start()
+
+
+def _level_number(level: int | str) -> int:
+    """The number of a level given as a number or a name (``"INFO"``), as ``Handler.setLevel`` takes it."""
+    number = level if isinstance(level, int) else logging.getLevelName(level.upper())
+    if not isinstance(number, int):
+        raise ValueError(f"ship_level={level!r} is not a logging level")
+    return number
+
+
+def _bounded(value: int, name: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name}={value!r}: it must be an integer from {low} to {high}")
+    return value
 
 
 def _restart_handlers_in_child() -> None:

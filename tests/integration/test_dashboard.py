@@ -147,3 +147,24 @@ def test_hostile_log_text_never_executes(page: Any, worker: Any) -> None:
     assert injected == []
     severe = [entry for entry in page.get_log("browser") if entry["level"] == "SEVERE"]
     assert not [entry for entry in severe if "Content Security Policy" in entry["message"]], severe
+
+
+def test_an_errors_breadcrumbs_and_release_are_shown_as_text_in_order(page: Any, worker: Any) -> None:
+    crumbs = [{"timestamp": f"2026-12-06T10:00:0{n}.000Z", "level": level, "logger": "shop", "message": message}
+              for n, (level, message) in enumerate([("DEBUG", "cart loaded"), ("INFO", XSS[0]),
+                                                    ("WARNING", "bank slow")])]
+    send(worker, log_record("crumbs", "ERROR", "checkout failed", breadcrumbs=crumbs, release="2.4.1",
+                            environment="staging"))
+    WebDriverWait(page, 15).until(lambda d: any("checkout failed" in text for text in feed_texts(d)))
+    focus_row(page, "checkout failed")
+    page.switch_to.active_element.send_keys(Keys.ENTER)
+    items = page.find_elements(By.CSS_SELECTOR, "#detail-breadcrumbs li")
+    assert [item.text for item in items] == [
+        "2026-12-06 10:00:00.000 DEBUG shop: cart loaded", f"2026-12-06 10:00:01.000 INFO shop: {XSS[0]}",
+        "2026-12-06 10:00:02.000 WARNING shop: bank slow"]
+    assert not page.find_element(By.ID, "detail-breadcrumbs-empty").is_displayed()
+    fields = page.find_element(By.ID, "detail-fields").text
+    assert "2.4.1" in fields and "staging" in fields
+    assert page.execute_script("return window.__xss") is None
+    assert page.find_elements(By.CSS_SELECTOR, "#detail img") == []
+    page.switch_to.active_element.send_keys(Keys.ESCAPE)

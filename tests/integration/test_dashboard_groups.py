@@ -301,3 +301,16 @@ def test_ten_thousand_groups_come_in_pages_of_fifty(browser: Any, start_worker: 
     assert rows(page)[0]["title"] == f"cache miss in zone {zone(4321)} after 3 tries"
     assert page.find_element(By.ID, "groups-next").get_attribute("disabled") == "true"
     assert csp_violations(page) == []
+
+
+def test_a_groups_latest_event_shows_its_breadcrumbs_as_text_oldest_first(page: Any, worker: Any) -> None:
+    crumbs = [{"timestamp": f"2026-12-06T10:00:0{n}.000Z", "level": level, "logger": "shop", "message": message}
+              for n, (level, message) in enumerate([("DEBUG", "cart loaded"), ("INFO", HOSTILE)])]
+    send(worker, log_record("ui-crumbs", "ERROR", "checkout failed", breadcrumbs=crumbs))
+    WebDriverWait(page, 20).until(lambda d: row_of(d, "ui-crumbs"))
+    open_by_keyboard(page, "ui-crumbs")
+    WebDriverWait(page, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#group-events li details"))
+    items = page.find_elements(By.CSS_SELECTOR, "#group-events li details ol.breadcrumbs li")
+    assert [item.text for item in items] == ["2026-12-06 10:00:00.000 DEBUG shop: cart loaded",
+                                            f"2026-12-06 10:00:01.000 INFO shop: {HOSTILE}"]
+    assert page.execute_script("return window.__xss") is None and csp_violations(page) == []

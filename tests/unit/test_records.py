@@ -140,6 +140,12 @@ NATIVE_VARIANTS = [
     native(timestamp=iso_timestamp(NOW)[:19]),
     orjson.dumps({"level": "INFO", "service": "booking", "message": "no timestamp: now"}),
     native(service=" booking "),
+    native(release="2.4.1", environment="production"),
+    native(release="r" * 256, environment=None),
+    native(breadcrumbs=[{"timestamp": "2026-12-06T10:00:00.000Z", "level": "INFO", "logger": "app", "message": "a"},
+                        {"timestamp": "t", "level": "warn", "logger": None, "message": "b", "category": "http"}]),
+    native(breadcrumbs=None),
+    native(breadcrumbs=[]),
     b'{"level": "INFO", "service": "booking", "message": "m", "extra": {"n": 123456789012345678901}}',
 ]
 
@@ -165,6 +171,22 @@ def test_the_native_fast_path_gives_what_the_general_path_gives(raw: bytes) -> N
         (native(id="i" * 129), "bad_id"),
         (native(line=True), "bad_line"),
         (native(extra=None), "bad_extra"),
+        (native(release="  "), "bad_release"),
+        (native(release=""), "bad_release"),
+        (native(environment="\t"), "bad_environment"),
+        (native(release="r" * 257), "bad_release"),
+        (native(environment="e" * 257), "bad_environment"),
+        (native(release=241), "bad_release"),
+        (native(environment=["prod"]), "bad_environment"),
+        (native(release={"version": "1"}), "bad_release"),
+        (native(breadcrumbs="cart loaded"), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"level": "INFO", "message": "m"}]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "LOUD", "message": "m"}]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "INFO", "message": 5}]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "INFO", "logger": 5, "message": "m"}]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[["t", "INFO", "m"]]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "INFO", "message": "m"}] * 101), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "INFO", "message": "m" * 40_000}] * 2), "bad_breadcrumbs"),
     ],
 )
 def test_records_the_fast_path_refuses_get_the_general_paths_answer(raw: bytes, expected: str | None) -> None:
@@ -205,3 +227,87 @@ def test_a_native_record_with_an_ecs_or_otel_mark_is_read_as_that_shape() -> Non
     assert parse_record(ecs, fallback_id="p-0", now=NOW)["service"] == "pay"
     otel = native(severityText="WARN", resource={"attributes": {"service.name": "pay"}}, body="hi")
     assert parse_record(otel, fallback_id="p-0", now=NOW)["level"] == "WARNING"
+
+
+def test_release_and_environment_are_optional_names() -> None:
+    record = parse_record(native(release="2.4.1", environment="staging"), fallback_id="p-0", now=NOW)
+    assert (record["release"], record["environment"]) == ("2.4.1", "staging")
+    bare = parse_record(native(), fallback_id="p-0", now=NOW)
+    assert (bare["release"], bare["environment"]) == (None, None)
+    assert parse_record(native(release=None), fallback_id="p-0", now=NOW)["release"] is None
+
+
+def test_plain_json_with_unknown_fields_keeps_release_and_environment() -> None:
+    raw = orjson.dumps({"level": "ERROR", "service": "pay", "message": "m", "release": "v9", "environment": "prod",
+                        "region": "eu"})
+    record = parse_record(raw, fallback_id="p-0", now=NOW)
+    assert (record["release"], record["environment"]) == ("v9", "prod")
+
+
+@pytest.mark.parametrize("service", [
+    {"name": "pay", "version": "3.1.0", "environment": "production"},
+    None,
+])
+def test_ecs_service_version_and_environment_are_the_release_and_environment(service: object) -> None:
+    doc: dict[str, object] = {"@timestamp": iso_timestamp(NOW), "log.level": "error", "message": "m"}
+    if service is None:  # the dotted spelling some encoders write
+        doc.update({"service.name": "pay", "service.version": "3.1.0", "service.environment": "production"})
+    else:
+        doc["service"] = service
+    record = parse_record(orjson.dumps(doc), fallback_id="p-0", now=NOW)
+    assert (record["service"], record["release"], record["environment"]) == ("pay", "3.1.0", "production")
+
+
+@pytest.mark.parametrize(("environment_key", "expected"), [
+    ("deployment.environment.name", "production"),
+    ("deployment.environment", "production"),
+    ("something.else", None),
+])
+def test_otel_resource_gives_release_and_environment(environment_key: str, expected: str | None) -> None:
+    attributes = [{"key": "service.name", "value": {"stringValue": "checkout-go"}},
+                  {"key": "service.version", "value": {"stringValue": "1.2.3"}},
+                  {"key": environment_key, "value": {"stringValue": "production"}}]
+    raw = orjson.dumps({"timeUnixNano": str(int(NOW * 1e9)), "severityText": "ERROR", "body": "m",
+                        "resource": {"attributes": attributes}})
+    record = parse_record(raw, fallback_id="p-0", now=NOW)
+    assert (record["release"], record["environment"]) == ("1.2.3", expected)
+
+
+@pytest.mark.parametrize("doc", [
+    {"@timestamp": iso_timestamp(NOW), "log.level": "error", "message": "m",
+     "service": {"name": "pay", "version": 3}},
+    {"@timestamp": iso_timestamp(NOW), "log.level": "error", "message": "m",
+     "service": {"name": "pay", "version": "v" * 300}},
+    {"timeUnixNano": str(int(NOW * 1e9)), "severityText": "ERROR", "body": "m",
+     "resource": {"attributes": {"service.name": "go", "service.version": " "}}},
+])
+def test_an_unusable_release_from_any_shape_is_dead_lettered_with_its_reason(doc: dict[str, object]) -> None:
+    assert reason(orjson.dumps(doc)) == "bad_release"
+
+
+def test_breadcrumbs_are_kept_as_four_fields_with_their_level_normalised() -> None:
+    crumbs = [{"timestamp": "2026-12-06T10:00:00.000Z", "level": "debug", "message": "cart loaded", "data": {"n": 1}},
+              {"timestamp": "2026-12-06T10:00:01.000Z", "level": "INFO", "logger": "shop", "message": "paying"}]
+    record = parse_record(native(breadcrumbs=crumbs), fallback_id="p-0", now=NOW)
+    assert record["breadcrumbs"] == [
+        {"timestamp": "2026-12-06T10:00:00.000Z", "level": "DEBUG", "logger": None, "message": "cart loaded"},
+        {"timestamp": "2026-12-06T10:00:01.000Z", "level": "INFO", "logger": "shop", "message": "paying"}]
+    assert parse_record(native(), fallback_id="p-0", now=NOW)["breadcrumbs"] is None
+
+
+def test_breadcrumbs_at_the_bounds_are_kept() -> None:
+    crumb = {"timestamp": "t", "level": "INFO", "logger": None, "message": ""}
+    overhead = len(orjson.dumps([crumb] * 100))
+    crumbs = [crumb] * 99 + [{**crumb, "message": "m" * (64 * 1024 - overhead)}]
+    assert len(orjson.dumps(crumbs)) == 64 * 1024
+    assert parse_record(native(breadcrumbs=crumbs), fallback_id="p-0", now=NOW)["breadcrumbs"] == crumbs
+    crumbs[-1]["message"] += "m"
+    assert reason(native(breadcrumbs=crumbs)) == "bad_breadcrumbs"
+
+
+def test_an_otel_record_carries_breadcrumbs_in_an_attribute() -> None:
+    crumbs = [{"timestamp": "2026-12-06T10:00:00.000Z", "level": "INFO", "logger": "shop", "message": "paying"}]
+    raw = orjson.dumps({"timeUnixNano": str(int(NOW * 1e9)), "severityText": "ERROR", "body": "failed",
+                        "resource": {"attributes": {"service.name": "go"}},
+                        "attributes": {"logmonitor.breadcrumbs": orjson.dumps(crumbs).decode()}})
+    assert parse_record(raw, fallback_id="p-0", now=NOW)["breadcrumbs"] == crumbs

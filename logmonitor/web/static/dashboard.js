@@ -62,6 +62,19 @@ function matches(error, f) {
 
 function shortTime(iso) { return String(iso || "").replace("T", " ").replace("Z", ""); }
 
+// An error's breadcrumbs (the records its context logged before it, oldest first) as a list, all text.
+function breadcrumbList(crumbs) {
+  const list = el("ol", null, "breadcrumbs");
+  for (const crumb of crumbs || []) {
+    const item = el("li");
+    item.append(el("span", shortTime(crumb.timestamp), "time"), " ",
+      el("span", crumb.level, `level level-${String(crumb.level).toLowerCase()}`), " ",
+      el("span", crumb.logger ? `${crumb.logger}: ` : "", "muted"), el("span", crumb.message, "message"));
+    list.append(item);
+  }
+  return list;
+}
+
 function setStatus(text, ok) {
   const node = $("connection");
   node.textContent = text;
@@ -152,7 +165,7 @@ function showDetail(error) {
   fields.replaceChildren();
   const location = [error.module, error.function, error.line].filter((part) => part !== null && part !== undefined);
   const entries = [["Time", error.timestamp], ["Message", error.message], ["Host", error.host],
-    ["Logger", error.logger], ["Where", location.join(":")], ["Request", error.request_id],
+    ["Release", error.release], ["Environment", error.environment], ["Logger", error.logger], ["Where", location.join(":")], ["Request", error.request_id],
     ["Trace", error.trace_id], ["Span", error.span_id], ["User", error.user_id],
     ["Fingerprint", error.fingerprint], ["Id", error.id]];
   for (const [name, value] of entries) {
@@ -163,6 +176,8 @@ function showDetail(error) {
   $("detail-stack").textContent = exception
     ? (exception.stacktrace || `${exception.type}: ${exception.message}`) : "(none)";
   $("detail-extra").textContent = JSON.stringify(error.extra || {}, null, 2);
+  $("detail-breadcrumbs").replaceChildren(...breadcrumbList(error.breadcrumbs).children);
+  $("detail-breadcrumbs-empty").hidden = Boolean(error.breadcrumbs && error.breadcrumbs.length);
   const dialog = $("detail");
   if (!dialog.open) dialog.showModal();
   $("detail-close").focus();

@@ -254,6 +254,8 @@
       box.append(head, el("h4", "Stack trace"), el("pre", stack, "stack"), el("h4", "Context"),
         el("pre", JSON.stringify(context, null, 2), "context"));
       item.append(box);
+      const crumbs = event.breadcrumbs || []; // the records its context logged before it (dashboard.js)
+      if (crumbs.length) box.append(el("h4", "Breadcrumbs"), breadcrumbList(crumbs));
       return item;
     }));
     const first = $("group-events").querySelector("details");

@@ -52,16 +52,31 @@ def test_every_field_of_the_log_data_model_maps_to_the_record(encoding: str) -> 
             "order": {"id": 42, "items": ["a", "b"]}, "region": "eu", "log.record.uid": "01J0ABC",
             "code.function.name": "charge", "code.line.number": 88, "thread.id": 7}),
         scope="shop.payments", resource={"host.name": "web-3", "region": "us", "deployment.environment": "prod",
-                                         "process.pid": 4242})
+                                         "process.pid": 4242, "service.version": "2.4.1"})
     assert record == {
         "id": "01J0ABC", "timestamp": iso_timestamp(NANOS / 1e9), "level": "ERROR", "service": "checkout",
         "host": "web-3", "logger": "shop.payments", "message": "payment declined",
         "trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174",
         "exception": {"type": "CardError", "message": "declined", "stacktrace": "Traceback ..."},
-        "function": "charge", "line": 88, "thread": 7, "process": 4242,
-        "extra": {"order": {"id": 42, "items": ["a", "b"]}, "region": "eu", "deployment.environment": "prod",
-                  "event.name": "payment.declined"},
+        "function": "charge", "line": 88, "thread": 7, "process": 4242, "release": "2.4.1", "environment": "prod",
+        "extra": {"order": {"id": 42, "items": ["a", "b"]}, "region": "eu", "event.name": "payment.declined"},
     }, "a record's attribute wins over its resource's (region)"
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize(("resource", "release", "environment", "left_in_extra"), [
+    ({"deployment.environment.name": "prod", "deployment.environment": "old"}, None, "prod",
+     {"deployment.environment": "old"}),
+    ({"service.version": "v" * 300}, "v" * 256, None, {}),
+    ({"service.version": "  ", "deployment.environment.name": ""}, None, None,
+     {"service.version": "  ", "deployment.environment.name": ""}),
+    ({"service.version": 7}, None, None, {"service.version": 7}),
+])
+def test_release_and_environment_are_names_cut_to_their_bound_others_stay_in_extra(
+        encoding: str, resource: dict[str, Any], release: str | None, environment: str | None,
+        left_in_extra: dict[str, Any]) -> None:
+    record = one(encoding, log_record("m"), resource=resource)
+    assert (record.get("release"), record.get("environment"), record["extra"]) == (release, environment, left_in_extra)
 
 
 SEVERITIES = [(number, level) for level, numbers in [
@@ -232,3 +247,14 @@ def test_the_response_counts_rejected_records_in_the_requests_encoding() -> None
     assert orjson.loads(export_response(2, "old", proto=False)) == {
         "partialSuccess": {"rejectedLogRecords": "2", "errorMessage": "old"}}
     assert orjson.loads(export_response(0, "", proto=False)) == {}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_breadcrumbs_come_from_the_logmonitor_breadcrumbs_attribute_as_maps_or_json_text(encoding: str) -> None:
+    crumbs = [{"timestamp": "2026-12-06T10:00:00.000Z", "level": "INFO", "logger": "shop", "message": "paying"}]
+    as_maps = one(encoding, log_record("failed", severity=17, attributes={"logmonitor.breadcrumbs": crumbs}))
+    as_text = one(encoding, log_record("failed", severity=17,
+                                       attributes={"logmonitor.breadcrumbs": orjson.dumps(crumbs).decode()}))
+    assert as_maps["breadcrumbs"] == as_text["breadcrumbs"] == crumbs
+    assert "logmonitor.breadcrumbs" not in as_maps["extra"]
+    assert parse_record(orjson.dumps(as_maps))["breadcrumbs"] == crumbs
