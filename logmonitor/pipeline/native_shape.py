@@ -17,10 +17,12 @@ import msgspec
 import orjson
 from msgspec import UNSET, Meta, UnsetType
 
-__all__ = ["OPTIONAL_TEXT_LIMIT", "NativeException", "NativeRecord", "decode_native"]
+__all__ = ["NAME_LIMIT", "OPTIONAL_TEXT_LIMIT", "NativeException", "NativeRecord", "decode_native"]
 
 OPTIONAL_TEXT_LIMIT = 1024
+NAME_LIMIT = 256  # characters of a name: service, release, environment
 _Text = Annotated[str, Meta(max_length=OPTIONAL_TEXT_LIMIT)]
+_Name = Annotated[str, Meta(min_length=1, max_length=NAME_LIMIT)]
 _Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # orjson reads larger ones as floats (or uint64)
 
 
@@ -36,7 +38,7 @@ class NativeRecord(msgspec.Struct, forbid_unknown_fields=True):
     """A native record with exactly the fields of DESIGN section 2, each of the right type."""
 
     level: str
-    service: Annotated[str, Meta(min_length=1, max_length=256)]
+    service: _Name
     message: str
     id: Annotated[str, Meta(max_length=128)] | None = None
     timestamp: str | _Int | float | UnsetType = UNSET
@@ -53,6 +55,8 @@ class NativeRecord(msgspec.Struct, forbid_unknown_fields=True):
     line: _Int | None = None
     process: _Int | None = None
     thread: _Int | str | None = None
+    release: _Name | None = None
+    environment: _Name | None = None
 
 
 _DECODER = msgspec.json.Decoder(NativeRecord)

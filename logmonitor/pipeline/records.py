@@ -13,7 +13,7 @@ import orjson
 from msgspec import UNSET
 
 from logmonitor.levels import LEVEL_ALIASES, LEVELS, level_of_severity_number
-from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
+from logmonitor.pipeline.native_shape import NAME_LIMIT, OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
 from logmonitor.timestamps import RecordTimeError, record_time
 
 __all__ = [
@@ -33,6 +33,7 @@ _LEVEL_OF = {  # level spellings taken without further work: canonical and alias
 }
 _OPTIONAL_TEXT = ("host", "logger", "module", "function", "request_id", "trace_id", "span_id", "user_id")
 _OPTIONAL_INT = ("line", "process")
+_OPTIONAL_NAMES = ("release", "environment")  # checked as the service name is, when present
 
 
 class InvalidRecord(ValueError):
@@ -97,6 +98,11 @@ def _text(value: Any, field: str, *, required: bool = False, limit: int = 0) -> 
     return value
 
 
+def _name(value: Any, field: str) -> str | None:
+    """An optional name (``release``, ``environment``): absent or null, else a non-blank string of ``NAME_LIMIT``."""
+    return None if value is None else _text(value, field, required=True, limit=NAME_LIMIT)
+
+
 def _message(value: Any) -> str:
     if not isinstance(value, str):
         kind = "missing" if value is None else f"a {type(value).__name__}"
@@ -135,7 +141,7 @@ def _from_ecs(doc: dict[str, Any]) -> dict[str, Any]:
         "logger": get("log.logger"), "message": doc.get("message"), "trace_id": get("trace.id"),
         "span_id": get("span.id"), "request_id": get("http.request.id"), "user_id": get("user.id"),
         "function": get("log.origin.function"), "line": get("log.origin.file.line"),
-        "exception": exception,
+        "exception": exception, "release": get("service.version"), "environment": get("service.environment"),
     }
 
 
@@ -177,7 +183,8 @@ def _from_otel(doc: dict[str, Any], now: float) -> dict[str, Any]:
         "timestamp": epoch, "level": level, "service": resource.get("service.name"),
         "host": resource.get("host.name"), "message": body, "trace_id": doc.get("traceId") or None,
         "span_id": doc.get("spanId") or None, "logger": _object(doc.get("scope")).get("name"),
-        "exception": exception,
+        "exception": exception, "release": resource.get("service.version"),
+        "environment": resource.get("deployment.environment.name", resource.get("deployment.environment")),
     }
 
 
@@ -230,6 +237,11 @@ def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | No
     if doc.service.isspace():
         _text(doc.service, "service", required=True)  # raises: blank
     epoch, timestamp = _event_time(now if doc.timestamp is UNSET else doc.timestamp, now)
+    release, environment = doc.release, doc.environment
+    if release is not None and release.isspace():
+        _name(release, "release")  # raises: blank
+    if environment is not None and environment.isspace():
+        _name(environment, "environment")  # raises: blank
     exception = doc.exception
     return {
         "id": doc.id or fallback_id, "level": level, "service": doc.service, "message": doc.message,
@@ -240,6 +252,7 @@ def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | No
         "host": doc.host, "logger": doc.logger, "module": doc.module, "function": doc.function,
         "request_id": doc.request_id, "trace_id": doc.trace_id, "span_id": doc.span_id, "user_id": doc.user_id,
         "line": doc.line, "process": doc.process, "thread": doc.thread,
+        "release": release, "environment": environment,
     }
 
 
@@ -252,7 +265,7 @@ def _from_any_shape(raw: bytes | None, fallback_id: str | None, now: float) -> d
     record: dict[str, Any] = {
         "id": _text(doc.get("id"), "id", limit=128) or fallback_id,
         "level": _level(doc.get("level")),
-        "service": _text(doc.get("service"), "service", required=True, limit=256),
+        "service": _text(doc.get("service"), "service", required=True, limit=NAME_LIMIT),
         "message": _message(doc.get("message")),
         "exception": _exception(doc.get("exception")),
         "extra": extra,
@@ -267,4 +280,6 @@ def _from_any_shape(raw: bytes | None, fallback_id: str | None, now: float) -> d
         record[field] = value
     thread = doc.get("thread")
     record["thread"] = thread if isinstance(thread, (int, str)) and not isinstance(thread, bool) else None
+    for field in _OPTIONAL_NAMES:
+        record[field] = _name(doc.get(field), field)
     return record

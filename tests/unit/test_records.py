@@ -140,6 +140,8 @@ NATIVE_VARIANTS = [
     native(timestamp=iso_timestamp(NOW)[:19]),
     orjson.dumps({"level": "INFO", "service": "booking", "message": "no timestamp: now"}),
     native(service=" booking "),
+    native(release="2.4.1", environment="production"),
+    native(release="r" * 256, environment=None),
     b'{"level": "INFO", "service": "booking", "message": "m", "extra": {"n": 123456789012345678901}}',
 ]
 
@@ -165,6 +167,14 @@ def test_the_native_fast_path_gives_what_the_general_path_gives(raw: bytes) -> N
         (native(id="i" * 129), "bad_id"),
         (native(line=True), "bad_line"),
         (native(extra=None), "bad_extra"),
+        (native(release="  "), "bad_release"),
+        (native(release=""), "bad_release"),
+        (native(environment="\t"), "bad_environment"),
+        (native(release="r" * 257), "bad_release"),
+        (native(environment="e" * 257), "bad_environment"),
+        (native(release=241), "bad_release"),
+        (native(environment=["prod"]), "bad_environment"),
+        (native(release={"version": "1"}), "bad_release"),
     ],
 )
 def test_records_the_fast_path_refuses_get_the_general_paths_answer(raw: bytes, expected: str | None) -> None:
@@ -205,3 +215,59 @@ def test_a_native_record_with_an_ecs_or_otel_mark_is_read_as_that_shape() -> Non
     assert parse_record(ecs, fallback_id="p-0", now=NOW)["service"] == "pay"
     otel = native(severityText="WARN", resource={"attributes": {"service.name": "pay"}}, body="hi")
     assert parse_record(otel, fallback_id="p-0", now=NOW)["level"] == "WARNING"
+
+
+def test_release_and_environment_are_optional_names() -> None:
+    record = parse_record(native(release="2.4.1", environment="staging"), fallback_id="p-0", now=NOW)
+    assert (record["release"], record["environment"]) == ("2.4.1", "staging")
+    bare = parse_record(native(), fallback_id="p-0", now=NOW)
+    assert (bare["release"], bare["environment"]) == (None, None)
+    assert parse_record(native(release=None), fallback_id="p-0", now=NOW)["release"] is None
+
+
+def test_plain_json_with_unknown_fields_keeps_release_and_environment() -> None:
+    raw = orjson.dumps({"level": "ERROR", "service": "pay", "message": "m", "release": "v9", "environment": "prod",
+                        "region": "eu"})
+    record = parse_record(raw, fallback_id="p-0", now=NOW)
+    assert (record["release"], record["environment"]) == ("v9", "prod")
+
+
+@pytest.mark.parametrize("service", [
+    {"name": "pay", "version": "3.1.0", "environment": "production"},
+    None,
+])
+def test_ecs_service_version_and_environment_are_the_release_and_environment(service: object) -> None:
+    doc: dict[str, object] = {"@timestamp": iso_timestamp(NOW), "log.level": "error", "message": "m"}
+    if service is None:  # the dotted spelling some encoders write
+        doc.update({"service.name": "pay", "service.version": "3.1.0", "service.environment": "production"})
+    else:
+        doc["service"] = service
+    record = parse_record(orjson.dumps(doc), fallback_id="p-0", now=NOW)
+    assert (record["service"], record["release"], record["environment"]) == ("pay", "3.1.0", "production")
+
+
+@pytest.mark.parametrize(("environment_key", "expected"), [
+    ("deployment.environment.name", "production"),
+    ("deployment.environment", "production"),
+    ("something.else", None),
+])
+def test_otel_resource_gives_release_and_environment(environment_key: str, expected: str | None) -> None:
+    attributes = [{"key": "service.name", "value": {"stringValue": "checkout-go"}},
+                  {"key": "service.version", "value": {"stringValue": "1.2.3"}},
+                  {"key": environment_key, "value": {"stringValue": "production"}}]
+    raw = orjson.dumps({"timeUnixNano": str(int(NOW * 1e9)), "severityText": "ERROR", "body": "m",
+                        "resource": {"attributes": attributes}})
+    record = parse_record(raw, fallback_id="p-0", now=NOW)
+    assert (record["release"], record["environment"]) == ("1.2.3", expected)
+
+
+@pytest.mark.parametrize("doc", [
+    {"@timestamp": iso_timestamp(NOW), "log.level": "error", "message": "m",
+     "service": {"name": "pay", "version": 3}},
+    {"@timestamp": iso_timestamp(NOW), "log.level": "error", "message": "m",
+     "service": {"name": "pay", "version": "v" * 300}},
+    {"timeUnixNano": str(int(NOW * 1e9)), "severityText": "ERROR", "body": "m",
+     "resource": {"attributes": {"service.name": "go", "service.version": " "}}},
+])
+def test_an_unusable_release_from_any_shape_is_dead_lettered_with_its_reason(doc: dict[str, object]) -> None:
+    assert reason(orjson.dumps(doc)) == "bad_release"

@@ -36,10 +36,12 @@ NATIVE = shaped({
     "message": st.text(), "host": st.text(), "line": st.integers(), "thread": st.integers() | st.text(),
     "exception": st.fixed_dictionaries({}, optional={"type": st.text(), "message": st.text(), "stacktrace": st.text()}),
     "extra": st.dictionaries(st.text(max_size=10), json_values),
+    "release": st.text(max_size=300), "environment": st.text(max_size=20),
 })
 ECS = shaped({
     "@timestamp": TIMESTAMPS, "log.level": LEVELS, "service.name": st.text(max_size=20), "message": st.text(),
-    "log": st.fixed_dictionaries({"level": LEVELS}), "service": st.fixed_dictionaries({"name": st.text(max_size=20)}),
+    "log": st.fixed_dictionaries({"level": LEVELS}), "service": st.fixed_dictionaries(
+        {"name": st.text(max_size=20)}, optional={"version": st.text(max_size=300), "environment": st.text()}),
     "error": st.fixed_dictionaries({}, optional={"type": st.text(), "message": st.text(), "stack_trace": st.text()}),
 })
 OTEL = shaped({

@@ -19,7 +19,7 @@ from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RU
 from logmonitor.pipeline import router
 from logmonitor.pipeline.aggregation import Bounds
 from logmonitor.pipeline.service_labels import ServiceLabels
-from logmonitor.pipeline.tables.service_state import profile_key
+from logmonitor.pipeline.tables.service_state import chunk_key, profile_key
 from logmonitor.server.app import LogMonitorApp
 from logmonitor.timestamps import iso_timestamp
 from tests.unit.dict_tables import WINDOW_TABLE, DictTables
@@ -100,6 +100,17 @@ async def test_a_record_from_another_producer_is_redacted_ours_is_not_redacted_a
     assert producer.to(ERRORS)[0]["message"] == f"login password={FILTERED}"
     await route(batch([raw("ERROR", f"login {SECRET}")], first=50, ours=True))
     assert producer.to(ERRORS)[1]["message"] == f"login {SECRET}", "the handler's own rules were applied"
+
+
+async def test_an_errors_release_and_environment_are_forwarded_and_kept_in_the_ring(
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    await route(batch([raw("ERROR", "boom", release="2.4.1", environment="production"),
+                       raw("ERROR", "boom", release=" "), raw("ERROR", "boom")]))
+    errors = producer.to(ERRORS)
+    assert [(error["release"], error["environment"]) for error in errors] == [("2.4.1", "production"), (None, None)]
+    assert producer.to(DEAD_LETTERS)[0]["reason"].startswith("bad_release")
+    ring = tables.state[chunk_key("pay", 0)]["errors"]
+    assert [(error["release"], error["environment"]) for error in ring] == [("2.4.1", "production"), (None, None)]
 
 
 def sent_without_times(producer: FakeProducer) -> list[tuple[str, bytes | None, dict[str, Any]]]:
