@@ -41,10 +41,13 @@ def _json_safe(value: Any) -> Any:
 class RecordEncoder:
     """Builds, redacts and serializes records for one service."""
 
-    def __init__(self, service: str, host: str, redactor: Redactor) -> None:
+    def __init__(self, service: str, host: str, redactor: Redactor, release: str | None = None,
+                 environment: str | None = None) -> None:
         self.service = service
         self.host = host
         self.redactor = redactor
+        self._deployment = {name: value for name, value in (("release", release), ("environment", environment))
+                            if value is not None}  # absent rather than null: records without them stay as they were
 
     def encode(self, captured: Captured) -> bytes:
         """The record's JSON value for ``application-logs``."""
@@ -72,6 +75,7 @@ class RecordEncoder:
             "process": record.process,
             "thread": record.threadName,
             **context,
+            **self._deployment,
             "exception": self._exception(record),
             "extra": extra,
         }

@@ -14,6 +14,7 @@ from typing import Any
 from confluent_kafka import Producer
 
 from logmonitor.handler.context import current_context
+from logmonitor.handler.deployment import deployment_of
 from logmonitor.handler.encoding import Captured, RecordEncoder
 from logmonitor.handler.producer_config import producer_config
 from logmonitor.handler.redaction import Redactor
@@ -50,6 +51,11 @@ class KafkaLogHandler(logging.Handler):
         service: the service name and Kafka key [``$SERVICE_NAME`` or the program name].
         host: the host name [``$HOSTNAME`` or ``socket.gethostname()``].
         topic: [``$LOGMONITOR_TOPIC_LOGS`` or ``application-logs``].
+        release: the version deployed, on every record [``$LOGMONITOR_RELEASE``, else ``service.version``
+            of ``$OTEL_RESOURCE_ATTRIBUTES``, else none].
+        environment: where it runs (``production``, ``staging`` ...) [``$LOGMONITOR_ENVIRONMENT``, else
+            ``deployment.environment.name`` or ``deployment.environment`` of ``$OTEL_RESOURCE_ATTRIBUTES``,
+            else none].
         redact: True (default), False, or a configured ``Redactor``.
         memory_records: records the producer may hold in memory before new ones go to disk
             (0: every record passes through the spool first).
@@ -66,7 +72,8 @@ class KafkaLogHandler(logging.Handler):
     """
 
     def __init__(self, bootstrap_servers: str | None = None, service: str | None = None, host: str | None = None,
-                 topic: str | None = None, *, redact: bool | Redactor = True, memory_records: int = 100_000,
+                 topic: str | None = None, *, release: str | None = None, environment: str | None = None,
+                 redact: bool | Redactor = True, memory_records: int = 100_000,
                  spool_dir: str | Path | None = None, spool_bytes: int | None = None,
                  spool_retry_interval: float = 60.0, close_timeout: float = 5.0,
                  producer_options: dict[str, Any] | None = None,
@@ -76,6 +83,7 @@ class KafkaLogHandler(logging.Handler):
         self.host = host or os.environ.get("HOSTNAME") or socket.gethostname()
         self.topic = topic or os.environ.get("LOGMONITOR_TOPIC_LOGS") or "application-logs"
         self.bootstrap_servers = bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "localhost:9092"
+        self.deployment = deployment_of(release, environment, os.environ)  # not .release: Handler.release() unlocks
         self.redactor = redact if isinstance(redact, Redactor) else Redactor(enabled=redact)
         self.memory_records = memory_records
         self.spool_dir = Path(spool_dir) if spool_dir else _default_spool_dir(self.service)
@@ -100,7 +108,7 @@ class KafkaLogHandler(logging.Handler):
                 memory_records=self.memory_records,
             ),
             self._queue,
-            RecordEncoder(self.service, self.host, self.redactor),
+            RecordEncoder(self.service, self.host, self.redactor, *self.deployment),
             SpoolKeeper(self.spool_dir, self.spool_bytes, self.spool_retry_interval),
             self._producer_factory,
         )

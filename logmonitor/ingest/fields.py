@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from logmonitor.levels import LEVEL_ALIASES, LEVELS
+from logmonitor.names import NAME_LIMIT, usable_name
 from logmonitor.timestamps import RecordTimeError, record_time
 
-__all__ = ["Unmappable", "cut", "level_named", "pop_text", "timestamp_of_nanos"]
+__all__ = ["Unmappable", "cut", "level_named", "pop_name", "pop_text", "timestamp_of_nanos"]
 
 _LEVEL_OF = {**{level: level for level in LEVELS}, **LEVEL_ALIASES}
 _LONGEST_LEVEL = max(map(len, _LEVEL_OF))
@@ -39,6 +40,19 @@ def pop_text(extra: dict[str, Any], keys: Sequence[str], limit: int) -> str | No
     for key in keys:
         if isinstance(extra.get(key), str):
             return cut(extra.pop(key), limit)
+    return None
+
+
+def pop_name(extra: dict[str, Any], keys: Sequence[str]) -> str | None:
+    """The first of ``keys`` in ``extra`` with a name (text, cut to ``NAME_LIMIT``, not blank), taken out; else None.
+
+    Values that are no name (blank, or not text) stay in ``extra``.
+    """
+    for key in keys:
+        value = extra.get(key)
+        if isinstance(value, str) and (name := usable_name(value[:NAME_LIMIT])) is not None:
+            del extra[key]
+            return name
     return None
 
 

@@ -3,7 +3,9 @@
 ======================================== ===========================================================
 Loki                                     record
 ======================================== ===========================================================
-the first present of ``service_labels``  ``service`` (none: ``unknown_service``, as Loki names it)
+the first present of ``labels.service``  ``service`` (none: ``unknown_service``, as Loki names it)
+the first present of ``labels.release``  ``release``, ``environment`` (labels or structured metadata;
+and ``labels.environment``               cut to 256 characters; blank: none)
 label ``level``, ``detected_level`` or   ``level``; else the line's ``level``/``severity``/``lvl``
 ``severity`` (python-logging-loki's)     when it is a JSON object or logfmt; else ``INFO``
 the line                                 ``message``
@@ -41,9 +43,10 @@ from logmonitor.ingest.decoded import (
     json_raw,
     parse_json,
 )
-from logmonitor.ingest.fields import Unmappable, level_named, pop_text, timestamp_of_nanos
+from logmonitor.ingest.fields import Unmappable, level_named, pop_name, pop_text, timestamp_of_nanos
 from logmonitor.ingest.loki_labels import MAX_LABELS, MAX_LABELS_TEXT, LabelsError, parse_labels
 from logmonitor.ingest.loki_push import EntryAdapter
+from logmonitor.ingest.settings import LokiLabels
 from logmonitor.ingest.wire_count import MalformedWire, length_delimited
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.records import MAX_RECORD_BYTES
@@ -57,17 +60,16 @@ _SHOWN_LABELS = 1024  # of a stream's labels, kept with each of its rejected ent
 _STREAMS, _LABELS, _ENTRIES = 1, 1, 2  # field numbers: PushRequest.streams; StreamAdapter.labels, .entries
 
 
-def decode_loki_json(body: bytes, service_labels: Sequence[str], hold: Hold = hold_nothing) -> Decoded:
+def decode_loki_json(body: bytes, labels: LokiLabels, hold: Hold = hold_nothing) -> Decoded:
     """The records of a Loki JSON push (``{"streams": [{"stream": {...}, "values": [[ns, line, {...}?]]}]}``)."""
     request = parse_json(body, hold)
     streams = request.get("streams") if isinstance(request, dict) else None
     if not isinstance(streams, list):
         raise UndecodableBody("bad_loki: a push is a JSON object with a streams array")
-    return collect(_json_candidates(streams, service_labels), hold=hold)
+    return collect(_json_candidates(streams, labels), hold=hold)
 
 
-def decode_loki_proto(body: bytes, service_labels: Sequence[str], max_bytes: int, hold: Hold = hold_nothing
-                      ) -> Decoded:
+def decode_loki_proto(body: bytes, labels: LokiLabels, max_bytes: int, hold: Hold = hold_nothing) -> Decoded:
     """The records of a snappy-compressed protobuf ``PushRequest``; :class:`BodyTooLarge` past ``max_bytes``.
 
     The length the snappy block declares is checked, and held against the in-flight bound, before
@@ -86,7 +88,7 @@ def decode_loki_proto(body: bytes, service_labels: Sequence[str], max_bytes: int
         raise UndecodableBody(f"bad_snappy: {error}") from None
     except MalformedWire as error:
         raise UndecodableBody(f"bad_protobuf: not a Loki PushRequest ({error})") from None
-    return collect(_proto_candidates(streams, service_labels), hold=hold)
+    return collect(_proto_candidates(streams, labels), hold=hold)
 
 
 def declared_length(block: bytes) -> int:
@@ -99,7 +101,7 @@ def declared_length(block: bytes) -> int:
     raise UndecodableBody("bad_snappy: the body does not start with a snappy block's length")
 
 
-def _json_candidates(streams: list[Any], service_labels: Sequence[str]) -> Iterator[dict[str, Any] | Rejected]:
+def _json_candidates(streams: list[Any], names: LokiLabels) -> Iterator[dict[str, Any] | Rejected]:
     now, index = time.time(), 0
     for stream in streams:
         labels_doc = stream.get("stream") if isinstance(stream, dict) else None
@@ -118,7 +120,7 @@ def _json_candidates(streams: list[Any], service_labels: Sequence[str]) -> Itera
                 if isinstance(labels, Unmappable):
                     raise labels
                 nanos, line, metadata = _json_entry(value)
-                yield _record(labels, nanos, line, metadata, service_labels, now)
+                yield _record(labels, nanos, line, metadata, names, now)
             except Unmappable as unmappable:
                 yield Rejected(unmappable.reason, json_raw({"stream": shown, "entry": value}))
 
@@ -170,7 +172,7 @@ def _proto_streams(raw: bytes) -> list[tuple[bytes, list[memoryview]]]:
     return streams
 
 
-def _proto_candidates(streams: list[tuple[bytes, list[memoryview]]], service_labels: Sequence[str]
+def _proto_candidates(streams: list[tuple[bytes, list[memoryview]]], names: LokiLabels
                       ) -> Iterator[dict[str, Any] | Rejected]:
     now = time.time()
     for labels_raw, entries in streams:
@@ -191,7 +193,7 @@ def _proto_candidates(streams: list[tuple[bytes, list[memoryview]]], service_lab
             try:
                 if isinstance(labels, Unmappable):
                     raise labels
-                yield _record(labels, nanos, line, _proto_pairs(entry.structuredMetadata), service_labels, now)
+                yield _record(labels, nanos, line, _proto_pairs(entry.structuredMetadata), names, now)
             except Unmappable as unmappable:
                 yield Rejected(unmappable.reason, orjson.dumps(
                     {"labels": text[:_SHOWN_LABELS], "entry": {"ts": str(nanos), "line": line}}))
@@ -215,11 +217,11 @@ def _proto_pairs(pairs: Sequence[Any]) -> dict[str, str]:
     return metadata
 
 
-def _record(labels: dict[str, str], nanos: int, line: str, metadata: dict[str, str],
-            service_labels: Sequence[str], now: float) -> dict[str, Any]:
+def _record(labels: dict[str, str], nanos: int, line: str, metadata: dict[str, str], names: LokiLabels,
+            now: float) -> dict[str, Any]:
     """The section 2 fields of one entry of a stream with ``labels``."""
     extra: dict[str, Any] = {**labels, **metadata}
-    service = next((name for name in service_labels if labels.get(name)), None)
+    service = next((name for name in names.service if labels.get(name)), None)
     level = next((found for found in map(level_named, map(labels.get, LEVEL_LABELS)) if found), None)
     for name in (service, *LEVEL_LABELS):
         extra.pop(name, None)  # type: ignore[arg-type]  # None is no key: nothing to pop
@@ -232,6 +234,8 @@ def _record(labels: dict[str, str], nanos: int, line: str, metadata: dict[str, s
         "logger": pop_text(extra, ("logger",), OPTIONAL_TEXT_LIMIT),
         "trace_id": pop_text(extra, ("trace_id",), OPTIONAL_TEXT_LIMIT),
         "span_id": pop_text(extra, ("span_id",), OPTIONAL_TEXT_LIMIT),
+        "release": pop_name(extra, names.release),
+        "environment": pop_name(extra, names.environment),
         "extra": extra,
     }
     return {name: value for name, value in record.items() if value is not None}

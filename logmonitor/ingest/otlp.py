@@ -16,6 +16,9 @@ resource ``service.name``                  ``service`` (missing: ``unknown_servi
 ``exception.type/.message/.stacktrace``    ``exception {type, message, stacktrace}``
 ``traceId``, ``spanId``                    ``trace_id``, ``span_id`` (hex)
 ``host.name``                              ``host``
+``service.version``                        ``release`` (cut to 256 characters; blank: none)
+``deployment.environment.name`` (or the    ``environment`` (the same)
+older ``deployment.environment``)
 ``timeUnixNano`` (or observed, else now)   ``timestamp``
 scope name                                 ``logger``
 ``log.record.uid``                         ``id`` (else a fresh one, or on Kafka the record's place)
@@ -56,8 +59,9 @@ from logmonitor.ingest.decoded import (
     json_raw,
     parse_json,
 )
-from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_text, timestamp_of_nanos
+from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_name, pop_text, timestamp_of_nanos
 from logmonitor.levels import level_of_severity_number
+from logmonitor.names import OTEL_ENVIRONMENT_ATTRIBUTES, OTEL_RELEASE_ATTRIBUTES
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.records import MAX_EXTRA_DEPTH
 
@@ -164,6 +168,8 @@ def _record(resource: dict[str, Any], scope: str, fields: OtlpFields, now: float
         record[name] = pop_text(extra, keys, OPTIONAL_TEXT_LIMIT)
     for name, keys in _INT_FIELDS.items():
         record[name] = _pop_int(extra, keys)
+    record["release"] = pop_name(extra, OTEL_RELEASE_ATTRIBUTES)
+    record["environment"] = pop_name(extra, OTEL_ENVIRONMENT_ATTRIBUTES)
     extra.pop("service.name", None)
     if fields.event_name:
         extra["event.name"] = fields.event_name

@@ -177,10 +177,10 @@ async def otlp_logs(request: web.Request) -> web.Response:
 async def loki_push(request: web.Request) -> web.Response:
     """``POST /loki/api/v1/push``: Loki's JSON or snappy protobuf ``PushRequest``; 204 as Loki answers."""
     settings = request.app[STATE].settings
-    labels = settings.loki_service_labels
+    labels = settings.loki_labels
     decode = _decoder(request, {
-        "application/json": functools.partial(decode_loki_json, service_labels=labels),
-        PROTOBUF: functools.partial(decode_loki_proto, service_labels=labels, max_bytes=settings.max_body_bytes),
+        "application/json": functools.partial(decode_loki_json, labels=labels),
+        PROTOBUF: functools.partial(decode_loki_proto, labels=labels, max_bytes=settings.max_body_bytes),
     }, extra_encodings=frozenset({"snappy"}))
     await _ingest(request, LOKI_PATH, decode)
     return web.Response(status=204)

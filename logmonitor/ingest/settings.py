@@ -19,10 +19,27 @@ from logmonitor.settings import (
     is_loopback,
 )
 
-__all__ = ["DEFAULT_SERVICE_LABELS", "IngestSettings"]
+__all__ = ["DEFAULT_ENVIRONMENT_LABELS", "DEFAULT_RELEASE_LABELS", "DEFAULT_SERVICE_LABELS", "IngestSettings",
+           "LokiLabels"]
 
 # Loki's own default service detection, plus the labels Promtail and Alloy configs usually set.
 DEFAULT_SERVICE_LABELS = ("service_name", "service", "app", "job")
+# The names people give them, then OpenTelemetry's resource attributes as Loki's OTLP endpoint writes them.
+DEFAULT_RELEASE_LABELS = ("release", "version", "service_version")
+DEFAULT_ENVIRONMENT_LABELS = ("environment", "env", "deployment_environment_name", "deployment_environment")
+
+
+@dataclass(frozen=True)
+class LokiLabels:
+    """The label names that give a Loki entry's service, release and environment; in each, the first present wins.
+
+    The service is read from the stream's labels; release and environment from its labels or the
+    entry's structured metadata (where Loki's OTLP endpoint puts resource attributes it does not index).
+    """
+
+    service: tuple[str, ...] = DEFAULT_SERVICE_LABELS
+    release: tuple[str, ...] = DEFAULT_RELEASE_LABELS
+    environment: tuple[str, ...] = DEFAULT_ENVIRONMENT_LABELS
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,10 @@ class IngestSettings:
       before it gets 503
     - ``LOGMONITOR_INGEST_LOKI_SERVICE_LABELS`` [service_name,service,app,job]: the Loki labels that name
       the service, first present wins
+    - ``LOGMONITOR_INGEST_LOKI_RELEASE_LABELS`` [release,version,service_version] and
+      ``LOGMONITOR_INGEST_LOKI_ENVIRONMENT_LABELS``
+      [environment,env,deployment_environment_name,deployment_environment]: the labels (or structured
+      metadata) that name the release and the environment, first present wins
     - from the worker's settings: ``KAFKA_BOOTSTRAP_SERVERS`` [localhost:9092] and TLS/SASL (see
       :class:`~logmonitor.settings.KafkaSecurity`), ``LOGMONITOR_TOPIC_LOGS`` [application-logs],
       ``LOGMONITOR_TOPIC_DLQ`` [application-logs-dlq], ``LOGMONITOR_ALLOW_ANONYMOUS`` [false],
@@ -56,7 +77,7 @@ class IngestSettings:
     max_body_bytes: int = 20 * MIB
     max_in_flight_bytes: int = 64 * MIB
     produce_timeout: timedelta = timedelta(seconds=10)
-    loki_service_labels: tuple[str, ...] = DEFAULT_SERVICE_LABELS
+    loki_labels: LokiLabels = field(default_factory=LokiLabels)
     bootstrap_servers: str = Settings.bootstrap_servers
     security: KafkaSecurity = field(default_factory=KafkaSecurity)
     logs_topic: str = Settings.logs_topic
@@ -72,8 +93,6 @@ class IngestSettings:
             ConfigError: a variable holds an unusable value; the message names it.
         """
         env = os.environ if env is None else env
-        labels = tuple(label.strip() for label in env.get("LOGMONITOR_INGEST_LOKI_SERVICE_LABELS", "").split(",")
-                       if label.strip())
         return cls(
             host=env.get("LOGMONITOR_INGEST_HOST") or cls.host,
             port=env_int(env, "LOGMONITOR_INGEST_PORT", cls.port, maximum=65535),
@@ -83,7 +102,10 @@ class IngestSettings:
             max_in_flight_bytes=env_int(env, "LOGMONITOR_INGEST_MAX_IN_FLIGHT_BYTES", cls.max_in_flight_bytes,
                                      minimum=1024),
             produce_timeout=env_duration(env, "LOGMONITOR_INGEST_PRODUCE_TIMEOUT", "10s"),
-            loki_service_labels=labels or DEFAULT_SERVICE_LABELS,
+            loki_labels=LokiLabels(
+                service=env_list(env, "LOGMONITOR_INGEST_LOKI_SERVICE_LABELS") or DEFAULT_SERVICE_LABELS,
+                release=env_list(env, "LOGMONITOR_INGEST_LOKI_RELEASE_LABELS") or DEFAULT_RELEASE_LABELS,
+                environment=env_list(env, "LOGMONITOR_INGEST_LOKI_ENVIRONMENT_LABELS") or DEFAULT_ENVIRONMENT_LABELS),
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or cls.bootstrap_servers,
             security=KafkaSecurity.from_env(env),
             logs_topic=env.get("LOGMONITOR_TOPIC_LOGS") or cls.logs_topic,

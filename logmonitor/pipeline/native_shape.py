@@ -17,10 +17,11 @@ import msgspec
 import orjson
 from msgspec import UNSET, Meta, UnsetType
 
-__all__ = ["NAME_LIMIT", "OPTIONAL_TEXT_LIMIT", "NativeException", "NativeRecord", "decode_native"]
+from logmonitor.names import NAME_LIMIT
+
+__all__ = ["OPTIONAL_TEXT_LIMIT", "NativeException", "NativeRecord", "decode_native"]
 
 OPTIONAL_TEXT_LIMIT = 1024
-NAME_LIMIT = 256  # characters of a name: service, release, environment
 _Text = Annotated[str, Meta(max_length=OPTIONAL_TEXT_LIMIT)]
 _Name = Annotated[str, Meta(min_length=1, max_length=NAME_LIMIT)]
 _Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # orjson reads larger ones as floats (or uint64)

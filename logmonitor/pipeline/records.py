@@ -13,7 +13,8 @@ import orjson
 from msgspec import UNSET
 
 from logmonitor.levels import LEVEL_ALIASES, LEVELS, level_of_severity_number
-from logmonitor.pipeline.native_shape import NAME_LIMIT, OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
+from logmonitor.names import NAME_LIMIT, OTEL_ENVIRONMENT_ATTRIBUTES, OTEL_RELEASE_ATTRIBUTES
+from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
 from logmonitor.timestamps import RecordTimeError, record_time
 
 __all__ = [
@@ -183,9 +184,14 @@ def _from_otel(doc: dict[str, Any], now: float) -> dict[str, Any]:
         "timestamp": epoch, "level": level, "service": resource.get("service.name"),
         "host": resource.get("host.name"), "message": body, "trace_id": doc.get("traceId") or None,
         "span_id": doc.get("spanId") or None, "logger": _object(doc.get("scope")).get("name"),
-        "exception": exception, "release": resource.get("service.version"),
-        "environment": resource.get("deployment.environment.name", resource.get("deployment.environment")),
+        "exception": exception, "release": _first_present(resource, OTEL_RELEASE_ATTRIBUTES),
+        "environment": _first_present(resource, OTEL_ENVIRONMENT_ATTRIBUTES),
     }
+
+
+def _first_present(attributes: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The value of the first of ``keys`` in ``attributes``, or None."""
+    return next((attributes[key] for key in keys if key in attributes), None)
 
 
 def _shape(doc: dict[str, Any], now: float) -> dict[str, Any]:

@@ -152,3 +152,26 @@ def test_emit_never_blocks_on_a_stuck_producer_it_drops_beyond_the_queue_bound(
     kafka.gate.set()
     handler.flush(30)
     assert kafka.messages() == ["first", *(f"record {number}" for number in range(100))]
+
+
+def test_records_carry_the_release_and_environment_of_the_arguments_or_the_environment(
+        logger: logging.Logger, kafka: FakeKafka, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGMONITOR_RELEASE", "2.4.1")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.version=9,deployment.environment.name=prod%2Deu")
+    handler = attach(logger, kafka, tmp_path)
+    logger.info("started")
+    handler.flush(30)
+    assert handler.deployment == ("2.4.1", "prod-eu")
+    [(_topic, _key, value, _headers)] = kafka.delivered
+    assert (value["release"], value["environment"]) == ("2.4.1", "prod-eu")
+
+
+def test_records_without_a_release_or_environment_do_not_carry_the_fields(
+        logger: logging.Logger, kafka: FakeKafka, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("LOGMONITOR_RELEASE", "LOGMONITOR_ENVIRONMENT", "OTEL_RESOURCE_ATTRIBUTES"):
+        monkeypatch.delenv(variable, raising=False)
+    handler = attach(logger, kafka, tmp_path, environment="staging")
+    logger.info("started")
+    handler.flush(30)
+    [(_topic, _key, value, _headers)] = kafka.delivered
+    assert "release" not in value and value["environment"] == "staging"

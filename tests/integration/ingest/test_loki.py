@@ -46,13 +46,14 @@ def test_python_logging_loki_records_reach_the_api_with_their_service_and_level(
     assert ingest.metric("logmonitor_ingest_requests_total") >= 3
 
 
-def test_a_snappy_protobuf_push_is_204_and_its_records_reach_the_api(
+def test_a_snappy_protobuf_push_is_204_and_its_records_reach_the_api_with_release_and_environment(
         ingest: IngestProcess, module_worker: WorkerProcess) -> None:
     service = f"loki-proto-{uuid.uuid4().hex[:6]}"
     now = time.time_ns()
     entries = [
         EntryAdapter(timestamp=Timestamp(seconds=now // 10**9, nanos=now % 10**9), line=line.encode(),
-                     structuredMetadata=[LabelPairAdapter(name=b"trace_id", value=b"4bf92f3577b34da6a3ce929d0e0e4736")])
+                     structuredMetadata=[LabelPairAdapter(name=b"trace_id", value=b"4bf92f3577b34da6a3ce929d0e0e4736"),
+                                         LabelPairAdapter(name=b"service_version", value=b"5.0.2")])
         for line in ('level=info msg="cache warmed"', '{"level": "error", "msg": "disk full"}')]
     push = PushRequest(streams=[StreamAdapter(labels=f'{{service_name="{service}", env="prod"}}'.encode(),
                                               entries=entries)])
@@ -63,7 +64,8 @@ def test_a_snappy_protobuf_push_is_204_and_its_records_reach_the_api(
                      lambda s: sum(s["by_service"].get(service, {}).values()) >= 2)
     assert stats["by_service"][service] == {"INFO": 1, "ERROR": 1}
     [error] = wait_for(lambda: module_worker.get_json(f"/api/v1/logs/errors/{service}")["errors"], bool)
-    assert error["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736" and error["extra"]["env"] == "prod"
+    assert error["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert (error["release"], error["environment"]) == ("5.0.2", "prod"), "from metadata and from a label"
 
 
 def test_a_snappy_body_declaring_more_than_the_limit_is_413_before_it_is_decompressed(ingest: IngestProcess) -> None:

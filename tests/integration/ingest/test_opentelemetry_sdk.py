@@ -25,7 +25,9 @@ EXPORTERS = {"protobuf": ProtobufLogExporter, "json": JsonLogExporter}
 
 def sdk_logger(exporter: Any, service: str) -> tuple[logging.Logger, LoggerProvider]:
     """A stdlib logger whose records the SDK's LoggingHandler exports (the documented setup)."""
-    provider = LoggerProvider(resource=Resource.create({"service.name": service, "host.name": "otel-host-1"}))
+    provider = LoggerProvider(resource=Resource.create({
+        "service.name": service, "host.name": "otel-host-1", "service.version": "3.1.0",
+        "deployment.environment.name": "staging"}))
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
     with warnings.catch_warnings():  # the SDK's handler is deprecated for opentelemetry-instrumentation-logging's
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -38,7 +40,7 @@ def sdk_logger(exporter: Any, service: str) -> tuple[logging.Logger, LoggerProvi
 
 
 @pytest.mark.parametrize("encoding", sorted(EXPORTERS))
-def test_sdk_records_appear_in_the_api_with_service_level_exception_and_trace_id(
+def test_sdk_records_appear_in_the_api_with_service_level_exception_trace_id_release_and_environment(
     encoding: str, module_worker: WorkerProcess, start_ingest: Callable[..., IngestProcess]) -> None:
     worker = module_worker
     ingest = start_ingest(worker_ingest_env(worker))
@@ -67,5 +69,7 @@ def test_sdk_records_appear_in_the_api_with_service_level_exception_and_trace_id
     assert error["exception"]["type"] == "ValueError" and error["exception"]["message"] == "card declined"
     assert "raise ValueError" in error["exception"]["stacktrace"]
     assert error["trace_id"] == trace_id
+    assert (error["release"], error["environment"]) == ("3.1.0", "staging")
+    assert "service.version" not in error["extra"] and "deployment.environment.name" not in error["extra"]
     assert error["span_id"] == format(span.get_span_context().span_id, "016x")
     assert ingest.metric("logmonitor_ingest_records_accepted_total") == 4

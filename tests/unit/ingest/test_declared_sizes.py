@@ -25,12 +25,14 @@ from logmonitor.ingest.loki_push import EntryAdapter, Timestamp
 from logmonitor.ingest.ndjson import decode_ndjson
 from logmonitor.ingest.otlp import decode_otlp_json
 from logmonitor.ingest.otlp_proto import decode_otlp_proto
+from logmonitor.ingest.settings import LokiLabels
 from logmonitor.ingest.wire_count import MalformedWire, length_delimited
 from tests.fixtures.protobuf_wire import field
 
 DECLARED = 1_500_000
 MIB = 1024 * 1024
 BOUND = 2 * MIB  # what refusing may take beyond the body: the record bound's work, never the declared records'
+LOKI_LABELS = LokiLabels(service=("service_name",))
 
 
 EMPTY_RECORDS = b"\x12\x00" * DECLARED  # field 2 (log_records, or a stream's entries), length 0
@@ -63,7 +65,7 @@ def peak_while(action: Callable[[], Any]) -> tuple[Any, int]:
 @pytest.mark.parametrize(("name", "decode", "body", "reason"), [
     ("OTLP protobuf", decode_otlp_proto, OTLP_PROTO, "too_many_records"),
     ("OTLP JSON", decode_otlp_json, OTLP_JSON, "too_large"),
-    ("Loki JSON", lambda body: decode_loki_json(body, ("service_name",)), LOKI_JSON, "too_large"),
+    ("Loki JSON", lambda body: decode_loki_json(body, LOKI_LABELS), LOKI_JSON, "too_large"),
     ("NDJSON", decode_ndjson, NDJSON, "too_many_records"),
 ], ids=lambda value: value if isinstance(value, str) else "")
 def test_a_body_declaring_millions_of_empty_records_is_refused_without_building_them(
@@ -86,14 +88,14 @@ def test_a_loki_entry_declaring_millions_of_metadata_pairs_is_rejected_alone() -
     entries = [field(2, b"\x1a\x00" * DECLARED), field(2, b"\x1a\x00" * 600_000), field(2, kept)]
     raw = field(1, field(1, b'{service_name="s"}') + b"".join(entries))
     body = bytes(cramjam.snappy.compress_raw(raw))
-    outcome, peak = peak_while(lambda: decode_loki_proto(body, ("service_name",), 20 * MIB))
+    outcome, peak = peak_while(lambda: decode_loki_proto(body, LOKI_LABELS, 20 * MIB))
     assert [r.reason.split(":")[0] for r in outcome.rejected] == ["oversized", "bad_labels"], outcome.rejected
     assert len(outcome.records) == 1 and peak < len(raw) + BOUND
 
 
 def test_a_snappy_loki_body_is_held_at_its_declared_length_and_its_entries_counted_before_they_are_built() -> None:
     held: list[int] = []
-    outcome, peak = peak_while(lambda: decode_loki_proto(LOKI_PROTO, ("service_name",), 20 * MIB, hold=held.append))
+    outcome, peak = peak_while(lambda: decode_loki_proto(LOKI_PROTO, LOKI_LABELS, 20 * MIB, hold=held.append))
     assert isinstance(outcome, BodyTooLarge) and outcome.reason.startswith("too_many_records"), outcome
     assert held == [len(LOKI_PROTO_RAW)], "the decompressed bytes count against the in-flight bound first"
     assert peak < len(LOKI_PROTO_RAW) + BOUND, f"{len(LOKI_PROTO_RAW) / MIB:.1f} MiB decompressed, {peak / MIB:.1f}"

@@ -16,11 +16,12 @@ from logmonitor.ingest.loki import decode_loki_json, decode_loki_proto
 from logmonitor.ingest.ndjson import decode_ndjson
 from logmonitor.ingest.otlp import decode_otlp_json
 from logmonitor.ingest.otlp_proto import decode_otlp_proto
+from logmonitor.ingest.settings import LokiLabels
 from logmonitor.pipeline.records import parse_record
 from tests.unit.test_records_properties import encode, json_values
 
 NOW_NANOS = time.time_ns()
-SERVICE_LABELS = ("service_name", "app")
+SERVICE_LABELS = LokiLabels(service=("service_name", "app"))
 
 integers = st.integers(min_value=-(2**65), max_value=2**65)
 int64_text = integers.map(str) | st.sampled_from(["", "12a", "1e3", "-0", "٣"])

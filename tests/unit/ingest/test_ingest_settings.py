@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from logmonitor.ingest.settings import DEFAULT_SERVICE_LABELS, IngestSettings
+from logmonitor.ingest.settings import DEFAULT_SERVICE_LABELS, IngestSettings, LokiLabels
 from logmonitor.settings import ConfigError, Settings
 
 
@@ -14,7 +14,8 @@ def test_defaults_listen_on_loopback_at_the_otlp_port() -> None:
     settings = IngestSettings.from_env({})
     assert (settings.host, settings.port, settings.url) == ("127.0.0.1", 4318, "http://127.0.0.1:4318")
     assert settings.token is None and settings.exposure_refusal() is None
-    assert settings.loki_service_labels == DEFAULT_SERVICE_LABELS == ("service_name", "service", "app", "job")
+    assert settings.loki_labels.service == DEFAULT_SERVICE_LABELS == ("service_name", "service", "app", "job")
+    assert settings.loki_labels == LokiLabels()
     assert settings.produce_timeout == timedelta(seconds=10)
 
 
@@ -29,10 +30,11 @@ def test_kafka_and_topics_come_from_the_workers_variables() -> None:
 def test_limits_and_labels_are_read_and_checked() -> None:
     settings = IngestSettings.from_env({
         "LOGMONITOR_INGEST_MAX_BODY_BYTES": "2048", "LOGMONITOR_INGEST_MAX_IN_FLIGHT_BYTES": "4096",
-        "LOGMONITOR_INGEST_PRODUCE_TIMEOUT": "500ms", "LOGMONITOR_INGEST_LOKI_SERVICE_LABELS": " svc , ,app"})
+        "LOGMONITOR_INGEST_PRODUCE_TIMEOUT": "500ms", "LOGMONITOR_INGEST_LOKI_SERVICE_LABELS": " svc , ,app",
+        "LOGMONITOR_INGEST_LOKI_RELEASE_LABELS": "git_sha", "LOGMONITOR_INGEST_LOKI_ENVIRONMENT_LABELS": "stage, env"})
     assert (settings.max_body_bytes, settings.max_in_flight_bytes) == (2048, 4096)
     assert settings.produce_timeout == timedelta(milliseconds=500)
-    assert settings.loki_service_labels == ("svc", "app")
+    assert settings.loki_labels == LokiLabels(("svc", "app"), ("git_sha",), ("stage", "env"))
     with pytest.raises(ConfigError, match="LOGMONITOR_INGEST_PORT"):
         IngestSettings.from_env({"LOGMONITOR_INGEST_PORT": "70000"})
     with pytest.raises(ConfigError, match="LOGMONITOR_INGEST_MAX_BODY_BYTES"):

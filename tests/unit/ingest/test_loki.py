@@ -13,9 +13,10 @@ from logmonitor.ingest.decoded import Decoded, UndecodableBody
 from logmonitor.ingest.loki import BodyTooLarge, declared_length, decode_loki_json, decode_loki_proto, level_of_line
 from logmonitor.ingest.loki_labels import MAX_LABELS
 from logmonitor.ingest.loki_push import EntryAdapter, LabelPairAdapter, PushRequest, StreamAdapter, Timestamp
+from logmonitor.ingest.settings import LokiLabels
 from logmonitor.timestamps import iso_timestamp
 
-SERVICE_LABELS = ("service_name", "service", "app", "job")
+SERVICE_LABELS = LokiLabels()
 NANOS = (int(time.time()) - 60) * 1_000_000_000 + 5_000_000
 ENCODINGS = ("json", "proto")
 
@@ -47,15 +48,15 @@ def records(decoded: Decoded) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_an_entry_maps_labels_line_time_and_metadata(encoding: str) -> None:
-    [record] = records(push([({"app": "shop", "job": "ignored", "level": "warn", "env": "prod", "host": "web-1",
+    [record] = records(push([({"app": "shop", "job": "ignored", "level": "warn", "zone": "a", "host": "web-1",
                                "logger": "shop.cart"},
-                              [(NANOS, "cart is slow", {"trace_id": "abc123", "user": "ann", "env": "canary"})])],
+                              [(NANOS, "cart is slow", {"trace_id": "abc123", "user": "ann", "zone": "b"})])],
                             encoding))
     assert len(record.pop("id")) == 32
     assert record == {
         "timestamp": iso_timestamp(NANOS / 1e9), "level": "WARNING", "service": "shop", "message": "cart is slow",
         "host": "web-1", "logger": "shop.cart", "trace_id": "abc123",
-        "extra": {"job": "ignored", "env": "canary", "user": "ann"},
+        "extra": {"job": "ignored", "zone": "b", "user": "ann"},
     }, "the first present service label; an entry's metadata wins over its stream's labels"
 
 
@@ -146,3 +147,22 @@ def test_a_body_that_is_no_snappy_push_request_is_undecodable(body: bytes) -> No
 def test_a_body_that_is_no_loki_json_push_is_undecodable(body: bytes) -> None:
     with pytest.raises(UndecodableBody):
         decode_loki_json(body, SERVICE_LABELS)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_release_and_environment_come_from_labels_or_metadata_first_present_wins(encoding: str) -> None:
+    [labelled, from_metadata, blank] = records(push([
+        ({"app": "shop", "version": "1.0", "release": "2.0", "env": "prod"}, [(NANOS, "a", {})]),
+        ({"app": "shop"}, [(NANOS, "b", {"service_version": "3.0", "deployment_environment": "qa"})]),
+        ({"app": "shop", "release": " ", "environment": "e" * 300}, [(NANOS, "c", {})]),
+    ], encoding))
+    assert (labelled["release"], labelled["environment"], labelled["extra"]) == ("2.0", "prod", {"version": "1.0"})
+    assert (from_metadata["release"], from_metadata["environment"], from_metadata["extra"]) == ("3.0", "qa", {})
+    assert "release" not in blank and blank["extra"] == {"release": " "} and blank["environment"] == "e" * 256
+
+
+def test_the_release_and_environment_labels_are_configurable() -> None:
+    body = orjson.dumps({"streams": [{"stream": {"app": "shop", "git_sha": "abc123", "release": "no", "stage": "eu"},
+                                      "values": [[str(NANOS), "m"]]}]})
+    [record] = records(decode_loki_json(body, LokiLabels(release=("git_sha",), environment=("stage",))))
+    assert (record["release"], record["environment"], record["extra"]) == ("abc123", "eu", {"release": "no"})

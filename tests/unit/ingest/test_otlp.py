@@ -52,16 +52,31 @@ def test_every_field_of_the_log_data_model_maps_to_the_record(encoding: str) -> 
             "order": {"id": 42, "items": ["a", "b"]}, "region": "eu", "log.record.uid": "01J0ABC",
             "code.function.name": "charge", "code.line.number": 88, "thread.id": 7}),
         scope="shop.payments", resource={"host.name": "web-3", "region": "us", "deployment.environment": "prod",
-                                         "process.pid": 4242})
+                                         "process.pid": 4242, "service.version": "2.4.1"})
     assert record == {
         "id": "01J0ABC", "timestamp": iso_timestamp(NANOS / 1e9), "level": "ERROR", "service": "checkout",
         "host": "web-3", "logger": "shop.payments", "message": "payment declined",
         "trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174",
         "exception": {"type": "CardError", "message": "declined", "stacktrace": "Traceback ..."},
-        "function": "charge", "line": 88, "thread": 7, "process": 4242,
-        "extra": {"order": {"id": 42, "items": ["a", "b"]}, "region": "eu", "deployment.environment": "prod",
-                  "event.name": "payment.declined"},
+        "function": "charge", "line": 88, "thread": 7, "process": 4242, "release": "2.4.1", "environment": "prod",
+        "extra": {"order": {"id": 42, "items": ["a", "b"]}, "region": "eu", "event.name": "payment.declined"},
     }, "a record's attribute wins over its resource's (region)"
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize(("resource", "release", "environment", "left_in_extra"), [
+    ({"deployment.environment.name": "prod", "deployment.environment": "old"}, None, "prod",
+     {"deployment.environment": "old"}),
+    ({"service.version": "v" * 300}, "v" * 256, None, {}),
+    ({"service.version": "  ", "deployment.environment.name": ""}, None, None,
+     {"service.version": "  ", "deployment.environment.name": ""}),
+    ({"service.version": 7}, None, None, {"service.version": 7}),
+])
+def test_release_and_environment_are_names_cut_to_their_bound_others_stay_in_extra(
+        encoding: str, resource: dict[str, Any], release: str | None, environment: str | None,
+        left_in_extra: dict[str, Any]) -> None:
+    record = one(encoding, log_record("m"), resource=resource)
+    assert (record.get("release"), record.get("environment"), record["extra"]) == (release, environment, left_in_extra)
 
 
 SEVERITIES = [(number, level) for level, numbers in [
