@@ -68,8 +68,9 @@ function releaseMarker(group, chosen) {
     choose.addEventListener("click", () => chooseRelease(release.release));
     name.append(choose);
     row.append(name, el("td", shortTime(release.first_seen), "time"), el("td", shortTime(release.last_seen), "time"),
-      el("td", release.errors.toLocaleString(), "num"), el("td", release.new.toLocaleString(), "num new"),
-      el("td", release.regressed.toLocaleString(), "num regressed"));
+      el("td", release.errors.toLocaleString(), "num"),
+      el("td", release.new.toLocaleString(), release.new ? "num new" : "num"),
+      el("td", release.regressed.toLocaleString(), release.regressed ? "num regressed" : "num"));
     return row;
   }
 
