@@ -1,10 +1,12 @@
-"""Per-request context (request, trace, span and user ids) that every record picks up."""
+"""Per-request context (request, trace, span and user ids) that every record picks up; a block's breadcrumbs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+
+from logmonitor.handler import breadcrumbs
 
 __all__ = ["CONTEXT_FIELDS", "current_context", "log_context"]
 
@@ -24,7 +26,9 @@ def current_context() -> tuple[str | None, ...]:
 def log_context(**fields: str | None) -> Iterator[None]:
     """Attach ``request_id``/``trace_id``/``span_id``/``user_id`` to every record logged inside.
 
-    Works per thread and per asyncio task; ``extra=`` on a single call still wins.
+    Works per thread and per asyncio task; ``extra=`` on a single call still wins. The block is
+    also a context of breadcrumbs: an error logged inside carries the records logged inside
+    before it (and those of the enclosing block before it began), not those of other requests.
 
     Raises:
         TypeError: a field name is not one of ``CONTEXT_FIELDS``.
@@ -36,7 +40,8 @@ def log_context(**fields: str | None) -> Iterator[None]:
         (_VARS[name], _VARS[name].set(None if value is None else str(value))) for name, value in fields.items()
     ]
     try:
-        yield
+        with breadcrumbs.block():
+            yield
     finally:
         for var, token in reversed(tokens):
             var.reset(token)

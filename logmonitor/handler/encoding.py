@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from logmonitor.handler.breadcrumbs import DEFAULT_BREADCRUMB_BYTES, Crumb, wire, within_bytes
 from logmonitor.handler.context import CONTEXT_FIELDS
 from logmonitor.handler.redaction import Redactor
 from logmonitor.levels import level_name
@@ -27,6 +28,7 @@ class Captured:
     record: logging.LogRecord
     message: str
     context: tuple[str | None, ...]
+    breadcrumbs: tuple[Crumb, ...] = ()  # an error's: the records of its context before it, oldest first
 
 
 def _json_safe(value: Any) -> Any:
@@ -42,10 +44,11 @@ class RecordEncoder:
     """Builds, redacts and serializes records for one service."""
 
     def __init__(self, service: str, host: str, redactor: Redactor, release: str | None = None,
-                 environment: str | None = None) -> None:
+                 environment: str | None = None, breadcrumb_bytes: int = DEFAULT_BREADCRUMB_BYTES) -> None:
         self.service = service
         self.host = host
         self.redactor = redactor
+        self.breadcrumb_bytes = breadcrumb_bytes
         self._deployment = {name: value for name, value in (("release", release), ("environment", environment))
                             if value is not None}  # absent rather than null: records without them stay as they were
 
@@ -61,7 +64,7 @@ class RecordEncoder:
                 context[key] = None if value is None else str(value)
             else:
                 extra[key] = _json_safe(value)
-        document = {
+        document: dict[str, Any] = {
             "id": os.urandom(16).hex(),
             "timestamp": iso_timestamp_truncated(record.created),
             "level": level_name(record.levelno),
@@ -79,7 +82,13 @@ class RecordEncoder:
             "exception": self._exception(record),
             "extra": extra,
         }
+        if captured.breadcrumbs:
+            document["breadcrumbs"] = wire(captured.breadcrumbs)
         self.redactor.record(document)  # cut first, then redacted
+        if captured.breadcrumbs:  # bounded as they will be sent: redaction changes their length
+            kept = within_bytes(document.pop("breadcrumbs"), self.breadcrumb_bytes)
+            if kept:
+                document["breadcrumbs"] = kept
         return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
 
     @staticmethod

@@ -13,6 +13,15 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from logmonitor.handler.breadcrumbs import (
+    DEFAULT_BREADCRUMB_BYTES,
+    DEFAULT_BREADCRUMBS,
+    MAX_BREADCRUMB_BYTES,
+    MAX_BREADCRUMBS,
+    Crumb,
+    current_trail,
+    reserve,
+)
 from logmonitor.handler.context import current_context
 from logmonitor.handler.deployment import deployment_of
 from logmonitor.handler.encoding import Captured, RecordEncoder
@@ -66,7 +75,15 @@ class KafkaLogHandler(logging.Handler):
         spool_retry_interval: seconds between attempts to use the disk again while it cannot be used.
         close_timeout: seconds ``close()`` waits for delivery before spooling the rest.
         producer_options: extra librdkafka settings (override the defaults).
-        level: the handler's level.
+        level: the handler's level: the least severe record it takes, to ship or to keep as a breadcrumb.
+        ship_level: the least severe record it ships [None: every record it takes, as before there were
+            breadcrumbs]; records it takes below it only become breadcrumbs, e.g. ``level=DEBUG,
+            ship_level=INFO`` ships INFO and above and gives errors their DEBUG lines (the logger's own
+            level must let them through too). Like ``level`` and ``event_level`` of Sentry's logging integration.
+        breadcrumbs: how many of the latest records of the same context (``log_context`` block, else
+            asyncio task, else thread) each ERROR/CRITICAL record carries [30; 0: none; at most 100].
+        breadcrumb_bytes: the most bytes an error's breadcrumbs take as JSON [16 KiB; at most 64 KiB]; the
+            oldest are left out first.
         producer_factory: builds the producer from its librdkafka settings [confluent_kafka's
             ``Producer``]; tests pass a fake.
     """
@@ -77,8 +94,14 @@ class KafkaLogHandler(logging.Handler):
                  spool_dir: str | Path | None = None, spool_bytes: int | None = None,
                  spool_retry_interval: float = 60.0, close_timeout: float = 5.0,
                  producer_options: dict[str, Any] | None = None,
-                 level: int | str = logging.NOTSET, producer_factory: ProducerFactory | None = None) -> None:
+                 level: int | str = logging.NOTSET, ship_level: int | str | None = None,
+                 breadcrumbs: int = DEFAULT_BREADCRUMBS, breadcrumb_bytes: int = DEFAULT_BREADCRUMB_BYTES,
+                 producer_factory: ProducerFactory | None = None) -> None:
         super().__init__(level)
+        self.ship_level = logging.NOTSET if ship_level is None else _level_number(ship_level)
+        self.breadcrumbs = _bounded(breadcrumbs, "breadcrumbs", 0, MAX_BREADCRUMBS)
+        self.breadcrumb_bytes = _bounded(breadcrumb_bytes, "breadcrumb_bytes", 2, MAX_BREADCRUMB_BYTES)
+        reserve(self.breadcrumbs)
         self.service = service or os.environ.get("SERVICE_NAME") or Path(sys.argv[0] or "python").stem
         self.host = host or os.environ.get("HOSTNAME") or socket.gethostname()
         self.topic = topic or os.environ.get("LOGMONITOR_TOPIC_LOGS") or "application-logs"
@@ -108,7 +131,7 @@ class KafkaLogHandler(logging.Handler):
                 memory_records=self.memory_records,
             ),
             self._queue,
-            RecordEncoder(self.service, self.host, self.redactor, *self.deployment),
+            RecordEncoder(self.service, self.host, self.redactor, *self.deployment, self.breadcrumb_bytes),
             SpoolKeeper(self.spool_dir, self.spool_bytes, self.spool_retry_interval),
             self._producer_factory,
         )
@@ -153,14 +176,22 @@ class KafkaLogHandler(logging.Handler):
         return counts
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue ``record``; never blocks on Kafka and never raises."""
+        """Queue ``record`` (below ``ship_level``: only keep it as a breadcrumb); never blocks nor raises."""
         try:
             if self._closed or record.name.startswith(_OWN_LOGGERS):
                 return
-            if len(self._queue) >= QUEUE_LIMIT:
+            shipped = record.levelno >= self.ship_level
+            if shipped and len(self._queue) >= QUEUE_LIMIT:
                 self.dropped_in_memory += 1  # the sender is stuck even on disk; do not block the caller
                 return
-            self._queue.append(Captured(record, record.getMessage(), current_context()))
+            message = record.getMessage()
+            crumbs: tuple[Crumb, ...] = ()
+            if self.breadcrumbs and (trail := current_trail()) is not None:
+                if shipped and record.levelno >= logging.ERROR:
+                    crumbs = trail.newest(self.breadcrumbs)
+                trail.add(record, message)
+            if shipped:
+                self._queue.append(Captured(record, message, current_context(), crumbs))
         except Exception:
             self.handleError(record)
 
@@ -180,6 +211,20 @@ class KafkaLogHandler(logging.Handler):
         _ABANDONED_AFTER_FORK.append(self._sender)
         self._sender.release_after_fork()
         self._start()
+
+
+def _level_number(level: int | str) -> int:
+    """The number of a level given as a number or a name (``"INFO"``), as ``Handler.setLevel`` takes it."""
+    number = level if isinstance(level, int) else logging.getLevelName(level.upper())
+    if not isinstance(number, int):
+        raise ValueError(f"ship_level={level!r} is not a logging level")
+    return number
+
+
+def _bounded(value: int, name: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name}={value!r}: it must be an integer from {low} to {high}")
+    return value
 
 
 def _restart_handlers_in_child() -> None:

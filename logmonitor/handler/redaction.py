@@ -190,13 +190,15 @@ class Redactor:
         return value
 
     def record(self, record: dict[str, Any]) -> None:
-        """Cut and redact a wire record's free text in place: message, exception, ``extra``."""
+        """Cut and redact a wire record's free text in place: message, exception, breadcrumbs, ``extra``."""
         record["message"] = self.text(cut(record["message"]))
         exception = record.get("exception")
         if exception:
             for field in ("message", "stacktrace"):
                 if exception.get(field):
                     exception[field] = self.text(cut(exception[field]))
+        for crumb in record.get("breadcrumbs") or ():
+            crumb["message"] = self.text(cut(crumb["message"]))
         record["extra"] = self.value(record.get("extra") or {})
 
     def _field(self, key: str, value: Any) -> Any:

@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
+from logmonitor.handler.breadcrumbs import MAX_BREADCRUMB_BYTES
 from logmonitor.levels import LEVEL_ALIASES, LEVELS
 from logmonitor.names import NAME_LIMIT, usable_name
 from logmonitor.timestamps import RecordTimeError, record_time
 
-__all__ = ["Unmappable", "cut", "level_named", "pop_name", "pop_text", "timestamp_of_nanos"]
+__all__ = [
+    "BREADCRUMBS_ATTRIBUTE", "Unmappable", "breadcrumbs_of", "cut", "level_named", "pop_name", "pop_text",
+    "timestamp_of_nanos",
+]
 
+BREADCRUMBS_ATTRIBUTE = "logmonitor.breadcrumbs"
+"""The OpenTelemetry log record attribute that carries a record's breadcrumbs (DESIGN section 2)."""
 _LEVEL_OF = {**{level: level for level in LEVELS}, **LEVEL_ALIASES}
+_BREADCRUMBS_TEXT_LIMIT = 4 * MAX_BREADCRUMB_BYTES  # longer JSON text is not parsed: the router refuses it as text
 _LONGEST_LEVEL = max(map(len, _LEVEL_OF))
 
 
@@ -54,6 +63,17 @@ def pop_name(extra: dict[str, Any], keys: Sequence[str]) -> str | None:
             del extra[key]
             return name
     return None
+
+
+def breadcrumbs_of(value: Any) -> Any:
+    """The breadcrumbs an attribute value carries: an array of ``{timestamp, level, logger, message}`` maps, or
+    that array as JSON text (parsed here, up to four times the breadcrumbs' byte bound); the router checks them."""
+    if isinstance(value, str) and len(value) <= _BREADCRUMBS_TEXT_LIMIT:
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
 
 
 def timestamp_of_nanos(nanos: int, now: float) -> str:

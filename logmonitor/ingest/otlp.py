@@ -25,6 +25,8 @@ scope name                                 ``logger``
 ``code.function.name`` / ``code.function`` ``function``; ``code.line.number`` / ``code.lineno`` ``line``;
 ``thread.id``; resource ``process.pid``    ``thread``; ``process``
 ``eventName``                              ``extra["event.name"]``
+``logmonitor.breadcrumbs``                 ``breadcrumbs`` (an array of ``{timestamp, level, logger,
+                                           message}`` maps, or that array as JSON text)
 other attributes, resource attributes      ``extra`` (AnyValues as JSON values; bytes as base64;
                                            a record's attribute wins over its resource's)
 ========================================== =====================================================
@@ -59,7 +61,16 @@ from logmonitor.ingest.decoded import (
     json_raw,
     parse_json,
 )
-from logmonitor.ingest.fields import Unmappable, cut, level_named, pop_name, pop_text, timestamp_of_nanos
+from logmonitor.ingest.fields import (
+    BREADCRUMBS_ATTRIBUTE,
+    Unmappable,
+    breadcrumbs_of,
+    cut,
+    level_named,
+    pop_name,
+    pop_text,
+    timestamp_of_nanos,
+)
 from logmonitor.levels import level_of_severity_number
 from logmonitor.names import OTEL_ENVIRONMENT_ATTRIBUTES, OTEL_RELEASE_ATTRIBUTES
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
@@ -170,6 +181,7 @@ def _record(resource: dict[str, Any], scope: str, fields: OtlpFields, now: float
         record[name] = _pop_int(extra, keys)
     record["release"] = pop_name(extra, OTEL_RELEASE_ATTRIBUTES)
     record["environment"] = pop_name(extra, OTEL_ENVIRONMENT_ATTRIBUTES)
+    record["breadcrumbs"] = breadcrumbs_of(extra.pop(BREADCRUMBS_ATTRIBUTE, None))
     extra.pop("service.name", None)
     if fields.event_name:
         extra["event.name"] = fields.event_name

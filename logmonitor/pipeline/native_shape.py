@@ -19,12 +19,14 @@ from msgspec import UNSET, Meta, UnsetType
 
 from logmonitor.names import NAME_LIMIT
 
-__all__ = ["OPTIONAL_TEXT_LIMIT", "NativeException", "NativeRecord", "decode_native"]
+__all__ = ["NO_BREADCRUMBS", "OPTIONAL_TEXT_LIMIT", "NativeException", "NativeRecord", "decode_native"]
 
 OPTIONAL_TEXT_LIMIT = 1024
 _Text = Annotated[str, Meta(max_length=OPTIONAL_TEXT_LIMIT)]
 _Name = Annotated[str, Meta(min_length=1, max_length=NAME_LIMIT)]
 _Int = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # orjson reads larger ones as floats (or uint64)
+NO_BREADCRUMBS = msgspec.Raw(b"null")
+"""The ``breadcrumbs`` of a record without them (the very object: records without them pay nothing more)."""
 
 
 class NativeException(msgspec.Struct, forbid_unknown_fields=True):
@@ -58,6 +60,7 @@ class NativeRecord(msgspec.Struct, forbid_unknown_fields=True):
     thread: _Int | str | None = None
     release: _Name | None = None
     environment: _Name | None = None
+    breadcrumbs: msgspec.Raw = NO_BREADCRUMBS  # checked as the general path checks them, only when present
 
 
 _DECODER = msgspec.json.Decoder(NativeRecord)

@@ -12,9 +12,11 @@ from typing import Any
 import orjson
 from msgspec import UNSET
 
+from logmonitor.handler.breadcrumbs import MAX_BREADCRUMB_BYTES, MAX_BREADCRUMBS
+from logmonitor.ingest.fields import BREADCRUMBS_ATTRIBUTE, breadcrumbs_of
 from logmonitor.levels import LEVEL_ALIASES, LEVELS, level_of_severity_number
 from logmonitor.names import NAME_LIMIT, OTEL_ENVIRONMENT_ATTRIBUTES, OTEL_RELEASE_ATTRIBUTES
-from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
+from logmonitor.pipeline.native_shape import NO_BREADCRUMBS, OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
 from logmonitor.timestamps import RecordTimeError, record_time
 
 __all__ = [
@@ -35,6 +37,7 @@ _LEVEL_OF = {  # level spellings taken without further work: canonical and alias
 _OPTIONAL_TEXT = ("host", "logger", "module", "function", "request_id", "trace_id", "span_id", "user_id")
 _OPTIONAL_INT = ("line", "process")
 _OPTIONAL_NAMES = ("release", "environment")  # checked as the service name is, when present
+_CRUMB_TIMESTAMP_LIMIT = 64
 
 
 class InvalidRecord(ValueError):
@@ -123,6 +126,36 @@ def _exception(value: Any) -> dict[str, str | None] | None:
     }
 
 
+def _breadcrumbs(value: Any) -> list[dict[str, Any]] | None:
+    """An error's breadcrumbs: null, or at most ``MAX_BREADCRUMBS`` of ``MAX_BREADCRUMB_BYTES`` as compact JSON."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise InvalidRecord("bad_breadcrumbs: breadcrumbs must be an array or null")
+    if len(value) > MAX_BREADCRUMBS:
+        raise InvalidRecord(f"bad_breadcrumbs: more than {MAX_BREADCRUMBS} breadcrumbs")
+    crumbs = [_breadcrumb(crumb) for crumb in value]
+    if len(orjson.dumps(crumbs)) > MAX_BREADCRUMB_BYTES:
+        raise InvalidRecord(f"bad_breadcrumbs: breadcrumbs take more than {MAX_BREADCRUMB_BYTES} bytes")
+    return crumbs
+
+
+def _breadcrumb(crumb: Any) -> dict[str, Any]:
+    """One breadcrumb, ``{timestamp, level, logger, message}`` (other keys are left out), its level normalised."""
+    if not isinstance(crumb, dict):
+        raise InvalidRecord("bad_breadcrumbs: each breadcrumb must be an object")
+    timestamp, level, logger, message = (crumb.get(key) for key in ("timestamp", "level", "logger", "message"))
+    if not isinstance(timestamp, str) or len(timestamp) > _CRUMB_TIMESTAMP_LIMIT:
+        raise InvalidRecord(f"bad_breadcrumbs: a timestamp must be text of at most {_CRUMB_TIMESTAMP_LIMIT} characters")
+    if level.__class__ is not str or level not in _LEVEL_OF:
+        raise InvalidRecord(f"bad_breadcrumbs: a level must be one of {', '.join(LEVELS)}")
+    if logger is not None and (not isinstance(logger, str) or len(logger) > OPTIONAL_TEXT_LIMIT):
+        raise InvalidRecord(f"bad_breadcrumbs: a logger must be null or text of at most {OPTIONAL_TEXT_LIMIT} chars")
+    if not isinstance(message, str):
+        raise InvalidRecord("bad_breadcrumbs: a message must be text")
+    return {"timestamp": timestamp, "level": _LEVEL_OF[level], "logger": logger, "message": message}
+
+
 def _from_ecs(doc: dict[str, Any]) -> dict[str, Any]:
     def get(dotted: str) -> Any:
         if dotted in doc:
@@ -186,6 +219,7 @@ def _from_otel(doc: dict[str, Any], now: float) -> dict[str, Any]:
         "span_id": doc.get("spanId") or None, "logger": _object(doc.get("scope")).get("name"),
         "exception": exception, "release": _first_present(resource, OTEL_RELEASE_ATTRIBUTES),
         "environment": _first_present(resource, OTEL_ENVIRONMENT_ATTRIBUTES),
+        "breadcrumbs": breadcrumbs_of(attributes.get(BREADCRUMBS_ATTRIBUTE)),
     }
 
 
@@ -248,6 +282,8 @@ def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | No
         _name(release, "release")  # raises: blank
     if environment is not None and environment.isspace():
         _name(environment, "environment")  # raises: blank
+    crumbs = doc.breadcrumbs
+    breadcrumbs = None if crumbs is NO_BREADCRUMBS else _breadcrumbs(orjson.loads(memoryview(crumbs)))
     exception = doc.exception
     return {
         "id": doc.id or fallback_id, "level": level, "service": doc.service, "message": doc.message,
@@ -258,7 +294,7 @@ def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | No
         "host": doc.host, "logger": doc.logger, "module": doc.module, "function": doc.function,
         "request_id": doc.request_id, "trace_id": doc.trace_id, "span_id": doc.span_id, "user_id": doc.user_id,
         "line": doc.line, "process": doc.process, "thread": doc.thread,
-        "release": release, "environment": environment,
+        "release": release, "environment": environment, "breadcrumbs": breadcrumbs,
     }
 
 
@@ -288,4 +324,5 @@ def _from_any_shape(raw: bytes | None, fallback_id: str | None, now: float) -> d
     record["thread"] = thread if isinstance(thread, (int, str)) and not isinstance(thread, bool) else None
     for field in _OPTIONAL_NAMES:
         record[field] = _name(doc.get(field), field)
+    record["breadcrumbs"] = _breadcrumbs(doc.get("breadcrumbs"))
     return record

@@ -142,6 +142,10 @@ NATIVE_VARIANTS = [
     native(service=" booking "),
     native(release="2.4.1", environment="production"),
     native(release="r" * 256, environment=None),
+    native(breadcrumbs=[{"timestamp": "2026-12-06T10:00:00.000Z", "level": "INFO", "logger": "app", "message": "a"},
+                        {"timestamp": "t", "level": "warn", "logger": None, "message": "b", "category": "http"}]),
+    native(breadcrumbs=None),
+    native(breadcrumbs=[]),
     b'{"level": "INFO", "service": "booking", "message": "m", "extra": {"n": 123456789012345678901}}',
 ]
 
@@ -175,6 +179,14 @@ def test_the_native_fast_path_gives_what_the_general_path_gives(raw: bytes) -> N
         (native(release=241), "bad_release"),
         (native(environment=["prod"]), "bad_environment"),
         (native(release={"version": "1"}), "bad_release"),
+        (native(breadcrumbs="cart loaded"), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"level": "INFO", "message": "m"}]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "LOUD", "message": "m"}]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "INFO", "message": 5}]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "INFO", "logger": 5, "message": "m"}]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[["t", "INFO", "m"]]), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "INFO", "message": "m"}] * 101), "bad_breadcrumbs"),
+        (native(breadcrumbs=[{"timestamp": "t", "level": "INFO", "message": "m" * 40_000}] * 2), "bad_breadcrumbs"),
     ],
 )
 def test_records_the_fast_path_refuses_get_the_general_paths_answer(raw: bytes, expected: str | None) -> None:
@@ -271,3 +283,31 @@ def test_otel_resource_gives_release_and_environment(environment_key: str, expec
 ])
 def test_an_unusable_release_from_any_shape_is_dead_lettered_with_its_reason(doc: dict[str, object]) -> None:
     assert reason(orjson.dumps(doc)) == "bad_release"
+
+
+def test_breadcrumbs_are_kept_as_four_fields_with_their_level_normalised() -> None:
+    crumbs = [{"timestamp": "2026-12-06T10:00:00.000Z", "level": "debug", "message": "cart loaded", "data": {"n": 1}},
+              {"timestamp": "2026-12-06T10:00:01.000Z", "level": "INFO", "logger": "shop", "message": "paying"}]
+    record = parse_record(native(breadcrumbs=crumbs), fallback_id="p-0", now=NOW)
+    assert record["breadcrumbs"] == [
+        {"timestamp": "2026-12-06T10:00:00.000Z", "level": "DEBUG", "logger": None, "message": "cart loaded"},
+        {"timestamp": "2026-12-06T10:00:01.000Z", "level": "INFO", "logger": "shop", "message": "paying"}]
+    assert parse_record(native(), fallback_id="p-0", now=NOW)["breadcrumbs"] is None
+
+
+def test_breadcrumbs_at_the_bounds_are_kept() -> None:
+    crumb = {"timestamp": "t", "level": "INFO", "logger": None, "message": ""}
+    overhead = len(orjson.dumps([crumb] * 100))
+    crumbs = [crumb] * 99 + [{**crumb, "message": "m" * (64 * 1024 - overhead)}]
+    assert len(orjson.dumps(crumbs)) == 64 * 1024
+    assert parse_record(native(breadcrumbs=crumbs), fallback_id="p-0", now=NOW)["breadcrumbs"] == crumbs
+    crumbs[-1]["message"] += "m"
+    assert reason(native(breadcrumbs=crumbs)) == "bad_breadcrumbs"
+
+
+def test_an_otel_record_carries_breadcrumbs_in_an_attribute() -> None:
+    crumbs = [{"timestamp": "2026-12-06T10:00:00.000Z", "level": "INFO", "logger": "shop", "message": "paying"}]
+    raw = orjson.dumps({"timeUnixNano": str(int(NOW * 1e9)), "severityText": "ERROR", "body": "failed",
+                        "resource": {"attributes": {"service.name": "go"}},
+                        "attributes": {"logmonitor.breadcrumbs": orjson.dumps(crumbs).decode()}})
+    assert parse_record(raw, fallback_id="p-0", now=NOW)["breadcrumbs"] == crumbs

@@ -113,6 +113,17 @@ async def test_an_errors_release_and_environment_are_forwarded_and_kept_in_the_r
     assert [(error["release"], error["environment"]) for error in ring] == [("2.4.1", "production"), (None, None)]
 
 
+async def test_an_errors_breadcrumbs_are_forwarded_and_kept_redacted_when_another_producer_sent_them(
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    crumbs = [{"timestamp": "2026-12-06T10:00:00.000Z", "level": "INFO", "logger": "shop",
+               "message": f"login {SECRET}"}]
+    await route(batch([raw("ERROR", "boom", breadcrumbs=crumbs), raw("ERROR", "boom", breadcrumbs=[1])]))
+    [error] = producer.to(ERRORS)
+    assert error["breadcrumbs"] == [{**crumbs[0], "message": f"login password={FILTERED}"}]
+    assert tables.state[chunk_key("pay", 0)]["errors"][0]["breadcrumbs"] == error["breadcrumbs"]
+    assert producer.to(DEAD_LETTERS)[0]["reason"].startswith("bad_breadcrumbs")
+
+
 def sent_without_times(producer: FakeProducer) -> list[tuple[str, bytes | None, dict[str, Any]]]:
     return [(topic, key, {k: v for k, v in value.items() if k != "received_at"}) for topic, key, value in producer.sent]
 

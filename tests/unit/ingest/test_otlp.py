@@ -247,3 +247,14 @@ def test_the_response_counts_rejected_records_in_the_requests_encoding() -> None
     assert orjson.loads(export_response(2, "old", proto=False)) == {
         "partialSuccess": {"rejectedLogRecords": "2", "errorMessage": "old"}}
     assert orjson.loads(export_response(0, "", proto=False)) == {}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_breadcrumbs_come_from_the_logmonitor_breadcrumbs_attribute_as_maps_or_json_text(encoding: str) -> None:
+    crumbs = [{"timestamp": "2026-12-06T10:00:00.000Z", "level": "INFO", "logger": "shop", "message": "paying"}]
+    as_maps = one(encoding, log_record("failed", severity=17, attributes={"logmonitor.breadcrumbs": crumbs}))
+    as_text = one(encoding, log_record("failed", severity=17,
+                                       attributes={"logmonitor.breadcrumbs": orjson.dumps(crumbs).decode()}))
+    assert as_maps["breadcrumbs"] == as_text["breadcrumbs"] == crumbs
+    assert "logmonitor.breadcrumbs" not in as_maps["extra"]
+    assert parse_record(orjson.dumps(as_maps))["breadcrumbs"] == crumbs
