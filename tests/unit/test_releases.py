@@ -185,3 +185,22 @@ def test_bad_group_filters_are_refused(params: dict[str, str]) -> None:
 def test_bad_trace_filters_are_refused(params: dict[str, str]) -> None:
     with pytest.raises(BadParameter):
         error_query(params)
+
+
+def test_the_shared_index_keeps_its_release_and_environment_selections_up_to_date(tables: DictTables) -> None:
+    indexes = GroupIndexes()
+
+    def shown(**params: str) -> tuple[list[str], int]:
+        query = group_query(params)
+        partial = asyncio.run(group_triage.shared_group_list(indexes, tables.tables, query, None, time.time(),
+                                                             ESCALATION))
+        answer = merge_group_lists([partial], query)
+        return sorted(group["fingerprint"] for group in answer["groups"]), answer["total"]
+
+    two_releases(tables)
+    assert shown(release="2.0") == (["fp-new", "fp-pay"], 2) and shown(environment="staging") == (["fp-new"], 1)
+    apply(tables, 0, [(4, error(4, "pay", "fp-new", "3.0", "production")),
+                      (5, error(5, "pay", "fp-other", "3.0", "staging"))])
+    assert shown(release="3.0") == (["fp-new", "fp-other"], 2)
+    assert shown(environment="staging") == (["fp-new", "fp-other"], 2), "a selection made before the change"
+    assert shown(release="2.0", environment="production") == (["fp-new", "fp-pay"], 2)
