@@ -30,7 +30,7 @@ from logmonitor.pipeline.tables.group_states import state_key
 from logmonitor.pipeline.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
 from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key, releases_key
 from logmonitor.settings import Settings
-from logmonitor.triage.releases import count_service_release, note_group_release
+from logmonitor.triage.releases import ReleaseTally, note_group_release
 from logmonitor.triage.status import Event, apply_events
 from logmonitor.window import WINDOW_SECONDS
 
@@ -176,6 +176,7 @@ class Changes:
         self._profiles = _TableOverlay(self._state.read, self._state.write, partition, home, _new_profile)
         self._releases = _TableOverlay(self._state.read_releases, self._state.write_releases, partition, home,
                                        lambda _service: {"releases": {}})
+        self._release_tally = ReleaseTally()
         self._group_states = tables.group_states
         self._group_events: dict[str, list[Event]] = {}  # by group key: the batch's errors, for triage
 
@@ -228,7 +229,7 @@ class Changes:
         if (release := record.get("release")) is not None:
             releases = self._releases.get(service)
             if offset > releases.after:
-                count_service_release(releases.cell, release, record["timestamp"], level in ERROR_LEVELS)
+                self._release_tally.count(service, release, record["timestamp"], level in ERROR_LEVELS)
                 releases.last = offset
 
     def apply_invalid(self, offset: int) -> None:
@@ -249,6 +250,7 @@ class Changes:
         self._groups.write()
         self._write_group_states()
         self._invalid.write()
+        self._release_tally.add_to(lambda service: self._releases.open[service].cell)
         self._releases.write()
         for service, errors in self._new_errors.items():
             error_ring.append(self._state.state, self._profiles.open[service].cell, errors, self.partition,

@@ -18,13 +18,14 @@ these fields and read as a group or a service without releases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from logmonitor.pipeline.tables.cells import Cell
 
 __all__ = [
-    "GROUP_ENVIRONMENTS", "GROUP_RELEASES", "SERVICE_RELEASES", "count_service_release", "group_environments",
-    "group_releases", "note_group_release", "shown_releases",
+    "GROUP_ENVIRONMENTS", "GROUP_RELEASES", "SERVICE_RELEASES", "ReleaseTally", "add_release_counts",
+    "group_environments", "group_releases", "note_group_release", "shown_releases",
 ]
 
 GROUP_RELEASES = 20
@@ -75,8 +76,8 @@ def shown_releases(cell: Cell) -> list[dict[str, Any]]:
     return [{"release": release, "count": count} for release, count in reversed(cell.get("releases") or ())]
 
 
-def count_service_release(cell: Cell, release: str, timestamp: str, error: bool) -> None:
-    """Count, in place, one record of ``release`` at ``timestamp`` (ISO) in a service's release cell.
+def add_release_counts(cell: Cell, release: str, first_seen: str, last_seen: str, records: int, errors: int) -> None:
+    """Add, in place, ``records`` records (``errors`` of them errors) of ``release`` to a service's release cell.
 
     Beyond :data:`SERVICE_RELEASES`, the release last seen longest ago is dropped. The cell and its
     mapping must be the caller's own (``aggregation``'s copies are, one level deep); a release's
@@ -85,12 +86,42 @@ def count_service_release(cell: Cell, release: str, timestamp: str, error: bool)
     releases: dict[str, dict[str, Any]] = cell.setdefault("releases", {})
     held = releases.get(release)
     if held is None:
-        held = {"first_seen": timestamp, "last_seen": timestamp, "records": 0, "errors": 0}
+        held = {"first_seen": first_seen, "last_seen": last_seen, "records": 0, "errors": 0}
         if len(releases) >= SERVICE_RELEASES:
             del releases[min(releases, key=lambda name: (releases[name]["last_seen"], name))]
-    else:
-        held = {**held, "first_seen": min(held["first_seen"], timestamp),
-                "last_seen": max(held["last_seen"], timestamp)}
-    held["records"] += 1
-    held["errors"] += error
-    releases[release] = held
+    releases[release] = {"first_seen": min(held["first_seen"], first_seen),
+                         "last_seen": max(held["last_seen"], last_seen),
+                         "records": held["records"] + records, "errors": held["errors"] + errors}
+
+
+class ReleaseTally:
+    """One batch's records per service and release, counted in plain lists and added to the cells once.
+
+    A record costs two comparisons and two additions, not a cell entry's copy (the per-record copy
+    doubled what a record with a release cost the router, measured in process).
+    """
+
+    __slots__ = ("_counts",)
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], list[Any]] = {}  # [first seen, last seen, records, errors]
+
+    def count(self, service: str, release: str, timestamp: str, error: bool) -> None:
+        """Count one record of ``service`` in ``release`` at ``timestamp`` (ISO)."""
+        held = self._counts.get((service, release))
+        if held is None:
+            self._counts[service, release] = [timestamp, timestamp, 1, 1 if error else 0]
+            return
+        if timestamp < held[0]:
+            held[0] = timestamp
+        elif timestamp > held[1]:
+            held[1] = timestamp
+        held[2] += 1
+        if error:
+            held[3] += 1
+
+    def add_to(self, cell_of: Callable[[str], Cell]) -> None:
+        """Add the counts to each service's release cell (``cell_of(service)``, the caller's own), then forget them."""
+        for (service, release), (first_seen, last_seen, records, errors) in self._counts.items():
+            add_release_counts(cell_of(service), release, first_seen, last_seen, records, errors)
+        self._counts.clear()

@@ -28,7 +28,7 @@ from logmonitor.triage.releases import (
     GROUP_ENVIRONMENTS,
     GROUP_RELEASES,
     SERVICE_RELEASES,
-    count_service_release,
+    add_release_counts,
     note_group_release,
     shown_releases,
 )
@@ -90,11 +90,12 @@ def test_a_group_keeps_its_first_and_last_release_and_the_latest_releases_with_c
 def test_a_service_keeps_its_latest_releases_and_drops_the_one_seen_longest_ago() -> None:
     cell: dict[str, Any] = {}
     for n in range(SERVICE_RELEASES + 1):
-        count_service_release(cell, f"r{n}", f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}.000Z", n % 2 == 0)
-    count_service_release(cell, "r1", "2025-12-31T00:00:00.000Z", True)
+        at = f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}.000Z"
+        add_release_counts(cell, f"r{n}", at, at, 1, n % 2)
+    add_release_counts(cell, "r1", "2025-12-31T00:00:00.000Z", "2025-12-31T00:00:00.000Z", 1, 1)
     assert len(cell["releases"]) == SERVICE_RELEASES and "r0" not in cell["releases"]
     assert cell["releases"]["r1"] == {"first_seen": "2025-12-31T00:00:00.000Z", "last_seen": "2026-01-01T00:00:01.000Z",
-                                      "records": 2, "errors": 1}
+                                      "records": 2, "errors": 2}
 
 
 def test_releases_are_counted_once_and_the_stored_cells_are_never_changed_in_place(tables: DictTables) -> None:
