@@ -90,7 +90,8 @@ ROUTES: tuple[Route, ...] = (
     _route("/api/v1/logs/errors", ErrorsView, get(
         "Recent errors, newest first", [*_ERROR_FILTERS, param("service", TEXT), *_TRACE_FILTERS])),
     _route("/api/v1/logs/errors/{service}", ServiceErrorsView, get(
-        "Recent errors of one service", [param("service", TEXT, "path"), *_ERROR_FILTERS], errors=("400", "404"))),
+        "Recent errors of one service", [param("service", TEXT, "path"), *_ERROR_FILTERS, *_TRACE_FILTERS],
+        errors=("400", "404"))),
     _route("/api/v1/logs/stats", StatsView, get("Totals and recent error figures")),
     _route("/api/v1/logs/services", ServicesView, get("Every service seen")),
     _route("/api/v1/logs/groups", GroupListView, get(

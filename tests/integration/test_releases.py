@@ -2,7 +2,8 @@
 
 Two releases of one service: the second introduces a group and brings a resolved one back, and
 the releases view, the group filters, the detail and the regression alert say so. Two services
-failing in one trace: the trace query answers both from either of two workers. Bad parameters: 400s.
+failing in one trace: the trace query answers both from either of two workers, as it does each
+service's releases. Bad parameters: 400s.
 """
 
 from __future__ import annotations
@@ -131,3 +132,7 @@ async def test_the_errors_of_one_trace_come_from_every_service_and_either_of_two
     assert all(0 < len(partial) < len(services) for partial in locals_), "each worker holds only part of it"
     one = first.get_json("/api/v1/logs/errors", request_id=f"req-{services[-1]}")["errors"]
     assert [error["service"] for error in one] == [services[-1]]
+    for service in services:  # a service's releases come from the worker owning its home partition, asked or not
+        views = [worker.get_json("/api/v1/logs/releases", service=service) for worker in (first, second)]
+        assert views[0] == views[1], service
+        assert [(r["release"], r["errors"], r["new"]) for r in views[0]["releases"]] == [("1.0", 2, 1)], views[0]
