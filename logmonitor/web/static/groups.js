@@ -146,6 +146,7 @@
       dialog.showModal();
       $("group-title").focus();
     }
+    if (detail.id !== id) hideTrace(); // another group's trace is not this one's
     detail.id = id;
     try {
       const group = await getJson(`/api/v1/logs/groups/${id}`);
