@@ -3,7 +3,9 @@
 Baselines measured in the same run: stdlib ``logging.FileHandler`` writing the same JSON (built
 by the same encoder, on the caller's thread) and the PyPI handler ``kafka-logging-handler``
 (kafka-python, flushes on the caller's thread). Each with Kafka up and, for the Kafka handlers,
-with Kafka down. Also records/s delivered to the broker.
+with Kafka down. KafkaLogHandler with breadcrumbs on (the default: every call is an error that
+takes the 30 before it) and off; and a DEBUG line below ``ship_level``, kept only as a
+breadcrumb. Also records/s delivered to the broker, with breadcrumbs on and off.
 
     .venv/bin/python -m bench.handler [--calls 20000]
 
@@ -45,8 +47,9 @@ class SameJsonFormatter(logging.Formatter):
         return self.encoder.encode(Captured(record, record.getMessage(), current_context())).decode()
 
 
-def per_call_costs(handler: logging.Handler, calls: int, time_limit: float = 120.0) -> list[float]:
-    """Microseconds per ``logger.error()`` call, one figure per call."""
+def per_call_costs(handler: logging.Handler, calls: int, time_limit: float = 120.0,
+                   level: int = logging.ERROR) -> list[float]:
+    """Microseconds per ``logger.error()`` call (or a call at ``level``), one figure per call."""
     log = logging.getLogger(f"bench.{id(handler)}")
     log.propagate = False
     log.setLevel(logging.DEBUG)
@@ -56,7 +59,7 @@ def per_call_costs(handler: logging.Handler, calls: int, time_limit: float = 120
     try:
         for i in range(calls):
             started = time.perf_counter_ns()
-            log.error("payment %d failed for order %s", i, "o-123", extra={"amount": 12.5})
+            log.log(level, "payment %d failed for order %s", i, "o-123", extra={"amount": 12.5})
             costs.append((time.perf_counter_ns() - started) / 1000)
             if time.monotonic() > deadline:
                 break
@@ -81,8 +84,8 @@ def peer_handler(bootstrap: str, topic: str) -> Any:
     )
 
 
-def delivered_per_second(bootstrap: str, topic: str, spool: Path, records: int) -> float:
-    handler = KafkaLogHandler(bootstrap, service="bench", topic=topic, spool_dir=spool)
+def delivered_per_second(bootstrap: str, topic: str, spool: Path, records: int, **options: Any) -> float:
+    handler = KafkaLogHandler(bootstrap, service="bench", topic=topic, spool_dir=spool, **options)
     log = logging.getLogger("bench.throughput")
     log.propagate = False
     log.addHandler(handler)
@@ -147,15 +150,26 @@ def main() -> None:
 
     with broker() as (bootstrap, local):
         asyncio.run(create_topics(bootstrap, 4, "bench-logs"))
+        plain = KafkaLogHandler(bootstrap, service="bench", topic="bench-logs", spool_dir=work / "spool-plain",
+                                breadcrumbs=0)
+        run("KafkaLogHandler, Kafka up, breadcrumbs off", plain, args.calls)
+        plain.close()
         ours = KafkaLogHandler(bootstrap, service="bench", topic="bench-logs", spool_dir=work / "spool-up")
-        run("KafkaLogHandler, Kafka up", ours, args.calls)
+        run("KafkaLogHandler, Kafka up, breadcrumbs on", ours, args.calls)
+        crumbs_only = KafkaLogHandler(bootstrap, service="bench", topic="bench-logs", spool_dir=work / "spool-debug",
+                                      level=logging.DEBUG, ship_level=logging.INFO)
+        rows.append(("KafkaLogHandler, a DEBUG line kept only as a breadcrumb",
+                     per_call_costs(crumbs_only, args.calls, level=logging.DEBUG)))
+        crumbs_only.close()
         peer = peer_handler(bootstrap, "bench-logs")
         run("kafka-logging-handler, Kafka up", peer, args.calls)
-        rate = delivered_per_second(bootstrap, "bench-logs", work / "spool-rate", args.throughput_records)
+        rates = {f"breadcrumbs {state}": delivered_per_second(
+            bootstrap, "bench-logs", work / f"spool-rate-{state}", args.throughput_records,
+            breadcrumbs=30 if state == "on" else 0) for state in ("off", "on")}
         clients = client_send_costs(bootstrap, "bench-logs")
         if local is not None:
             local.stop()
-            run("KafkaLogHandler, Kafka down", ours, args.calls)
+            run("KafkaLogHandler, Kafka down, breadcrumbs on", ours, args.calls)
             rows.append(("kafka-logging-handler, Kafka down",
                          per_call_costs(peer, PEER_DOWN_CALL_LIMIT, time_limit=PEER_DOWN_SECONDS)))
             peer.enabled = False  # its exit hook would block on the stopped broker again
@@ -168,8 +182,8 @@ def main() -> None:
     for name, costs in rows:
         p50, p99, worst = summary(costs)
         print(f"| {name} | {len(costs)} | {p50:.1f} | {p99:.1f} | {worst:.0f} | {p50 / base:.2f}x |")
-    print(f"\nKafkaLogHandler delivered {rate:,.0f} records/s to the broker "
-          f"({args.throughput_records} records, emit to last acknowledgement)")
+    print(f"\nKafkaLogHandler delivered, {args.throughput_records} errors, emit to last acknowledgement: " + ", ".join(
+        f"{state} {rate:,.0f} records/s" for state, rate in rates.items()))
     print("Client choice, 50,000 sends of one small record: " + ", ".join(
         f"{name} {value:,.1f}" for name, value in clients.items()))
 

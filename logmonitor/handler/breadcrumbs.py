@@ -10,7 +10,7 @@ the process's handlers), each message cut to ``MESSAGE_CHARS`` and each logger n
 ``LOGGER_CHARS`` when it is taken (before redaction, which happens on the sender thread); at most
 ``MAX_TRAILS`` trails are alive at once (more contexts get no breadcrumbs, said once on stderr).
 What an error carries is redacted, then cut to the handler's byte bound, oldest first
-(:func:`within_bytes`).
+(:class:`WrittenCrumbs`, on the sender thread).
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from logmonitor.handler.redaction import Redactor
 from logmonitor.levels import level_name
 from logmonitor.timestamps import iso_timestamp_truncated
 
 __all__ = [
     "DEFAULT_BREADCRUMBS", "DEFAULT_BREADCRUMB_BYTES", "LOGGER_CHARS", "MAX_BREADCRUMBS", "MAX_BREADCRUMB_BYTES",
-    "MAX_TRAILS", "MESSAGE_CHARS", "Crumb", "Trail", "block", "current_trail", "reserve", "wire", "within_bytes",
+    "MAX_TRAILS", "MESSAGE_CHARS", "WRITTEN_KEPT", "Crumb", "Trail", "WrittenCrumbs", "block", "current_trail",
+    "reserve",
 ]
 
 DEFAULT_BREADCRUMBS = 30
@@ -45,6 +47,7 @@ MAX_BREADCRUMB_BYTES = 64 * 1024
 MESSAGE_CHARS = 1024
 LOGGER_CHARS = 256
 MAX_TRAILS = 10_000
+WRITTEN_KEPT = 4 * MAX_BREADCRUMBS
 
 _capacity = 0  # the largest count the handlers of this process keep; 0: no handler keeps breadcrumbs
 _live: weakref.WeakSet[Trail] = weakref.WeakSet()
@@ -138,19 +141,40 @@ def _new_trail(owner: int | None, seed: Iterable[Crumb] = ()) -> Trail | None:
     return trail
 
 
-def wire(crumbs: Sequence[Crumb]) -> list[dict[str, Any]]:
-    """The breadcrumbs as the record carries them: ``{timestamp, level, logger, message}``, oldest first."""
-    return [{"timestamp": iso_timestamp_truncated(crumb.created), "level": level_name(crumb.levelno),
-             "logger": crumb.logger, "message": crumb.message} for crumb in crumbs]
+class WrittenCrumbs:
+    """The sender thread's breadcrumbs as records carry them, each written, redacted and measured once.
 
+    Consecutive errors of a context share all but their newest breadcrumbs, so a burst of errors
+    costs one redaction per breadcrumb, not one per breadcrumb per error. The newest
+    ``WRITTEN_KEPT`` written breadcrumbs are kept (each with the crumb itself, so its id is not reused).
+    """
 
-def within_bytes(crumbs: list[dict[str, Any]], max_bytes: int) -> list[dict[str, Any]]:
-    """The newest of ``crumbs`` whose compact JSON array takes at most ``max_bytes``, oldest first."""
-    total, kept = 2, 0  # the brackets
-    for crumb in reversed(crumbs):
-        size = len(orjson.dumps(crumb)) + (1 if kept else 0)  # and a comma before every one but the first
-        if total + size > max_bytes:
-            break
-        total += size
-        kept += 1
-    return crumbs[len(crumbs) - kept:]
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+        self._written: dict[int, tuple[Crumb, dict[str, Any], int]] = {}
+
+    def within(self, crumbs: Sequence[Crumb], max_bytes: int) -> list[dict[str, Any]]:
+        """The newest of ``crumbs`` whose compact JSON array takes at most ``max_bytes``, written, oldest first."""
+        chosen: list[dict[str, Any]] = []
+        total = 2  # the brackets
+        for crumb in reversed(crumbs):
+            written, size = self._written_one(crumb)
+            size += 1 if chosen else 0  # the comma before every one but the first
+            if total + size > max_bytes:
+                break
+            total += size
+            chosen.append(written)
+        chosen.reverse()
+        return chosen
+
+    def _written_one(self, crumb: Crumb) -> tuple[dict[str, Any], int]:
+        known = self._written.get(id(crumb))
+        if known is not None and known[0] is crumb:
+            return known[1], known[2]
+        written = {"timestamp": iso_timestamp_truncated(crumb.created), "level": level_name(crumb.levelno),
+                   "logger": crumb.logger, "message": self._redactor.text(crumb.message)}  # cut when it was taken
+        size = len(orjson.dumps(written))
+        if len(self._written) >= WRITTEN_KEPT:
+            del self._written[next(iter(self._written))]  # the oldest written
+        self._written[id(crumb)] = (crumb, written, size)
+        return written, size

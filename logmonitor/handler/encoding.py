@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from logmonitor.handler.breadcrumbs import DEFAULT_BREADCRUMB_BYTES, Crumb, wire, within_bytes
+from logmonitor.handler.breadcrumbs import DEFAULT_BREADCRUMB_BYTES, Crumb, WrittenCrumbs
 from logmonitor.handler.context import CONTEXT_FIELDS
 from logmonitor.handler.redaction import Redactor
 from logmonitor.levels import level_name
@@ -49,6 +49,7 @@ class RecordEncoder:
         self.host = host
         self.redactor = redactor
         self.breadcrumb_bytes = breadcrumb_bytes
+        self._breadcrumbs = WrittenCrumbs(redactor)
         self._deployment = {name: value for name, value in (("release", release), ("environment", environment))
                             if value is not None}  # absent rather than null: records without them stay as they were
 
@@ -82,11 +83,9 @@ class RecordEncoder:
             "exception": self._exception(record),
             "extra": extra,
         }
-        if captured.breadcrumbs:
-            document["breadcrumbs"] = wire(captured.breadcrumbs)
         self.redactor.record(document)  # cut first, then redacted
-        if captured.breadcrumbs:  # bounded as they will be sent: redaction changes their length
-            kept = within_bytes(document.pop("breadcrumbs"), self.breadcrumb_bytes)
+        if captured.breadcrumbs:  # redacted (once each) and bounded as they are sent
+            kept = self._breadcrumbs.within(captured.breadcrumbs, self.breadcrumb_bytes)
             if kept:
                 document["breadcrumbs"] = kept
         return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)

@@ -205,3 +205,15 @@ def test_contexts_beyond_the_bound_get_no_trail_and_it_is_said_once(
     handler.flush(30)
     assert all("breadcrumbs" not in value for value in shipped(kafka))
     assert capsys.readouterr().err.count("contexts keep breadcrumbs already") == 1
+
+
+def test_a_breadcrumb_shared_by_a_burst_of_errors_is_redacted_once(
+        logger: logging.Logger, kafka: FakeKafka, tmp_path: Path) -> None:
+    handler = attach(logger, kafka, tmp_path)
+    logger.info("login with password=hunter2")
+    for number in range(20):
+        logger.error("failure %d", number)
+    handler.flush(30)
+    errors = shipped(kafka)[1:]
+    assert all(trail_of(error)[0] == f"login with password={FILTERED}" for error in errors)
+    assert handler.redactor.redactions == 2, "the INFO record itself, and its breadcrumb once for all 20 errors"
