@@ -41,6 +41,8 @@ def observe_triage(tables: Tables, rule: Rule, groups: list[Cell], shown: str, s
     if rule.kind == "regression":
         found = reopenings(snapshots, state.get("checked", first_look), now)
         example = _example(watched[found.newest.group], found.newest) if found.newest else None
+        if example is not None and found.release is not None:
+            example["regressed_in"] = found.release
         return Observation(shown, new=found.count, value=found.count, example=example), {"checked": found.checked}
     started, escalating = escalations(snapshots, state.get("escalating", ()), now,
                                       Escalation(rule.factor, rule.min_volume))

@@ -36,6 +36,9 @@ def describe(rule: Rule, status: str, service: str, *, value: float, count: int,
         ("silence", "resolved"): f"{service} is logging again",
     }
     title = titles[(rule.kind, status)]
+    if rule.kind == "regression" and example and example.get("regressed_in"):
+        release = example["regressed_in"]
+        title += f" in release {release}" if count == 1 else f" (the latest in release {release})"
     lines = [f"rule {rule.name} ({rule.kind}) {status}"]
     if example:
         if rule.kind in ("new_group", "regression", "escalating"):  # the example is a group

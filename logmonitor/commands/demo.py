@@ -17,11 +17,17 @@ __all__ = ["demo"]
 @click.option("--burst-every", type=float, default=120.0, show_default=True,
               help="Mean seconds between error bursts of one service.")
 @click.option("--seed", type=int, default=None, help="Make the traffic reproducible.")
-def demo(rate: float, duration: float | None, burst_every: float, seed: int | None) -> None:
-    """Log like usermanagement, booking, notification and payment would (to $KAFKA_BOOTSTRAP_SERVERS)."""
+@click.option("--deploy-after", type=float, default=90.0, show_default=True,
+              help="Seconds until payment moves to a new release (negative: never).")
+def demo(rate: float, duration: float | None, burst_every: float, seed: int | None, deploy_after: float) -> None:
+    """Log like usermanagement, booking, notification and payment would (to $KAFKA_BOOTSTRAP_SERVERS).
+
+    Every service logs with its release; after --deploy-after seconds payment moves to a new one.
+    """
     if rate <= 0:
         raise click.BadParameter("must be positive", param_hint="--rate")
-    traffic = DemoTraffic(rate=rate, seed=seed, burst_every=burst_every)
+    traffic = DemoTraffic(rate=rate, seed=seed, burst_every=burst_every,
+                          deploy_after=None if deploy_after < 0 else deploy_after)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: traffic.stop.set())
     click.echo(f"demo: logged {traffic.run(duration)} records")

@@ -28,8 +28,9 @@ from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.event_time import current_record_epoch
 from logmonitor.pipeline.tables.group_states import state_key
 from logmonitor.pipeline.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
-from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key
+from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key, releases_key
 from logmonitor.settings import Settings
+from logmonitor.triage.releases import ReleaseTally, note_group_release
 from logmonitor.triage.status import Event, apply_events
 from logmonitor.window import WINDOW_SECONDS
 
@@ -70,7 +71,7 @@ class _Windows:
 
 
 class _Profiles:
-    """Service profiles and partition registries, by service name and partition, in ``service_state``."""
+    """Service profiles, releases and partition registries, by service name and partition, in ``service_state``."""
 
     def __init__(self, service_state: MutableMapping[str, Cell]) -> None:
         self.state = service_state
@@ -82,6 +83,14 @@ class _Profiles:
     def write(self, service: str, cell: Cell) -> None:
         """Store the profile of ``service``."""
         self.state[profile_key(service)] = cell
+
+    def read_releases(self, service: str) -> Cell | None:
+        """The stored releases of ``service``."""
+        return self.state.get(releases_key(service))
+
+    def write_releases(self, service: str, cell: Cell) -> None:
+        """Store the releases of ``service``."""
+        self.state[releases_key(service)] = cell
 
     def read_registry(self, partition: int) -> Cell | None:
         """The stored registry of ``partition``."""
@@ -165,6 +174,9 @@ class Changes:
         self._invalid = _TableOverlay(invalid.get, invalid.__setitem__, partition, home, lambda _key: {"n": 0})
         self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
         self._profiles = _TableOverlay(self._state.read, self._state.write, partition, home, _new_profile)
+        self._releases = _TableOverlay(self._state.read_releases, self._state.write_releases, partition, home,
+                                       lambda _service: {"releases": {}})
+        self._release_tally = ReleaseTally()
         self._group_states = tables.group_states
         self._group_events: dict[str, list[Event]] = {}  # by group key: the batch's errors, for triage
 
@@ -214,6 +226,11 @@ class Changes:
         profile = self._profiles.get(service)
         if offset > profile.after:
             self._update_profile(profile, record, offset, size)
+        if (release := record.get("release")) is not None:
+            releases = self._releases.get(service)
+            if offset > releases.after:
+                self._release_tally.count(service, release, record["timestamp"], level in ERROR_LEVELS)
+                releases.last = offset
 
     def apply_invalid(self, offset: int) -> None:
         """Count one record sent to the dead-letter topic."""
@@ -233,6 +250,8 @@ class Changes:
         self._groups.write()
         self._write_group_states()
         self._invalid.write()
+        self._release_tally.add_to(lambda service: self._releases.open[service].cell)
+        self._releases.write()
         for service, errors in self._new_errors.items():
             error_ring.append(self._state.state, self._profiles.open[service].cell, errors, self.partition,
                               self._bounds.ring_bytes, self.home)
@@ -273,7 +292,7 @@ class Changes:
         })
         # Whatever the group cell holds: its triage state is another table's cell, which a crash may have left behind.
         self._group_events.setdefault(state_key(service, fingerprint), []).append(
-            Event(self.partition, offset, record["epoch"]))
+            Event(self.partition, offset, record["epoch"], record.get("release")))
         if offset <= group.after:
             return
         self._grouped.setdefault(service, set()).add(fingerprint)
@@ -282,6 +301,7 @@ class Changes:
         cell["first_seen"] = min(cell["first_seen"], record["timestamp"])
         cell["last_seen"] = max(cell.get("last_seen", record["timestamp"]), record["timestamp"])
         cell.update(level=record["level"], logger=record.get("logger"), last_id=record["id"])
+        note_group_release(cell, record.get("release"), record.get("environment"))
         host, hosts = record.get("host"), cell.setdefault("hosts", [])
         if host and host not in hosts and len(hosts) < MAX_HOSTS:
             hosts.append(host)

@@ -45,7 +45,7 @@ PREPARE_AHEAD = 30.0
 """Seconds before an index's period ends that the next period's index is built in the background."""
 UPDATED_AT_MOST = 2000
 """Changed groups an update derives again (at once, ~15 ms); more, and the index is built again in slices."""
-_SELECTIONS_KEPT = 16  # text and service filters whose groups an index keeps (a dashboard pages through a few)
+_SELECTIONS_KEPT = 16  # filters whose groups an index keeps (a dashboard pages through a few)
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class GroupIndex:
     """Entries of the orders that are no longer live (their groups were derived again, or are gone)."""
     orders: dict[str, GroupOrder] = field(default_factory=dict)
     selections: dict[tuple[str, str], Selection] = field(default_factory=dict)
-    """By ``("q", lower-case text)`` or ``("service", name)``, those asked for lately."""
+    """By ``("q", lower-case text)``, ``("service", name)``, ``("release", name)`` or ``("environment", name)``,
+    those asked for lately."""
     _sorting: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     def current(self, version: Version | None, now: float) -> bool:
@@ -135,7 +136,11 @@ class GroupIndex:
         return sorting(list(self.groups.values()), sort, SLICE, lambda order: self.orders.__setitem__(sort, order))
 
     def selected(self, kind: str, value: str) -> Selection:
-        """The groups whose text holds ``value`` (``kind`` q, lower case) or of service ``value`` (``kind`` service)."""
+        """The groups whose text holds ``value`` (``kind`` q, lower case), or of the service, release or environment.
+
+        Derived once from every group, then kept up to date by :meth:`updated` with the groups that
+        changed: a page that filters costs what its selection costs, not what all groups cost.
+        """
         found = self.selections.get((kind, value))
         if found is None:
             selects = _selector(kind, value)
@@ -165,6 +170,10 @@ class GroupIndex:
 def _selector(kind: str, value: str) -> Callable[[IndexedGroup], bool]:
     if kind == "q":
         return lambda group: group.matches(value)
+    if kind == "release":
+        return lambda group: value in group.releases
+    if kind == "environment":
+        return lambda group: value in group.environments
     return lambda group: group.service == value
 
 

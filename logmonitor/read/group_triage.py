@@ -20,12 +20,13 @@ from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, home_of
 from logmonitor.pipeline.tables.group_states import group_id, state_key
 from logmonitor.pipeline.tables.service_registry import public_name
-from logmonitor.read.group_index import GroupIndex, GroupIndexes, answers_for, index_now
-from logmonitor.read.indexed_group import IndexedGroup, sort_key
+from logmonitor.read.group_index import GroupIndex, GroupIndexes, Selection, answers_for, index_now
+from logmonitor.read.indexed_group import IndexedGroup, StatusCounts, sort_key
 from logmonitor.read.queries import ErrorQuery, Partitions, recent_errors
 from logmonitor.timestamps import epoch_of
 from logmonitor.triage.commands import SHOWN, TriageError
 from logmonitor.triage.escalation import ESCALATION, Escalation, last_hour
+from logmonitor.triage.releases import shown_releases
 from logmonitor.triage.status import COMMANDS_APPLIED
 from logmonitor.triage.view import group_detail, group_status, status_filter
 from logmonitor.web.errors import BadParameter
@@ -46,7 +47,10 @@ MAX_CURSOR = 600
 
 @dataclass(frozen=True)
 class GroupQuery:
-    """Filters and order of ``GET /api/v1/logs/groups``; ``q`` is a case-insensitive substring."""
+    """Filters and order of ``GET /api/v1/logs/groups``; ``q`` is a case-insensitive substring.
+
+    ``release``: groups seen in that release (among the latest 20 each keeps); ``environment``: in that one.
+    """
 
     status: str | None = None
     service: str | None = None
@@ -55,32 +59,56 @@ class GroupQuery:
     limit: int = 100
     after: tuple[Any, ...] | None = None
     """The sort key of the last group of the page before (``after=``, the ``next`` of its answer)."""
+    release: str | None = None
+    environment: str | None = None
 
     def order(self, group: Mapping[str, Any]) -> tuple[Any, ...]:
         """The sort key (larger first) of a listed group; ties go by id, so every worker orders them alike."""
         return sort_key(self.sort, last_seen=group["last_seen"], first_seen=group["first_seen"],
                         count=group["count"], hour=group["last_hour"], id=group["id"])
 
+    def _selections(self, index: GroupIndex) -> list[Selection]:
+        """The index's selections of the text, release and environment filters that are set."""
+        chosen = [index.selected("q", self.q.lower())] if self.q else []
+        chosen += [index.selected(kind, value) for kind, value in (("release", self.release),
+                                                                   ("environment", self.environment))
+                   if value is not None]
+        return chosen
+
     def wanted(self, index: GroupIndex) -> Callable[[IndexedGroup], bool]:
         """Whether an indexed group passes the filters (its text among ``index``'s selection of ``q``)."""
         matched = index.selected("q", self.q.lower())[0] if self.q else None
-        service, status = self.service, self.status
+        service, status, release, environment = self.service, self.status, self.release, self.environment
 
         def wanted(group: IndexedGroup) -> bool:
             return ((matched is None or group.key in matched) and (service is None or group.service == service)
-                    and (status is None or status in group.statuses))
+                    and (status is None or status in group.statuses)
+                    and (release is None or release in group.releases)
+                    and (environment is None or environment in group.environments))
         return wanted
 
     def among(self, index: GroupIndex) -> frozenset[str] | None:
-        """The fewest groups that hold every wanted one: the text's or the service's selection (None: all)."""
-        chosen = [index.selected("q", self.q.lower())[0]] if self.q else []
+        """The fewest groups that hold every wanted one: a filter's selection (None: all)."""
+        chosen = [keys for keys, _counts in self._selections(index)]
         if self.service is not None:
             chosen.append(index.selected("service", self.service)[0])
         return min(chosen, key=len, default=None)
 
     def counts(self, index: GroupIndex) -> dict[str, int]:
-        """The groups by status that pass the text and service filters (of all pages)."""
-        return (index.selected("q", self.q.lower())[1] if self.q else index.counts).of(self.service)
+        """The groups by status that pass the text, release, environment and service filters (of all pages).
+
+        One filter's counts are its selection's; several filters count the groups of the smallest
+        selection that the others hold too (what a page of them costs anyway).
+        """
+        chosen = self._selections(index)
+        if len(chosen) <= 1:
+            return (chosen[0][1] if chosen else index.counts).of(self.service)
+        smallest, *others = sorted((keys for keys, _counts in chosen), key=len)
+        counts = StatusCounts()
+        for key in smallest:
+            if all(key in keys for keys in others) and (group := index.groups.get(key)) is not None:
+                counts.add(group)
+        return counts.of(self.service)
 
 
 def next_cursor(query: GroupQuery, group: Mapping[str, Any]) -> str:
@@ -118,7 +146,7 @@ def group_query(query: Mapping[str, str]) -> GroupQuery:
     """The validated parameters of ``GET /api/v1/logs/groups``.
 
     Raises:
-        BadParameter: an unknown status or sort, a text too long, a limit out of 1..1000.
+        BadParameter: an unknown status or sort, a text or name too long, a limit out of 1..1000.
     """
     try:
         status = status_filter(text_param(query, "status"))
@@ -129,7 +157,8 @@ def group_query(query: Mapping[str, str]) -> GroupQuery:
         raise BadParameter(f"sort must be one of {', '.join(SORTS)}, got {sort[:40]!r}")
     return GroupQuery(status=status, service=text_param(query, "service"), q=text_param(query, "q"), sort=sort,
                       limit=query_int(query, "limit", 100, 1, 1000),
-                      after=_cursor(text_param(query, "after", MAX_CURSOR), sort))
+                      after=_cursor(text_param(query, "after", MAX_CURSOR), sort),
+                      release=text_param(query, "release"), environment=text_param(query, "environment"))
 
 
 def escalation_of(config: AlertConfig) -> Escalation:
@@ -143,10 +172,11 @@ def _state(tables: Tables, cell: Cell) -> Cell | None:
 
 
 def _listed(cell: Cell, state: Cell | None, now: float, escalation: Escalation) -> dict[str, Any]:
-    """A group as the list shows it: its fields, id, statuses, ignore, sparkline and last hour's events."""
+    """A group as the list shows it: its fields, id, releases, statuses, ignore, sparkline and last hour's events."""
     public = {name: value for name, value in cell.items() if not name.startswith("_")}
     return {
-        "id": group_id(cell["service"], cell["fingerprint"]), "hosts": [], **public,
+        "id": group_id(cell["service"], cell["fingerprint"]), "hosts": [], "first_release": None,
+        "last_release": None, "environments": [], **public, "releases": shown_releases(cell),
         "service": public_name(cell["service"]),
         **group_status(state, first_seen=epoch_of(cell["first_seen"]), now=now, escalation=escalation),
         "last_hour": last_hour((state or {}).get("counts"), now),

@@ -12,6 +12,7 @@ from logmonitor.timestamps import epoch_of
 from logmonitor.triage.buckets import FIVE_MINUTES
 from logmonitor.triage.commands import SHOWN
 from logmonitor.triage.escalation import Escalation, last_hour
+from logmonitor.triage.releases import group_environments, group_releases
 from logmonitor.triage.status import REGRESSION
 from logmonitor.triage.view import RECENT_SECONDS, statuses
 
@@ -41,6 +42,9 @@ class IndexedGroup:
     first_seen: str
     count: int
     last_hour: int
+    releases: frozenset[str]
+    """The releases its cell keeps (the latest 20), for ``release=``."""
+    environments: frozenset[str]
     cell: Cell
     state: Cell | None
 
@@ -85,7 +89,8 @@ def indexed(key: str, cell: Cell, state: Cell | None, now: float,
         searched=_SEARCHED.join(texts).lower(),
         statuses=statuses(state, first_seen=first_seen, now=now, escalation=escalation),
         last_seen=cell["last_seen"], first_seen=cell["first_seen"], count=cell["count"],
-        last_hour=last_hour((state or {}).get("counts"), now), cell=cell, state=state)
+        last_hour=last_hour((state or {}).get("counts"), now), releases=group_releases(cell),
+        environments=group_environments(cell), cell=cell, state=state)
     return group, changes_at(state, first_seen, now)
 
 

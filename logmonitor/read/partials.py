@@ -9,9 +9,10 @@ from typing import Any, Protocol
 
 from logmonitor.alerts.listing import AlertQuery, active_alerts, alert_history
 from logmonitor.alerts.rules import AlertConfig
+from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.group_states import split_group_id
-from logmonitor.read import group_triage, queries
+from logmonitor.read import group_triage, queries, releases
 from logmonitor.read.group_index import GroupIndexes
 from logmonitor.settings import Settings
 from logmonitor.web.errors import BadParameter
@@ -63,6 +64,8 @@ def error_query(
         until=until,
         q=text_param(query, "q"),
         limit=query_int(query, "limit", default_limit, 1, 1000),
+        trace_id=text_param(query, "trace_id", OPTIONAL_TEXT_LIMIT),
+        request_id=text_param(query, "request_id", OPTIONAL_TEXT_LIMIT),
     )
 
 
@@ -87,6 +90,12 @@ def _group(context: TableState, query: Mapping[str, str], partitions: queries.Pa
         raise BadParameter("id must be a group id as GET /api/v1/logs/groups lists them")
     escalation = group_triage.escalation_of(context.alert_config)
     return group_triage.group_with_detail(context.tables, *names, partitions, time.time(), escalation)
+
+
+def _releases(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
+    escalation = group_triage.escalation_of(context.alert_config)
+    return releases.release_partial(context.group_indexes, context.tables, releases.release_query(query), partitions,
+                                    time.time(), escalation)
 
 
 def _counts(context: TableState, query: Mapping[str, str], partitions: queries.Partitions) -> Any:
@@ -120,5 +129,5 @@ def _alerts(context: TableState, query: Mapping[str, str], partitions: queries.P
 
 PARTIALS: dict[str, Partial] = {
     "errors": _errors, "groups": _groups, "counts": _counts, "summary": _summary, "alerts": _alerts,
-    "triage": _triage, "group": _group,
+    "triage": _triage, "group": _group, "releases": _releases,
 }

@@ -53,7 +53,10 @@ def _ours(cell: Cell, partitions: Partitions) -> bool:
 
 @dataclass(frozen=True)
 class ErrorQuery:
-    """Filters for recent errors: all optional; ``q`` is a case-insensitive substring."""
+    """Filters for recent errors: all optional; ``q`` is a case-insensitive substring.
+
+    ``trace_id`` and ``request_id`` match exactly: one trace's (or request's) errors, whatever their service.
+    """
 
     service: str | None = None
     fingerprint: str | None = None  # one error group's (its detail's latest events)
@@ -62,6 +65,8 @@ class ErrorQuery:
     until: str | None = None
     q: str | None = None
     limit: int = 100
+    trace_id: str | None = None
+    request_id: str | None = None
 
     def matches(self, record: dict[str, Any]) -> bool:
         """Whether ``record`` passes every filter that is set."""
@@ -74,6 +79,10 @@ class ErrorQuery:
         if self.since is not None and record["timestamp"] < self.since:
             return False
         if self.until is not None and record["timestamp"] > self.until:
+            return False
+        if self.trace_id is not None and record.get("trace_id") != self.trace_id:
+            return False
+        if self.request_id is not None and record.get("request_id") != self.request_id:
             return False
         if self.q:
             needle = self.q.lower()

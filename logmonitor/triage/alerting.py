@@ -35,11 +35,12 @@ class GroupSnapshot:
 
 @dataclass(frozen=True)
 class Reopenings:
-    """The reopenings after the rule's last look: how many, the group of the newest, and the newest one's time."""
+    """The reopenings after the rule's last look: how many, the newest one's group, time and release."""
 
     count: int
     newest: GroupSnapshot | None
     checked: float
+    release: str | None = None
 
 
 def reopenings(groups: Iterable[GroupSnapshot], checked: float, now: float) -> Reopenings:
@@ -51,7 +52,7 @@ def reopenings(groups: Iterable[GroupSnapshot], checked: float, now: float) -> R
             before which reopenings are old news (e.g. now minus the rules' lookback).
         now: the wall clock.
     """
-    count, newest, newest_at = 0, None, checked
+    count, newest, newest_at, release = 0, None, checked, None
     for snapshot in groups:
         current = settled(snapshot.state, now)
         if current["status"] == "ignored":
@@ -60,8 +61,8 @@ def reopenings(groups: Iterable[GroupSnapshot], checked: float, now: float) -> R
             if entry["why"] in (REGRESSION, IGNORE_COUNT) and entry["at"] > checked:
                 count += 1
                 if entry["at"] >= newest_at:
-                    newest, newest_at = snapshot, entry["at"]
-    return Reopenings(count, newest, newest_at)
+                    newest, newest_at, release = snapshot, entry["at"], entry.get("release")
+    return Reopenings(count, newest, newest_at, release)
 
 
 def escalations(groups: Iterable[GroupSnapshot], before: Collection[str], now: float,

@@ -4,7 +4,8 @@ The cell::
 
     {"status": "unresolved" | "resolved" | "ignored",
      "ignore": None | {} | {"count": N, "seen": k} | {"until": epoch},   # {} is forever; only when ignored
-     "history": [{"at", "who", "from", "to", "why", "ignore"?, "request_id"?, "reason"?}, ...],  # HISTORY_LIMIT
+     "history": [{"at", "who", "from", "to", "why", "ignore"?, "request_id"?, "reason"?, "release"?}, ...],
+                                                                         # HISTORY_LIMIT; release: a regression's
      "counts": {...},                                                    # buckets.py
      "_wm": {source partition: offset}, "_cmd": {command partition: offset}}
 
@@ -45,11 +46,12 @@ COMMANDS_APPLIED = "_cmd"
 
 @dataclass(frozen=True)
 class Event:
-    """One error of the group: its source partition and offset, and its time (epoch seconds)."""
+    """One error of the group: its source partition and offset, its time (epoch seconds) and release, if any."""
 
     partition: int
     offset: int
     epoch: float
+    release: str | None = None
 
 
 class Applied(NamedTuple):
@@ -73,7 +75,7 @@ def _own(state: Cell | None) -> Cell:
 
 
 def _change(state: Cell, to: str, *, at: float, why: str, who: str = SYSTEM, ignore: dict[str, Any] | None = None,
-            request_id: str | None = None, reason: str | None = None) -> None:
+            request_id: str | None = None, reason: str | None = None, release: str | None = None) -> None:
     """Set, in place, the status to ``to`` (ignored: with ``ignore``) and record it in the bounded history."""
     entry: dict[str, Any] = {"at": at, "who": who, "from": state["status"], "to": to, "why": why}
     if ignore is not None:
@@ -82,6 +84,8 @@ def _change(state: Cell, to: str, *, at: float, why: str, who: str = SYSTEM, ign
         entry["request_id"] = request_id
     if reason is not None:
         entry["reason"] = reason
+    if release is not None:
+        entry["release"] = release
     state.update(status=to, ignore=ignore)
     state["history"] = [*state["history"][-(HISTORY_LIMIT - 1):], entry]
 
@@ -121,7 +125,8 @@ def _unchanged(state: Cell | None) -> Applied:
 def apply_events(state: Cell | None, events: Iterable[Event], now: float) -> Applied:
     """Apply a group's new events in offset order (those already applied are skipped); ``now`` is the wall clock.
 
-    A resolved group that sees an event is reopened (``REGRESSION``, once per resolve); an
+    A resolved group that sees an event is reopened (``REGRESSION``, once per resolve; the history
+    entry names the event's release, if it has one); an
     ignored-until-N group counts its events and is reopened by the Nth (``IGNORE_COUNT``); an
     ignore whose time has passed ends first (no signal). Ignored groups signal nothing.
     """
@@ -136,7 +141,7 @@ def apply_events(state: Cell | None, events: Iterable[Event], now: float) -> App
         count_event(own["counts"], event.epoch, now)
         mark_applied(own, event.partition, event.offset)
         if own["status"] == "resolved":
-            _change(own, "unresolved", at=now, why=REGRESSION)
+            _change(own, "unresolved", at=now, why=REGRESSION, release=event.release)
             signals.append(REGRESSION)
         elif own["status"] == "ignored" and "count" in own["ignore"]:
             own["ignore"]["seen"] += 1

@@ -24,6 +24,7 @@ __all__ = [
     "RECENT_SECONDS",
     "group_detail",
     "group_status",
+    "regressed_in",
     "status_filter",
     "statuses",
 ]
@@ -51,6 +52,13 @@ def statuses(state: Cell | None, *, first_seen: float, now: float,
     return tuple(held)
 
 
+def regressed_in(state: Cell | None) -> str | None:
+    """The release a group came back in at its latest regression (None: never regressed, or no release named)."""
+    history = (state or {}).get("history") or ()
+    latest = next((entry for entry in reversed(history) if entry.get("why") == REGRESSION), None)
+    return None if latest is None else latest.get("release")
+
+
 def status_filter(raw: str | None) -> str | None:
     """The ``status`` query parameter: None (all) or one of the shown statuses.
 
@@ -72,13 +80,17 @@ def _ignore_shown(ignore: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def group_status(state: Cell | None, *, first_seen: float, now: float,
                  escalation: Escalation = ESCALATION) -> dict[str, Any]:
-    """``{"status", "statuses", "ignore", "sparkline"}`` of a group (the sparkline: 24 hourly counts, oldest first)."""
+    """``{"status", "statuses", "ignore", "sparkline", "regressed_in"}`` of a group.
+
+    The sparkline: 24 hourly counts, oldest first; ``regressed_in``: :func:`regressed_in`.
+    """
     held = statuses(state, first_seen=first_seen, now=now, escalation=escalation)
     current = settled(state, now)
     return {
         "status": held[1] if len(held) > 1 else held[0], "statuses": list(held),
         "ignore": _ignore_shown(current["ignore"]),
         "sparkline": [n for _start, n in series(current["counts"], HOURS, now, HOURLY_BUCKETS)],
+        "regressed_in": regressed_in(current),
     }
 
 

@@ -11,12 +11,13 @@ from faust.web import Request, Response
 from logmonitor.levels import ERROR_LEVELS, LEVELS
 from logmonitor.read.partials import PARTIALS, answer_of, error_query
 from logmonitor.read.queries import error_total, merge_counts, merge_newest, merge_profiles
+from logmonitor.read.releases import merge_releases, release_query
 from logmonitor.timestamps import iso_timestamp
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import NotFound
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["ErrorsView", "PartialView", "ServiceErrorsView", "ServicesView", "StatsView"]
+__all__ = ["ErrorsView", "PartialView", "ReleasesView", "ServiceErrorsView", "ServicesView", "StatsView"]
 
 
 async def _summary(view: ApiView) -> tuple[dict[str, Any], int]:
@@ -42,7 +43,10 @@ class ErrorsView(ApiView):
     """Recent errors of every service."""
 
     async def get(self, request: Request) -> Response:
-        """``?limit=&service=&level=&since=&until=&q=`` → ``{"errors": [...], "count": n}``, newest first."""
+        """``?limit=&service=&level=&since=&until=&q=&trace_id=&request_id=`` → ``{"errors", "count"}``, newest first.
+
+        With ``trace_id`` (or ``request_id``): the errors of one trace, of every service, from every worker.
+        """
         query = error_query(request.query)
         partials = await self.gather("errors", request.query)
         errors = merge_newest(partials, query.limit)
@@ -109,6 +113,15 @@ class ServicesView(ApiView):
                 "error_rate_per_minute": round(last_hour / 60, 3),
             })
         return self.json({"services": services})
+
+
+class ReleasesView(ApiView):
+    """The releases of one service."""
+
+    async def get(self, request: Request) -> Response:
+        """``?service=&limit=20&after=`` → ``{"service", "releases", "count", "total", "next"}``, newest first."""
+        query = release_query(request.query)
+        return self.json(merge_releases(await self.gather("releases", request.query), query))
 
 
 class PartialView(ApiView):

@@ -15,8 +15,11 @@ from typing import Any
 import faust
 from faust.web import Request, Response
 
+from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT
 from logmonitor.read.group_triage import MAX_CURSOR, SORTS
 from logmonitor.read.partials import PARTIALS
+from logmonitor.read.releases import MAX_CURSOR as RELEASES_CURSOR
+from logmonitor.read.releases import MAX_LIMIT as RELEASES_LIMIT
 from logmonitor.triage.commands import MAX_REASON, SETTABLE, SHOWN
 from logmonitor.web import grafana
 from logmonitor.web.alerts import AlertsView
@@ -24,7 +27,7 @@ from logmonitor.web.base import ApiView
 from logmonitor.web.dashboard import FILES, DashboardView, StaticView
 from logmonitor.web.groups import GroupListView, GroupView
 from logmonitor.web.health import HealthView
-from logmonitor.web.logs import ErrorsView, PartialView, ServiceErrorsView, ServicesView, StatsView
+from logmonitor.web.logs import ErrorsView, PartialView, ReleasesView, ServiceErrorsView, ServicesView, StatsView
 from logmonitor.web.openapi import LEVEL, LIMIT, TEXT, TIME, PathItem, document, get, param, patch, post
 from logmonitor.web.prometheus import MetricsView
 from logmonitor.web.stream import SeriesView, StreamView
@@ -65,6 +68,9 @@ _GRAFANA_SUMMARIES = {
     "tag-values": "ad-hoc filter values", "variable": "template variable values",
 }
 _CONNECTION_TEST = get("Grafana's connection test")
+_ID_TEXT = {"type": "string", "maxLength": OPTIONAL_TEXT_LIMIT}
+_TRACE_FILTERS = [param("trace_id", _ID_TEXT, doc="one trace's errors, of every service"),
+                  param("request_id", _ID_TEXT, doc="one request's errors, of every service")]
 _GROUP_ID = param("id", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,512}$"}, "path",
                   "the id GET /api/v1/logs/groups lists: the service and fingerprint in base64url")
 _STATUS_CHANGE = {
@@ -82,16 +88,19 @@ ROUTES: tuple[Route, ...] = (
         "The dashboard's script and style", [param("name", {"type": "string", "enum": sorted(FILES)}, "path")],
         media="text/plain", errors=("404",))),
     _route("/api/v1/logs/errors", ErrorsView, get(
-        "Recent errors, newest first", [*_ERROR_FILTERS, param("service", TEXT)])),
+        "Recent errors, newest first", [*_ERROR_FILTERS, param("service", TEXT), *_TRACE_FILTERS])),
     _route("/api/v1/logs/errors/{service}", ServiceErrorsView, get(
-        "Recent errors of one service", [param("service", TEXT, "path"), *_ERROR_FILTERS], errors=("400", "404"))),
+        "Recent errors of one service", [param("service", TEXT, "path"), *_ERROR_FILTERS, *_TRACE_FILTERS],
+        errors=("400", "404"))),
     _route("/api/v1/logs/stats", StatsView, get("Totals and recent error figures")),
     _route("/api/v1/logs/services", ServicesView, get("Every service seen")),
     _route("/api/v1/logs/groups", GroupListView, get(
         "Error groups with their statuses, sparklines and counts by status", [
             param("status", {"type": "string", "enum": list(SHOWN)}), param("service", TEXT), param("q", TEXT),
             param("sort", {"type": "string", "enum": list(SORTS)}), param("limit", LIMIT),
-            param("after", {"type": "string", "maxLength": MAX_CURSOR}, doc="the next of the page before")])),
+            param("after", {"type": "string", "maxLength": MAX_CURSOR}, doc="the next of the page before"),
+            param("release", TEXT, doc="groups seen in this release (of the latest 20 each keeps)"),
+            param("environment", TEXT, doc="groups seen in this environment")])),
     _route("/api/v1/logs/groups/{id}", GroupView, {
         **get("One error group: counts by hour and day, status history, latest events", [_GROUP_ID],
               errors=("404",)),
@@ -100,6 +109,11 @@ ROUTES: tuple[Route, ...] = (
                                                       "202": "Pending: the command, which may still be applied",
                                                       "415": "Not Content-Type: application/json",
                                                       "503": "The producer refused the command: nothing changed"})}),
+    _route("/api/v1/logs/releases", ReleasesView, get(
+        "A service's releases, newest first: first and last seen, error events, new and regressed groups", [
+            {**param("service", TEXT, doc="the service (required)"), "required": True},
+            param("limit", {"type": "integer", "minimum": 1, "maximum": RELEASES_LIMIT}),
+            param("after", {"type": "string", "maxLength": RELEASES_CURSOR}, doc="the next of the page before")])),
     _route("/api/v1/logs/series", SeriesView, get("Counts per service and level in buckets of whole minutes", [
         param("minutes", {"type": "integer", "minimum": 1, "maximum": 1440}),
         param("step", {"type": "integer", "minimum": 60, "maximum": 3600, "multipleOf": 60}),

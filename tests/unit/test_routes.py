@@ -39,3 +39,14 @@ def test_every_operation_has_a_summary_and_answers() -> None:
         for method, operation in item.items():
             assert operation["summary"] and operation["responses"], (path, method)
             assert "200" in operation["responses"], (path, method)
+
+
+def test_the_context_parameters_of_issue_28_are_documented() -> None:
+    paths = openapi_document()["paths"]
+
+    def names(path: str) -> dict[str, bool]:
+        return {param["name"]: param["required"] for param in paths[path]["get"]["parameters"]}
+
+    assert {"trace_id": False, "request_id": False}.items() <= names("/api/v1/logs/errors").items()
+    assert {"release": False, "environment": False}.items() <= names("/api/v1/logs/groups").items()
+    assert names("/api/v1/logs/releases") == {"service": True, "limit": False, "after": False}

@@ -13,6 +13,7 @@ from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.group_states import group_id, state_key
 from logmonitor.pipeline.tables.service_state import (
     PROFILE,
+    RELEASES,
     RING_CHUNK,
     SERVICE_REGISTRY,
     chunk_key,
@@ -20,6 +21,7 @@ from logmonitor.pipeline.tables.service_state import (
     key_kind,
     profile_key,
     registry_key,
+    releases_key,
 )
 
 
@@ -28,6 +30,8 @@ def test_service_state_keys() -> None:
     assert [key_kind(k) for k in (profile_key("pay"), chunk_key("pay", 3), registry_key(7))] == [
         PROFILE, RING_CHUNK, SERVICE_REGISTRY]
     assert is_profile_key(profile_key("pay")) and not is_profile_key(chunk_key("pay", 0))
+    assert releases_key("pay") == "v\x1fpay" and key_kind(releases_key("pay")) == RELEASES
+    assert not is_profile_key(releases_key("pay"))
 
 
 def test_alert_state_keys() -> None:

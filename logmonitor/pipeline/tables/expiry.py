@@ -29,7 +29,7 @@ from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.group_cap import forget
 from logmonitor.pipeline.tables.group_states import state_key
-from logmonitor.pipeline.tables.service_state import chunk_key, profile_key, registry_key
+from logmonitor.pipeline.tables.service_state import chunk_key, profile_key, registry_key, releases_key
 from logmonitor.timestamps import epoch_of
 
 __all__ = ["drop_expired_windows", "drop_unseen_groups", "drop_unseen_services", "last_counted", "retention_cutoff"]
@@ -87,7 +87,7 @@ def last_counted(profile: Cell) -> float:
 
 def drop_unseen_services(tables: Tables, profiles: Mapping[str, Cell], groups: Iterable[Cell], partition: int,
                          retention: timedelta, now: float) -> set[str]:
-    """Delete the services of ``partition`` unseen for ``retention``, their ring chunks and groups.
+    """Delete the services of ``partition`` unseen for ``retention``, their ring chunks, releases and groups.
 
     Also takes them, and any name whose profile is gone (an expiry that raced a batch), off the
     partition's registry. Must run while handling an event of ``partition``. Returns the names.
@@ -99,6 +99,7 @@ def drop_unseen_services(tables: Tables, profiles: Mapping[str, Cell], groups: I
         for number in range(profile.get("_ring_first", 0), profile.get("_ring_next", 0)):
             tables.service_state.pop(chunk_key(name, number), None)
         tables.service_state.pop(profile_key(name), None)
+        tables.service_state.pop(releases_key(name), None)
     dropped = [group for group in groups if group["service"] in unseen]
     for group in dropped:
         _drop_group(tables, group)

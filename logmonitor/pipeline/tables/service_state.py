@@ -2,7 +2,8 @@
 
 Keys: ``p\\x1f<service>`` → profile (first/last seen, hosts, totals by level, errors seen);
 ``e\\x1f<service>\\x1f<n>`` → chunk n of the service's recent errors (``error_ring.py``);
-``r\\x1f<partition>`` → the services a source partition admits (``service_registry.py``).
+``r\\x1f<partition>`` → the services a source partition admits (``service_registry.py``);
+``v\\x1f<service>`` → the service's releases (``triage/releases.py``), once a record names one.
 A chunk is written before the profile that counts it; both land in the same changelog
 partition, in that order, so a profile that survived a crash implies its chunks did too.
 """
@@ -18,6 +19,7 @@ from logmonitor.pipeline.tables.cell_table import cell_table
 __all__ = [
     "MAX_HOSTS",
     "PROFILE",
+    "RELEASES",
     "RING_CHUNK",
     "SERVICE_REGISTRY",
     "chunk_key",
@@ -26,6 +28,7 @@ __all__ = [
     "key_kind",
     "profile_key",
     "registry_key",
+    "releases_key",
 ]
 
 _SEP = "\x1f"
@@ -33,6 +36,7 @@ _SEP = "\x1f"
 PROFILE = "p"  # a service's profile
 RING_CHUNK = "e"  # one chunk of a service's ring of recent errors
 SERVICE_REGISTRY = "r"  # the services a source partition admits
+RELEASES = "v"  # a service's releases
 MAX_HOSTS = 64  # host names a profile keeps
 
 def define(app: faust.App, partitions: int) -> Any:
@@ -60,6 +64,11 @@ def registry_key(partition: int) -> str:
     return f"{SERVICE_REGISTRY}{_SEP}{partition}"
 
 
+def releases_key(service: str) -> str:
+    """The key of a service's releases."""
+    return f"{RELEASES}{_SEP}{service}"
+
+
 def key_kind(key: str) -> str:
-    """The kind of a key: :data:`PROFILE`, :data:`RING_CHUNK` or :data:`SERVICE_REGISTRY`."""
+    """The kind of a key: :data:`PROFILE`, :data:`RING_CHUNK`, :data:`SERVICE_REGISTRY` or :data:`RELEASES`."""
     return key.split(_SEP, 1)[0]

@@ -1,6 +1,7 @@
 // The error groups: status tabs, search, service and sort, pages of 50 by the API's cursor, a
 // sparkline per group, and a group's detail at #group/<id> with its status buttons. It uses
-// dashboard.js's el(), svg(), getJson(), apiRequest() and shortTime() (classic scripts
+// dashboard.js's el(), svg(), getJson(), apiRequest() and shortTime(), releases.js's
+// releaseMarker() and trace.js's showTrace() and hideTrace() (classic scripts
 // share one global scope; this file keeps its own names in a block). Titles, services, stacks and
 // context are producer-controlled: only ever set as textContent or attribute values.
 "use strict";
@@ -15,8 +16,8 @@
   const ACTIONS = ["group-reopen", "group-resolve", "group-ignore"]; // the first shown takes the focus of one gone
   const BARS = { width: 480, height: 96, top: 6, bottom: 18, left: 4, right: 4 };
 
-  const list = { status: "unresolved", q: "", service: "", sort: "last_seen", cursors: [null], page: 0, asked: 0,
-    answer: null };
+  const list = { status: "unresolved", q: "", service: "", release: "", sort: "last_seen", cursors: [null], page: 0,
+    asked: 0, answer: null };
   const detail = { id: null, group: null, opener: null, busy: false };
 
   function $(id) { return document.getElementById(id); }
@@ -31,6 +32,7 @@
     const params = new URLSearchParams({ status: list.status, sort: list.sort, limit: String(PAGE) });
     if (list.q) params.set("q", list.q);
     if (list.service) params.set("service", list.service);
+    if (list.release) params.set("release", list.release);
     const after = list.cursors[list.page];
     if (after) params.set("after", after);
     return `/api/v1/logs/groups?${params}`;
@@ -92,6 +94,8 @@
     link.href = `#group/${group.id}`;
     title.append(link);
     if (group.logger) title.append(el("span", ` ${group.logger}`, "muted culprit"));
+    const marker = releaseMarker(group, list.release);
+    if (marker) title.append(" ", marker);
     row.append(title, el("td", group.service), statusCell(group), el("td", group.count.toLocaleString(), "num"),
       sparkCell(group.sparkline || []), el("td", shortTime(group.last_seen), "time"));
     return row;
@@ -100,6 +104,7 @@
   function statusCell(group) {
     const cell = el("td");
     cell.append(el("span", group.status, `badge status-${group.status}`));
+    if (group.status === "regressed" && group.regressed_in) cell.append(el("span", ` in ${group.regressed_in}`, "muted"));
     return cell;
   }
 
@@ -141,6 +146,7 @@
       dialog.showModal();
       $("group-title").focus();
     }
+    if (detail.id !== id) hideTrace(); // another group's trace is not this one's
     detail.id = id;
     try {
       const group = await getJson(`/api/v1/logs/groups/${id}`);
@@ -155,6 +161,7 @@
     $("group-title").textContent = "Loading…";
     for (const id of ["group-fields", "group-events", "group-history", "group-hourly", "group-daily"]) $(id).replaceChildren();
     $("group-saved").textContent = "";
+    hideTrace();
     showDetailError(null);
     showIgnoreForm(false);
     for (const id of ACTIONS) $(id).hidden = true;
@@ -174,7 +181,10 @@
     const entries = [["Status", group.statuses.join(", ")], ["Ignored", ignoreText(group.ignore)],
       ["Service", group.service], ["Level", group.level], ["Events", group.count.toLocaleString()],
       ["First seen", utc(group.first_seen)], ["Last seen", utc(group.last_seen)],
-      ["Hosts", (group.hosts || []).join(", ")], ["Logger", group.logger], ["Exception", group.exception_type],
+      ["Hosts", (group.hosts || []).join(", ")], ["First release", group.first_release],
+      ["Last release", group.last_release], ["Came back in", group.regressed_in],
+      ["Releases", (group.releases || []).map((r) => `${r.release} (${r.count.toLocaleString()})`).join(", ")],
+      ["Environments", (group.environments || []).join(", ")], ["Logger", group.logger], ["Exception", group.exception_type],
       ["Fingerprint", group.fingerprint]];
     for (const [name, value] of entries) {
       if (value === null || value === undefined || value === "") continue;
@@ -247,11 +257,20 @@
       const exception = event.exception;
       const stack = exception ? (exception.stacktrace || `${exception.type}: ${exception.message}`) : "(no stack trace)";
       const context = {};
-      for (const name of ["logger", "module", "function", "line", "request_id", "trace_id", "span_id", "user_id", "id"]) {
+      for (const name of ["release", "environment", "logger", "module", "function", "line", "request_id", "trace_id",
+        "span_id", "user_id", "id"]) {
         if (event[name] !== null && event[name] !== undefined && event[name] !== "") context[name] = event[name];
       }
       if (event.extra && Object.keys(event.extra).length) context.extra = event.extra;
-      box.append(head, el("h4", "Stack trace"), el("pre", stack, "stack"), el("h4", "Context"),
+      box.append(head);
+      if (event.trace_id) {
+        const follow = el("button", `Trace ${event.trace_id}`, "trace-link");
+        follow.type = "button";
+        follow.title = "the errors of this trace, of every service";
+        follow.addEventListener("click", () => showTrace(event.trace_id));
+        box.append(follow);
+      }
+      box.append(el("h4", "Stack trace"), el("pre", stack, "stack"), el("h4", "Context"),
         el("pre", JSON.stringify(context, null, 2), "context"));
       item.append(box);
       const crumbs = event.breadcrumbs || []; // the records its context logged before it (dashboard.js)
@@ -372,6 +391,7 @@
     });
     $("group-service").addEventListener("change", () => { list.service = $("group-service").value; firstPage(); });
     $("group-sort").addEventListener("change", () => { list.sort = $("group-sort").value; firstPage(); });
+    $("group-release").addEventListener("change", () => { list.release = $("group-release").value; firstPage(); });
     $("groups-next").addEventListener("click", () => {
       if (!list.answer || !list.answer.next) return;
       list.cursors[list.page + 1] = list.answer.next;
