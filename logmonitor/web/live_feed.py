@@ -122,7 +122,7 @@ class Subscription:
     def __init__(self, feed: str, state: str, wants: Wants) -> None:
         self.state = state
         self.wants = wants
-        self._feed = feed
+        self._skipped_total = LIVE_FEED_SKIPPED.labels(feed)
         self._queue: asyncio.Queue[Item] = asyncio.Queue()  # bounded by put_record; states are few
         self._records = self._bytes = self._skipped = 0
         self._ended = False
@@ -133,7 +133,7 @@ class Subscription:
             return
         if self._records >= QUEUE_RECORDS or self._bytes + len(data) > QUEUE_BYTES:
             self._skipped += 1
-            LIVE_FEED_SKIPPED.labels(self._feed).inc()
+            self._skipped_total.inc()
             return
         if self._skipped:
             self._queue.put_nowait(Skipped(self._skipped))

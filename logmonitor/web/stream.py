@@ -18,7 +18,16 @@ from logmonitor.read.queries import merge_counts
 from logmonitor.server.context import AppContext
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import BadParameter
-from logmonitor.web.live_feed import RECONNECTING, FeedClosed, FeedFull, Item, LiveFeed, Skipped, Subscription
+from logmonitor.web.live_feed import (
+    QUEUE_RECORDS,
+    RECONNECTING,
+    FeedClosed,
+    FeedFull,
+    Item,
+    LiveFeed,
+    Skipped,
+    Subscription,
+)
 from logmonitor.web.live_filter import LiveFilter
 from logmonitor.web.params import query_int, text_param
 from logmonitor.window import WINDOW_SECONDS
@@ -30,7 +39,7 @@ logger = logging.getLogger(__name__)
 PING_SECONDS = 15.0
 LEFT_SECONDS = 1.0  # how often an idle stream looks whether its client is still there
 RETRY_SECONDS = 3  # how soon a client reconnects, and retries when every place is taken
-WRITE_ITEMS = 256  # items written at once when a client has many waiting
+WRITE_ITEMS = QUEUE_RECORDS + 8  # a client's whole queue (at most 4 MiB) at once: fewer turns for a busy stream
 
 
 class _FeedStream(ApiView):
