@@ -201,7 +201,7 @@ class LiveFeed:
             raise FeedClosed("this worker is stopping; connect again to reach another")
         if len(self._subscribers) >= self._max_subscribers:
             raise FeedFull(f"this worker serves at most {self._max_subscribers} clients of its live {self.name} "
-                           "at a time")
+                           "stream at a time")
         subscription = Subscription(self.name, self.state, wants)
         self._subscribers.add(subscription)
         LIVE_FEED_FOLLOWERS.labels(self.name).set(len(self._subscribers))
