@@ -50,6 +50,7 @@ BROKER_TIMEOUT = 10.0
 BACKOFF_SECONDS = (1.0, 15.0)  # first and longest wait before a new consumer
 QUEUE_RECORDS, QUEUE_BYTES = 1000, 4 * 1024 * 1024  # what one client may have waiting
 FETCH_RECORDS = 5000  # what one fetch brings at most (as the router's)
+MAX_BEHIND = 20_000  # records the feed may be behind the end of its topic (about a second of a busy router)
 
 
 class FeedFull(Exception):
@@ -93,6 +94,9 @@ class FeedConsumer(Protocol):
 
     async def getmany(self, *, timeout_ms: int, max_records: int | None = None) -> dict[Any, list[Any]]:
         """The records fetched since the last call, per partition."""
+
+    def highwater(self, partition: Any) -> int | None:
+        """The offset the partition's next record will have, as the last fetch said."""
 
 
 Decoded = Iterator[tuple[bytes | Rejected | None, dict[str, Any] | None]]
@@ -142,6 +146,15 @@ class Subscription:
         self._records += 1
         self._bytes += len(data)
 
+    def put_gap(self, count: int) -> None:
+        """``count`` records were not read for anyone: the client is told where, as of records it missed."""
+        if self._ended:
+            return
+        self._skipped += count
+        if self._queue.empty():  # told now (a client waiting for its next item wakes up), else after what is queued
+            self._queue.put_nowait(Skipped(self._skipped))
+            self._skipped = 0
+
     def put_state(self, state: str) -> None:
         """Queue a feed state; after ``reconnecting`` the stream ends, so nothing more is queued."""
         if not self._ended:
@@ -187,6 +200,7 @@ class LiveFeed:
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._lagged = False
         self.state = CONNECTING
 
     @contextlib.asynccontextmanager
@@ -254,11 +268,15 @@ class LiveFeed:
             consumer.subscribe([self._topic])
             await self._assigned(consumer)
             await asyncio.wait_for(consumer.seek_to_end(), BROKER_TIMEOUT)
+            self._lagged = False
             self._live()
             loop = asyncio.get_running_loop()
             checked = loop.time()
             while self._subscribers:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=FETCH_RECORDS)
+                if (behind := _behind(consumer, batches)) > MAX_BEHIND:
+                    await self._catch_up(consumer, behind + sum(map(len, batches.values())))
+                    continue
                 await self._publish(message for messages in batches.values() for message in messages)
                 if loop.time() - checked >= CHECK_SECONDS:
                     await self._watch(consumer)
@@ -296,6 +314,18 @@ class LiveFeed:
             while not consumer.assignment():  # noqa: ASYNC110 (aiokafka has no event for a new assignment)
                 await asyncio.sleep(0.05)
 
+    async def _catch_up(self, consumer: FeedConsumer, unread: int) -> None:
+        """Jump to the end, past ``unread`` records: a feed that lags is no live feed, and it would take the
+        router's time to read records nobody sees in time. Every client is told how many it may have missed."""
+        level = logging.DEBUG if self._lagged else logging.WARNING  # one line a run of the consumer, not a fetch
+        self._lagged = True
+        logger.log(level, "live %s feed %d records behind the end of %s: skipped to the end", self.name, unread,
+                   self._topic)
+        await asyncio.wait_for(consumer.seek_to_end(), BROKER_TIMEOUT)
+        LIVE_FEED_SKIPPED.labels(self.name).inc(unread * len(self._subscribers))
+        for subscription in self._subscribers:
+            subscription.put_gap(unread)
+
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
@@ -319,6 +349,12 @@ class LiveFeed:
                 if data is None:
                     data = compact_json.dumps(record)
                 subscription.put_record(data)
+
+
+def _behind(consumer: FeedConsumer, batches: dict[Any, list[Any]]) -> int:
+    """How many records of the fetched partitions follow the last one fetched."""
+    ends = ((consumer.highwater(partition), messages[-1].offset) for partition, messages in batches.items() if messages)
+    return sum(end - last - 1 for end, last in ends if end is not None)
 
 
 async def _stop(consumer: FeedConsumer) -> None:

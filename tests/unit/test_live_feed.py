@@ -35,6 +35,7 @@ TOPIC = "errors"
 @dataclass
 class Record:
     value: bytes
+    offset: int
     topic: str = TOPIC
 
 
@@ -83,8 +84,13 @@ class FakeConsumer:
         await asyncio.sleep(0.005)
         if self.broker.fetch_error is not None:
             raise self.broker.fetch_error
-        new, self.read = self.broker.written[self.read:], len(self.broker.written)
-        return {(TOPIC, 0): [Record(value) for value in new]} if new else {}
+        first = self.read
+        new = self.broker.written[first:first + (max_records or len(self.broker.written))]
+        self.read += len(new)
+        return {(TOPIC, 0): [Record(value, first + n) for n, value in enumerate(new)]} if new else {}
+
+    def highwater(self, partition: Any) -> int:
+        return len(self.broker.written)
 
 
 @pytest.fixture(autouse=True)
@@ -320,3 +326,22 @@ def test_live_filters(query: dict[str, str], wanted: dict[str, Any], unwanted: d
 def test_bad_live_filters_are_refused(query: dict[str, str]) -> None:
     with pytest.raises(BadParameter):
         LiveFilter.of(query)
+
+
+async def test_a_feed_that_falls_behind_skips_to_the_end_and_tells_every_client(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(feed, "FETCH_RECORDS", 4)
+    monkeypatch.setattr(feed, "MAX_BEHIND", 5)
+    broker = Broker()
+    live = errors_feed(broker)
+    async with live.subscribe() as subscription, live.subscribe(LiveFilter(service="pay")) as filtered:
+        assert await next_item(subscription) == LIVE and await next_item(filtered) == LIVE
+        broker.written += [b'{"n": %d}' % n for n in range(20)]  # the first fetch brings 4, 16 more are waiting
+        assert await next_item(subscription) == Skipped(20) and await next_item(filtered) == Skipped(20)
+        broker.written += [b'{"n": 20, "service": "pay"}']
+        assert await next_item(subscription) == b'{"n":20,"service":"pay"}'
+        assert await next_item(filtered) == b'{"n":20,"service":"pay"}'
+        broker.written += [b'{"n": %d}' % n for n in range(21, 41)]
+        assert await next_item(subscription) == Skipped(20)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "behind" in r.getMessage()]
+    assert lines == [f"live errors feed 20 records behind the end of {TOPIC}: skipped to the end"], "one a run"
