@@ -56,8 +56,8 @@ LIVE_FEED_READING = Gauge(
     ["feed"], registry=REGISTRY,
 )
 LIVE_FEED_SKIPPED = Counter(
-    "logmonitor_live_feed_skipped", "Records not sent to a live-feed client that did not keep up (each client "
-    "is told how many).", ["feed"], registry=REGISTRY,
+    "logmonitor_live_feed_skipped", "Records not sent to a live-feed client that (or whose feed) did not keep up "
+    "(each client is told how many).", ["feed"], registry=REGISTRY,
 )
 WINDOWS_EXPIRED = Counter(
     "logmonitor_windows_expired", "Per-minute count windows dropped for being older than the retention.",

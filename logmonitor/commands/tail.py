@@ -63,7 +63,8 @@ def tail(service: str | None, level: str | None, min_level: str | None, errors: 
                         announced = True
                 elif event.event == "skipped":
                     skipped = orjson.loads(event.data)["skipped"]
-                    click.echo(f"logmonitor tail: {skipped} {what} skipped: this terminal did not keep up", err=True)
+                    click.echo(f"logmonitor tail: {skipped} {what} skipped: this terminal or the worker did not "
+                               "keep up", err=True)
                 elif event.event == event_name:
                     record = orjson.loads(event.data)
                     echo_json(record) if as_json else click.echo(line_of(record))

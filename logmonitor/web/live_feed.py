@@ -107,7 +107,7 @@ Wants = Callable[[dict[str, Any]], bool]
 
 @dataclass(frozen=True)
 class Skipped:
-    """Records a client did not keep up with and was not sent; they are missing where this stands."""
+    """Records a client was not sent (it, or the feed, did not keep up); they are missing where this stands."""
 
     count: int
 
