@@ -55,12 +55,15 @@ def probe_of(message: str) -> int | None:
 
 async def watch_stream(url: str, seen: dict[int, float], stop: asyncio.Event) -> None:
     async with aiohttp.ClientSession() as session, session.get(url + "/api/v1/logs/stream") as response:
+        event = b""
         while not stop.is_set():
             try:
                 line = await asyncio.wait_for(response.content.readline(), 1.0)
             except asyncio.TimeoutError:
                 continue
-            if line.startswith(b"data: "):
+            if line.startswith(b"event: "):
+                event = line[7:].strip()
+            elif line.startswith(b"data: ") and event == b"error":  # not the feed's status events
                 probe = probe_of(orjson.loads(line[6:])["message"])
                 if probe is not None:
                     seen.setdefault(probe, time.time())

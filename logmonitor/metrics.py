@@ -11,6 +11,9 @@ __all__ = [
     "GROUPS_EXPIRED",
     "GROUPS_OVERFLOWED",
     "INVALID_RECORDS",
+    "LIVE_FEED_FOLLOWERS",
+    "LIVE_FEED_READING",
+    "LIVE_FEED_SKIPPED",
     "NOTIFICATIONS",
     "OVERFLOWED_RECORDS",
     "RECORDS_REPARTITIONED",
@@ -43,6 +46,18 @@ RECORDS_REPARTITIONED = Counter(
 )
 INVALID_RECORDS = Counter(
     "logmonitor_invalid_records", "Records sent to the dead-letter topic, by reason.", ["reason"], registry=REGISTRY,
+)
+LIVE_FEED_FOLLOWERS = Gauge(
+    "logmonitor_live_feed_followers", "Clients following a live feed now (errors: /api/v1/logs/stream, "
+    "records: /api/v1/logs/tail).", ["feed"], registry=REGISTRY,
+)
+LIVE_FEED_READING = Gauge(
+    "logmonitor_live_feed_reading", "1 while the live feed's consumer runs (it runs only while anyone follows).",
+    ["feed"], registry=REGISTRY,
+)
+LIVE_FEED_SKIPPED = Counter(
+    "logmonitor_live_feed_skipped", "Records not sent to a live-feed client that (or whose feed) did not keep up "
+    "(each client is told how many).", ["feed"], registry=REGISTRY,
 )
 WINDOWS_EXPIRED = Counter(
     "logmonitor_windows_expired", "Per-minute count windows dropped for being older than the retention.",

@@ -238,6 +238,8 @@ class Settings:
     - ``LOGMONITOR_ALLOW_UNTESTED_ENGINE`` [false]: ``true`` lets the worker start on faust-streaming,
       mode-streaming or aiokafka versions other than the verified ones (logmonitor/engine/versions.py)
     - ``LOGMONITOR_SSE_MAX_CLIENTS`` [100]: concurrent live-feed (SSE) clients per worker; more get 503
+    - ``LOGMONITOR_TAIL_MAX_CLIENTS`` [20]: concurrent followers of the live stream of every record
+      (``logmonitor tail``) per worker; more get 503
     - ``LOGMONITOR_CORS_ORIGINS`` [unset]: comma-separated origins allowed by CORS (``*`` for any), and
       the only pages of other sites whose requests are answered
     - ``LOGMONITOR_ALLOWED_HOSTS`` [unset]: comma-separated names besides loopback ones (and the advertised
@@ -282,6 +284,7 @@ class Settings:
     allow_anonymous: bool = False
     allow_untested_engine: bool = False
     sse_max_clients: int = 100
+    tail_max_clients: int = 20
     cors_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     grafana_max_points: int = 100_000
@@ -338,6 +341,7 @@ class Settings:
             allow_anonymous=env_flag(env, "LOGMONITOR_ALLOW_ANONYMOUS"),
             allow_untested_engine=env_flag(env, "LOGMONITOR_ALLOW_UNTESTED_ENGINE"),
             sse_max_clients=env_int(env, "LOGMONITOR_SSE_MAX_CLIENTS", cls.sse_max_clients),
+            tail_max_clients=env_int(env, "LOGMONITOR_TAIL_MAX_CLIENTS", cls.tail_max_clients),
             cors_origins=env_list(env, "LOGMONITOR_CORS_ORIGINS"),
             allowed_hosts=env_list(env, "LOGMONITOR_ALLOWED_HOSTS"),
             grafana_max_points=env_int(env, "LOGMONITOR_GRAFANA_MAX_POINTS", cls.grafana_max_points),

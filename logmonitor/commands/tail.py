@@ -1,4 +1,9 @@
-"""``logmonitor tail``: follow a worker's live stream of errors in the terminal (``GET /api/v1/logs/stream``)."""
+"""``logmonitor tail``: follow a worker's live stream of records in the terminal.
+
+Every new record by default (``GET /api/v1/logs/tail``), new errors with ``--errors``
+(``GET /api/v1/logs/stream``); the filters are the worker's (``?service=&level=&min_level=&q=``), so only
+what is shown crosses the network.
+"""
 
 from __future__ import annotations
 
@@ -18,65 +23,62 @@ from logmonitor.commands.terminal import (
     url_option,
 )
 from logmonitor.commands.worker_api import ApiError
+from logmonitor.levels import ERROR_LEVELS, LEVELS
 
 __all__ = ["tail"]
 
-STREAM_PATH = "/api/v1/logs/stream"
+RECORDS_PATH, ERRORS_PATH = "/api/v1/logs/tail", "/api/v1/logs/stream"
 RECONNECT_SECONDS = 3.0  # what the stream's own retry: field asks of browsers
 SERVICE_WIDTH = 16
-LEVELS = ("ERROR", "CRITICAL")  # what the live stream carries
+LEVEL = click.Choice(LEVELS, case_sensitive=False)
 
 
 @click.command()
 @click.option("--service", default=None, help="Only this service's records.")
-@click.option("--level", type=click.Choice(LEVELS, case_sensitive=False), default=None, help="Only this level.")
+@click.option("--level", type=LEVEL, default=None, help="Only this level.")
+@click.option("--min-level", type=LEVEL, default=None, help="Only this level and the more severe ones.")
+@click.option("--errors", is_flag=True, help="Only errors (ERROR, CRITICAL), with their group's fingerprint.")
 @click.option("--grep", "text", default=None, help="Only records whose message, logger or exception holds TEXT "
-              "(any case).")
+              "(any case; plain text, not a pattern).")
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after this many records [never].")
 @json_option
 @url_option
-def tail(service: str | None, level: str | None, text: str | None, count: int | None, as_json: bool,
-         url: str) -> None:
-    """Follow errors (ERROR, CRITICAL) as they arrive; coloured by level on a terminal; Ctrl-C stops."""
+def tail(service: str | None, level: str | None, min_level: str | None, errors: bool, text: str | None,
+         count: int | None, as_json: bool, url: str) -> None:
+    """Follow records as they arrive, coloured by level on a terminal; Ctrl-C stops."""
+    level, min_level = level and level.upper(), min_level and min_level.upper()
+    if errors and level is not None and level not in ERROR_LEVELS:
+        raise click.UsageError("--errors shows ERROR and CRITICAL only: drop --level or choose one of those")
     api = api_of(url)
-    wanted = _matcher(text)
+    path, event_name, what = (ERRORS_PATH, "error", "errors") if errors else (RECORDS_PATH, "record", "records")
+    query = {"service": service, "level": level, "min_level": min_level, "q": text or None}
     shown = 0
     announced = False
     try:
         while True:
-            for event in api.events(STREAM_PATH, service=service, level=level and level.upper()):
+            for event in api.events(path, **query):
                 if event.event == "status":
                     if event.data == "live" and not announced:
-                        click.echo(f"logmonitor tail: following new errors at {api.url} (Ctrl-C stops)", err=True)
+                        click.echo(f"logmonitor tail: following new {what} at {api.url} (Ctrl-C stops)", err=True)
                         announced = True
-                    continue
-                if event.event != "error":
-                    continue
-                record = orjson.loads(event.data)
-                if not wanted(record):
-                    continue
-                echo_json(record) if as_json else click.echo(line_of(record))
-                shown += 1
-                if count is not None and shown >= count:
-                    return
-            time.sleep(RECONNECT_SECONDS)  # the worker ended the stream (its feed reconnects, or it stops)
+                elif event.event == "skipped":
+                    skipped = orjson.loads(event.data)["skipped"]
+                    click.echo(f"logmonitor tail: {skipped} {what} skipped: this terminal or the worker did not "
+                               "keep up", err=True)
+                elif event.event == event_name:
+                    record = orjson.loads(event.data)
+                    echo_json(record) if as_json else click.echo(line_of(record))
+                    shown += 1
+                    if count is not None and shown >= count:
+                        return
+            click.echo(f"logmonitor tail: the stream ended (the worker stops, or its feed reconnects); connecting "
+                       f"again in {RECONNECT_SECONDS:.0f} s", err=True)
+            announced = False
+            time.sleep(RECONNECT_SECONDS)
     except ApiError as error:
         raise CommandError(str(error)) from None
     except KeyboardInterrupt:
         pass
-
-
-def _matcher(text: str | None) -> Any:
-    if not text:
-        return lambda record: True
-    folded = text.casefold()
-
-    def wanted(record: dict[str, Any]) -> bool:
-        exception = record.get("exception") or {}
-        fields = (record.get("message"), record.get("logger"), exception.get("type"), exception.get("message"))
-        return any(isinstance(field, str) and folded in field.casefold() for field in fields)
-
-    return wanted
 
 
 def line_of(record: dict[str, Any]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any
 
@@ -13,7 +12,6 @@ from faust import App, Event
 from logmonitor import compact_json
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.engine.current_event import writing_as_handler_of
-from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES, Redactor
 from logmonitor.home_partition import HomePartitions
 from logmonitor.ingest.decoded import Rejected
 from logmonitor.ingest.kafka_batches import records_of
@@ -22,6 +20,8 @@ from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_REPART
 from logmonitor.pipeline.aggregation import Bounds, Changes
 from logmonitor.pipeline.dead_letter import dead_letter
 from logmonitor.pipeline.fingerprint import fingerprint_candidates, group_title
+from logmonitor.pipeline.pacer import Pacer
+from logmonitor.pipeline.record_ready import ready_record
 from logmonitor.pipeline.records import InvalidRecord, parse_record
 from logmonitor.pipeline.repartition import Source, forward_headers, source_of
 from logmonitor.pipeline.service_labels import ServiceLabels
@@ -33,29 +33,7 @@ __all__ = ["Router"]
 
 
 Outgoing = list[tuple[str, bytes | None, bytes | None, int | None, Any]]  # (topic, key, value, partition, headers)
-REDACTED = (REDACTED_HEADER, REDACTION_RULES)  # the header our handler sends with the records it redacted
-FOREIGN_REDACTOR = Redactor()  # for every other record (DESIGN section 6)
-# Records routed between turns of the event loop: 500 (~15 ms; a fetch brings up to 5,000), or fewer when
-# they are large: another producer's record is redacted in full, up to ~0.4 us a byte of hostile text.
-YIELD_EVERY, YIELD_BYTES = 500, 128 * 1024
 NOT_FORWARDED = "not a forwarded record: the repartition topic's records carry their source in headers"
-
-
-class _Pacer:
-    """Counts the records routed; the router yields to the event loop every YIELD_EVERY records or YIELD_BYTES."""
-
-    def __init__(self) -> None:
-        self.now = time.time()  # for the timestamp sanity window (a day ahead, 30 days back)
-        self._count = self._size = 0
-
-    def routed(self, value: bytes | Rejected | None) -> bool:
-        """One record (``value``) routed; whether it is time to let web requests in (then ``now`` is renewed)."""
-        self._count += 1
-        self._size += len(value.raw if isinstance(value, Rejected) else value or b"")
-        if self._count >= YIELD_EVERY or self._size >= YIELD_BYTES:
-            self.now, self._count, self._size = time.time(), 0, 0
-            return True
-        return False
 
 
 class Router:
@@ -96,12 +74,7 @@ class Router:
             headers = [*message.headers, *forward_headers(message.topic, message.partition, message.offset, index)]
             outgoing.append((self.repartition_topic, record["service"].encode(), value, home, headers))
             return
-        if record["id"] is None:  # the producer set none: its place in the log (formatted only here, for the few)
-            topic, partition, at, index = forwarded or (message.topic, message.partition, offset, index)
-            place = f"{topic}-{partition}-{at}"
-            record["id"] = place if index is None else f"{place}-{index}"
-        if REDACTED not in message.headers:  # another producer's record, or one redacted by other rules
-            FOREIGN_REDACTOR.record(record)
+        ready_record(record, message.headers, forwarded or Source(message.topic, message.partition, offset, index))
         service = changes.counted_as(record["service"], offset)
         if service != record["service"]:  # beyond the cap: the bucket's record, naming its service in extra
             record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
@@ -137,11 +110,11 @@ class Router:
             await self._send(outgoing)
         else:
             changes = Changes(batch.last.partition, self._tables, self._bounds)
-            pacer = _Pacer()
+            pacer = Pacer()
             for message in batch.records:
                 for index, value in records_of(message.value, pacer.now):  # one, or each of an OTLP batch's
                     self._route_one(message, value, index, changes, outgoing, routed, pacer.now)
-                    if pacer.routed(value):
+                    if pacer.done(value):
                         await asyncio.sleep(0)
             await self._send(outgoing)
             self._write(changes, batch)
@@ -162,14 +135,14 @@ class Router:
                 continue  # forwarded again within the batch (the cells skip what earlier batches counted)
             highest[source.partition] = at
             by_source.setdefault(source.partition, []).append((message, source))
-        pacer = _Pacer()
+        pacer = Pacer()
         for partition, records in by_source.items():
             changes = Changes(partition, self._tables, self._bounds, home=batch.last.partition)
             for message, source in records:
                 for _index, value in records_of(message.value, pacer.now):  # one: forwards are single records
                     self._route_one(message, value, source.index_in_batch, changes, outgoing, routed, pacer.now,
                                     source)
-                    if pacer.routed(value):
+                    if pacer.done(value):
                         await asyncio.sleep(0)
             self._write(changes, batch)  # before the next source's records read the cells
 

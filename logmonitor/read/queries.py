@@ -35,6 +35,7 @@ __all__ = [
     "error_total",
     "groups",
     "invalid_total",
+    "mentions",
     "merge_counts",
     "merge_newest",
     "merge_profiles",
@@ -84,13 +85,18 @@ class ErrorQuery:
             return False
         if self.request_id is not None and record.get("request_id") != self.request_id:
             return False
-        if self.q:
-            needle = self.q.lower()
-            exception = record.get("exception") or {}
-            haystack = (record["message"], record.get("logger") or "", exception.get("type") or "",
-                        exception.get("message") or "")
-            return any(needle in text.lower() for text in haystack)
-        return True
+        return not self.q or mentions(record, self.q.lower())
+
+
+def mentions(record: dict[str, Any], needle: str) -> bool:
+    """Whether ``needle`` (lower case) is in the record's message, logger, exception type or message, in any case.
+
+    A plain substring (no pattern): linear in the text. Fields that are not text are passed over.
+    """
+    exception = record.get("exception")
+    fields = (record.get("message"), record.get("logger"),
+              *((exception.get("type"), exception.get("message")) if isinstance(exception, dict) else ()))
+    return any(isinstance(text, str) and needle in text.lower() for text in fields)
 
 
 def _public(cell: Cell, name_field: str) -> dict[str, Any]:

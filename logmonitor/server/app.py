@@ -32,6 +32,7 @@ from logmonitor.server.topic_admin import MAX_MESSAGE_BYTES, changelog_specs, en
 from logmonitor.server.topics import define_topics
 from logmonitor.settings import KafkaSecurity, Settings
 from logmonitor.web.live_errors import errors_feed
+from logmonitor.web.live_records import records_feed
 from logmonitor.web.middleware import add_security_headers, middlewares
 from logmonitor.web.routes import add_routes
 
@@ -89,6 +90,7 @@ class LogMonitorApp(BatchingApp):
 
         async def end_live_streams(_: Any) -> None:
             context_of(self).errors_feed.close()
+            context_of(self).records_feed.close()
 
         web.web_app.on_shutdown.append(end_live_streams)
         bound_request_shutdown(web, IN_FLIGHT_GRACE_SECONDS)
@@ -141,7 +143,7 @@ def create_app(settings: Settings) -> LogMonitorApp:
         app=app, settings=settings, alert_config=load_rules(settings.alert_rules),
         tables=define_tables(app, settings), topics=topics, bounds=Bounds.of(settings),
         service_labels=ServiceLabels(settings.max_services), errors_feed=errors_feed(settings),
-        answers=AnswerCache(ttl=1.0), group_indexes=GroupIndexes(),
+        records_feed=records_feed(settings), answers=AnswerCache(ttl=1.0), group_indexes=GroupIndexes(),
     )
     app.context = context
     router = Router(app, context.tables, context.bounds, context.service_labels,

@@ -15,14 +15,14 @@ from logmonitor.read.queries import Partitions
 from logmonitor.server.assignment import owned_partitions
 from logmonitor.server.topics import Topics
 from logmonitor.settings import Settings
-from logmonitor.web.live_errors import LiveErrors
+from logmonitor.web.live_feed import LiveFeed
 
 __all__ = ["AppContext", "context_of"]
 
 
 @dataclass(frozen=True)
 class AppContext:
-    """One app's settings, alert rules, tables, topics, bounds, metric labels, live error feed and shared answers."""
+    """One app's settings, alert rules, tables, topics, bounds, metric labels, live feeds and shared answers."""
 
     app: Any  # the faust.App these belong to
     settings: Settings
@@ -31,7 +31,8 @@ class AppContext:
     topics: Topics
     bounds: Bounds
     service_labels: ServiceLabels
-    errors_feed: LiveErrors
+    errors_feed: LiveFeed  # new errors, for the dashboard and `logmonitor tail --errors`
+    records_feed: LiveFeed  # every new record, for `logmonitor tail`
     answers: AnswerCache  # answers views share for a moment (``/api/v1/logs/stats``: 1 s)
     group_indexes: GroupIndexes  # the groups list's derived view, reused while the groups are unchanged
 

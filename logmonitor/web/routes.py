@@ -30,7 +30,7 @@ from logmonitor.web.health import HealthView
 from logmonitor.web.logs import ErrorsView, PartialView, ReleasesView, ServiceErrorsView, ServicesView, StatsView
 from logmonitor.web.openapi import LEVEL, LIMIT, TEXT, TIME, PathItem, document, get, param, patch, post
 from logmonitor.web.prometheus import MetricsView
-from logmonitor.web.stream import SeriesView, StreamView
+from logmonitor.web.stream import SeriesView, StreamView, TailView
 
 __all__ = ["ROUTES", "OpenApiView", "Route", "add_routes", "openapi_document"]
 
@@ -71,6 +71,11 @@ _CONNECTION_TEST = get("Grafana's connection test")
 _ID_TEXT = {"type": "string", "maxLength": OPTIONAL_TEXT_LIMIT}
 _TRACE_FILTERS = [param("trace_id", _ID_TEXT, doc="one trace's errors, of every service"),
                   param("request_id", _ID_TEXT, doc="one request's errors, of every service")]
+_LIVE_FILTERS = [
+    param("service", TEXT), param("level", LEVEL, doc="exactly this level"),
+    param("min_level", LEVEL, doc="this level and the more severe ones"),
+    param("q", TEXT, doc="case-insensitive substring of the message, logger, exception type or message")]
+
 _GROUP_ID = param("id", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,512}$"}, "path",
                   "the id GET /api/v1/logs/groups lists: the service and fingerprint in base64url")
 _STATUS_CHANGE = {
@@ -119,8 +124,14 @@ ROUTES: tuple[Route, ...] = (
         param("step", {"type": "integer", "minimum": 60, "maximum": 3600, "multipleOf": 60}),
         param("top", {"type": "integer", "minimum": 1, "maximum": 50}), param("service", TEXT)])),
     _route("/api/v1/logs/stream", StreamView, get(
-        "Server-Sent Events of new errors and of the feed's state (503 when full)",
-        [param("service", TEXT), param("level", LEVEL)], media="text/event-stream")),
+        "Server-Sent Events of new errors (event: error), the feed's state (status) and what a slow client missed "
+        "(skipped); 503 when every place is taken or the worker stops", _LIVE_FILTERS, media="text/event-stream",
+        errors=("400", "503"))),
+    _route("/api/v1/logs/tail", TailView, get(
+        "Server-Sent Events of every new record, parsed and redacted (event: record), the feed's state (status) "
+        "and what a slow client missed (skipped: {\"skipped\": n}); the worker reads the logs topic only while "
+        "anyone follows; 503 when every place is taken or the worker stops", _LIVE_FILTERS, media="text/event-stream",
+        errors=("400", "503"))),
     _route("/api/v1/alerts", AlertsView, get("Published alerts, newest first, and the incidents open now", [
         param("status", {"type": "string", "enum": ["firing", "resolved"]}), param("rule", TEXT),
         param("service", TEXT), param("limit", LIMIT)])),

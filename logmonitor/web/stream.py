@@ -1,56 +1,99 @@
-"""``GET /api/v1/logs/stream`` (Server-Sent Events of new errors) and ``/api/v1/logs/series``."""
+"""Live streams (Server-Sent Events): ``/api/v1/logs/stream`` (new errors), ``/api/v1/logs/tail`` (every new
+record); and ``/api/v1/logs/series``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
+import orjson
 from aiohttp import web
 from faust.web import Request, Response
 
 from logmonitor.pipeline.tables.expiry import retention_cutoff
 from logmonitor.read import series
 from logmonitor.read.queries import merge_counts
+from logmonitor.server.context import AppContext
 from logmonitor.web.base import ApiView
 from logmonitor.web.errors import BadParameter
-from logmonitor.web.live_errors import RECONNECTING, FeedClosed, FeedFull, LiveError, Subscription
-from logmonitor.web.params import query_int, query_level, text_param
+from logmonitor.web.live_feed import (
+    QUEUE_RECORDS,
+    RECONNECTING,
+    FeedClosed,
+    FeedFull,
+    Item,
+    LiveFeed,
+    Skipped,
+    Subscription,
+)
+from logmonitor.web.live_filter import LiveFilter
+from logmonitor.web.params import query_int, text_param
 from logmonitor.window import WINDOW_SECONDS
 
-__all__ = ["SeriesView", "StreamView"]
+__all__ = ["SeriesView", "StreamView", "TailView"]
 
 logger = logging.getLogger(__name__)
 
 PING_SECONDS = 15.0
 LEFT_SECONDS = 1.0  # how often an idle stream looks whether its client is still there
 RETRY_SECONDS = 3  # how soon a client reconnects, and retries when every place is taken
+WRITE_ITEMS = QUEUE_RECORDS + 8  # a client's whole queue (at most 4 MiB) at once: fewer turns for a busy stream
 
 
-class StreamView(ApiView):
-    """New errors as they happen (``event: error``, the record as JSON) and the feed's state (``event: status``)."""
+class _FeedStream(ApiView):
+    """A live feed as Server-Sent Events: its records (``event: <record_event>``, one JSON object), the feed's
+    state (``event: status``) and the records a slow client missed (``event: skipped``, ``{"skipped": n}``)."""
+
+    record_event: ClassVar[bytes]
+
+    def feed(self, context: AppContext) -> LiveFeed:
+        """The feed this route streams."""
+        raise NotImplementedError
 
     async def get(self, request: Request) -> Any:
-        """Stream until the client leaves or the feed is lost; ``?service=&level=`` filter.
+        """Stream until the client leaves or the feed is lost; ``?service=&level=&min_level=&q=`` filter (400 if bad).
 
         The first event is the feed's state (``connecting``, ``live`` or ``reconnecting``), then
         each change; when a feed that was live is lost the stream ends after ``reconnecting``, so
         every client notices and reconnects; so does a stream open when the worker stops. A ``: ping``
         comment comes every 15 s; 503 when every place is taken or the worker is stopping.
         """
-        service, level = text_param(request.query, "service"), query_level(request.query)
+        wants = LiveFilter.of(request.query)
         try:
-            async with self.context.errors_feed.subscribe() as subscription:
-                return await _stream(cast(web.BaseRequest, request), subscription, service, level)
+            async with self.feed(self.context).subscribe(wants) as subscription:
+                return await _stream(cast(web.BaseRequest, request), subscription, self.record_event)
         except (FeedFull, FeedClosed) as refusal:
             error = "too_many_streams" if isinstance(refusal, FeedFull) else "stopping"
             return self.json({"error": error, "detail": str(refusal)}, status=503,
                              headers={"Retry-After": str(RETRY_SECONDS)})
 
 
-async def _stream(request: web.BaseRequest, subscription: Subscription,
-                  service: str | None, level: str | None) -> web.StreamResponse:
+class StreamView(_FeedStream):
+    """New errors as they are routed (``event: error``, the record with its fingerprint): the errors topic."""
+
+    record_event = b"error"
+
+    def feed(self, context: AppContext) -> LiveFeed:
+        """The feed of the errors topic."""
+        return context.errors_feed
+
+
+class TailView(_FeedStream):
+    """Every new record as it arrives (``event: record``), parsed and redacted as the router does: the logs topic.
+
+    The worker reads the logs topic only while anyone follows this stream.
+    """
+
+    record_event = b"record"
+
+    def feed(self, context: AppContext) -> LiveFeed:
+        """The feed of the logs topic."""
+        return context.records_feed
+
+
+async def _stream(request: web.BaseRequest, subscription: Subscription, record_event: bytes) -> web.StreamResponse:
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
     })
@@ -61,7 +104,7 @@ async def _stream(request: web.BaseRequest, subscription: Subscription,
         pinged = loop.time()
         while True:
             try:
-                item = await asyncio.wait_for(subscription.queue.get(), LEFT_SECONDS)
+                first = await asyncio.wait_for(subscription.get(), LEFT_SECONDS)
             except asyncio.TimeoutError:
                 if request.transport is None or request.transport.is_closing():
                     break  # the client left: its place is free now, not at the next ping
@@ -69,23 +112,25 @@ async def _stream(request: web.BaseRequest, subscription: Subscription,
                     await response.write(b": ping\n\n")
                     pinged = loop.time()
                 continue
-            if isinstance(item, str):
-                await response.write(_status(item))
-                if item == RECONNECTING:
-                    break
-            elif _wanted(item, service, level):
-                await response.write(b"event: error\ndata: " + item.data + b"\n\n")
+            items = [first, *subscription.take(WRITE_ITEMS - 1)]
+            await response.write(b"".join(_event(item, record_event) for item in items))
+            if RECONNECTING in items:
+                break
     except ConnectionResetError:
         logger.debug("a live-feed client left")  # what clients do; not an error of ours
     return response
 
 
+def _event(item: Item, record_event: bytes) -> bytes:
+    if isinstance(item, bytes):
+        return b"event: " + record_event + b"\ndata: " + item + b"\n\n"
+    if isinstance(item, Skipped):
+        return b"event: skipped\ndata: " + orjson.dumps({"skipped": item.count}) + b"\n\n"
+    return _status(item)
+
+
 def _status(state: str) -> bytes:
     return f"event: status\ndata: {state}\n\n".encode()
-
-
-def _wanted(error: LiveError, service: str | None, level: str | None) -> bool:
-    return (service is None or error.service == service) and (level is None or error.level == level)
 
 
 class SeriesView(ApiView):

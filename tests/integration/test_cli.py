@@ -13,18 +13,24 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from logmonitor import __version__
+from tests.fixtures import sse
 from tests.fixtures.ports import free_port
 from tests.fixtures.receivers import wait_until
+from tests.fixtures.sse import events_until, next_event
 from tests.fixtures.traffic import keyed, log_record, produce
 from tests.fixtures.worker import WorkerProcess, running_worker
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "terminal-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TAIL_PLACES = 6  # followers of every record at a time
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +38,8 @@ def worker(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory,
            request: pytest.FixtureRequest) -> Iterator[WorkerProcess]:
     """The module's worker, which requires a token (the commands send it from LOGMONITOR_AUTH_TOKEN)."""
     with running_worker(kafka_broker.bootstrap_servers, tmp_path_factory.mktemp("terminal"), "lm-terminal",
-                        who=request.node.nodeid, LOGMONITOR_AUTH_TOKEN=TOKEN) as started:
+                        who=request.node.nodeid, LOGMONITOR_AUTH_TOKEN=TOKEN,
+                        LOGMONITOR_TAIL_MAX_CLIENTS=str(TAIL_PLACES)) as started:
         yield started
 
 
@@ -114,33 +121,120 @@ def test_groups_lists_shows_resolves_ignores_and_reopens_a_group(worker: WorkerP
     assert "-> resolved  request: fixed in 2.4.1" in logmonitor("groups", "show", group["id"], url=worker.url).stdout
 
 
-def test_tail_follows_new_errors_with_its_filters_as_json_and_as_plain_lines(worker: WorkerProcess) -> None:
-    service = f"checkout-{uuid.uuid4().hex[:6]}"
-    env = command_env(worker.url)
-    args = [sys.executable, "-m", "logmonitor", "tail", "--service", service]
-    as_json = subprocess.Popen([*args, "--grep", "CARD", "--json", "--count", "2"], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    plain = subprocess.Popen([*args, "--level", "critical", "--count", "1"], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def follow(worker: WorkerProcess, *args: str) -> subprocess.Popen[str]:
+    """``logmonitor tail ARGS`` running, once it says it follows (its stream is live)."""
+    tail = subprocess.Popen([sys.executable, "-m", "logmonitor", "tail", *args], env=command_env(worker.url),
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert tail.stderr is not None
+    first = tail.stderr.readline()
+    assert first.startswith(f"logmonitor tail: following new {'errors' if '--errors' in args else 'records'} "
+                            f"at {worker.url}"), first
+    return tail
+
+
+def finished(tail: subprocess.Popen[str]) -> str:
+    """What a tail with ``--count`` printed once it stopped by itself (killed after 60 s)."""
     try:
-        for tail in (as_json, plain):
-            assert tail.stderr is not None
-            assert tail.stderr.readline().startswith(f"logmonitor tail: following new errors at {worker.url}")
-        send(worker, log_record(service, "INFO", "card declined, retrying"),
-             log_record(service, "ERROR", "card declined"), log_record(service, "ERROR", "timeout"),
-             log_record(f"{service}-other", "ERROR", "card declined elsewhere"),
-             log_record(service, "CRITICAL", "card \x1b[2Jvault down"))
-        json_out, _ = as_json.communicate(timeout=60)
-        plain_out, _ = plain.communicate(timeout=60)
-    finally:
-        for tail in (as_json, plain):
-            tail.kill() if tail.poll() is None else None
-    records = [orjson.loads(line) for line in json_out.splitlines()]
-    assert [(r["level"], r["message"]) for r in records] == [("ERROR", "card declined"),
-                                                             ("CRITICAL", "card \x1b[2Jvault down")]
-    (line,) = plain_out.splitlines()
-    assert line.endswith(f"  CRITICAL  {service.ljust(16)}  card \\x1b[2Jvault down"), "no colour, no escape when piped"
-    assert as_json.returncode == 0 and plain.returncode == 0
+        out, err = tail.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        tail.kill()
+        out, err = tail.communicate()
+        raise AssertionError(f"tail did not get all its records: {out}\n{err}") from None
+    assert tail.returncode == 0, err
+    return out
+
+
+def test_tail_follows_exactly_the_records_its_filters_match_redacted_in_order(worker: WorkerProcess) -> None:
+    run = uuid.uuid4().hex[:8]
+    pay, mail, auth = (f"{name}-{run}" for name in ("pay", "mail", "auth"))
+    records = [log_record(service, level, f"{run} {service} {level} n={n}", extra={"seq": n})
+               for n in range(30) for service in (pay, mail, auth)
+               for level in [("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")[(n + len(service)) % 5]]]
+    records.append(log_record(mail, "WARNING", f"{run} login password=hunter2 token: abc123"))  # not redacted at source
+    last = log_record(pay, "CRITICAL", f"{run} the last one")  # matches every filter below, sent after the rest
+    followers = {  # filter -> what it must show, in the order sent per service (each service has one partition)
+        ("--grep", run): records,
+        ("--service", pay, "--min-level", "warning"): [r for r in records if r["service"] == pay
+                                                       and r["level"] in ("WARNING", "ERROR", "CRITICAL")],
+        ("--level", "CRITICAL", "--grep", run.upper()): [r for r in records if r["level"] == "CRITICAL"],
+        ("--errors", "--grep", run): [r for r in records if r["level"] in ("ERROR", "CRITICAL")],
+    }
+    tails = {args: follow(worker, *args, "--json", "--count", str(len(expected) + 1))
+             for args, expected in followers.items()}
+    plain = follow(worker, "--service", pay, "--min-level", "ERROR", "--count", "3")
+    send(worker, *records)
+    send(worker, last)
+    outputs = {args: [orjson.loads(line) for line in finished(tail).splitlines()] for args, tail in tails.items()}
+    for args, expected in followers.items():
+        shown = outputs[args]
+        assert sorted(r["id"] for r in shown) == sorted(r["id"] for r in [*expected, last]), args
+        for service in (pay, mail, auth):
+            sequence = [r["extra"]["seq"] for r in shown if r["service"] == service and "seq" in r["extra"]]
+            assert sequence == sorted(sequence), (args, "in order per partition")
+        if "--errors" in args:
+            assert all(r.get("fingerprint") for r in shown), "the errors stream: with their group"
+    (secret,) = [r for r in outputs["--grep", run] if "login" in r["message"]]
+    assert secret["message"] == f"{run} login password=[Filtered] token: [Filtered]", "redacted before it is sent"
+    lines = finished(plain).splitlines()
+    assert len(lines) == 3 and all(f"  {pay.ljust(16)}  {run} " in line for line in lines), lines
+    assert "\x1b" not in "".join(lines), "no colour when piped"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/logs/tail", "/api/v1/logs/stream"])
+@pytest.mark.parametrize("query", [{"level": "LOUD"}, {"min_level": "5"}, {"q": "x" * 257}, {"service": "s" * 257}])
+async def test_a_live_stream_with_a_bad_parameter_is_a_400_with_a_json_error(
+        worker: WorkerProcess, path: str, query: dict[str, str]) -> None:
+    async with aiohttp.ClientSession() as session, session.get(worker.url + path, params=query, headers=AUTH) as answer:
+        assert answer.status == 400 and answer.content_type == "application/json"
+        assert (await answer.json())["error"] == "bad_parameter"
+
+
+def feed_metrics(worker: WorkerProcess) -> tuple[float, float]:
+    """The records feed's followers and whether its consumer runs, as the worker's /metrics says."""
+    text = worker.get_text("/metrics")
+    values = {family.name: sample.value for family in text_string_to_metric_families(text)
+              for sample in family.samples if sample.labels.get("feed") == "records"}
+    return values.get("logmonitor_live_feed_followers", 0.0), values.get("logmonitor_live_feed_reading", 0.0)
+
+
+async def test_the_logs_topic_is_read_only_while_someone_follows_and_by_a_bounded_number(
+        worker: WorkerProcess) -> None:
+    url = worker.url + "/api/v1/logs/tail"
+    await asyncio.to_thread(wait_until, lambda: feed_metrics(worker) == (0, 0), 30,
+                            "an idle worker not to read the logs topic (earlier tests' followers have left)")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=60)) as session:
+        streams = [await session.get(url, headers=AUTH) for _ in range(TAIL_PLACES)]
+        for stream in streams:
+            assert stream.status == 200
+            await events_until(stream, sse.status("live"), 60)
+        assert await asyncio.to_thread(feed_metrics, worker) == (TAIL_PLACES, 1)
+        async with session.get(url, headers=AUTH) as refused:
+            assert refused.status == 503 and refused.headers["Retry-After"].isdigit()
+            assert (await refused.json())["error"] == "too_many_streams"
+        for stream in streams:
+            stream.close()  # as a follower that goes away
+    await asyncio.to_thread(wait_until, lambda: feed_metrics(worker) == (0, 0), 30,
+                            "the records feed's consumer to stop after the last follower left")
+
+
+async def test_a_worker_that_stops_ends_every_tail_at_once(start_worker: Any) -> None:
+    worker = start_worker(LOGMONITOR_AUTH_TOKEN=TOKEN)
+    await asyncio.to_thread(worker.wait_healthy)
+    tail = await asyncio.to_thread(follow, worker)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(sock_read=60)) as session, \
+            session.get(worker.url + "/api/v1/logs/tail", headers=AUTH) as stream:
+        await events_until(stream, sse.status("live"), 60)
+        worker.terminate()
+        ending = []
+        async with asyncio.timeout(30):
+            while (event := await next_event(stream)) is not None:
+                ending.append(event)
+        assert ending == [("status", "reconnecting")], "told, then ended, so the client reconnects elsewhere"
+    assert await asyncio.to_thread(worker.stopped_cleanly) is None, "an open stream does not hold the worker"
+    _, err = await asyncio.to_thread(tail.communicate, timeout=60)
+    *_, ended, gone = err.strip().splitlines()
+    assert ended.startswith("logmonitor tail: the stream ended"), err
+    assert gone.startswith(f"logmonitor tail: no logmonitor worker answers at {worker.url}") and tail.returncode == 1
 
 
 def test_errors_are_one_line_that_says_what_to_do(worker: WorkerProcess, tmp_path: Path) -> None:

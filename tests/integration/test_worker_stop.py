@@ -10,10 +10,11 @@ from typing import Any
 LIVE_STREAMS = 20
 
 
-def open_live_stream(port: int) -> socket.socket:
-    """A dashboard's live stream: the request sent and the stream's first bytes read."""
+def open_live_stream(port: int, path: bytes) -> socket.socket:
+    """A live stream (a dashboard's of errors, a ``logmonitor tail`` of every record): the request sent and the
+    stream's first bytes read."""
     stream = socket.create_connection(("127.0.0.1", port), timeout=10)
-    stream.sendall(b"GET /api/v1/logs/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+    stream.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
     assert stream.recv(4096).startswith(b"HTTP/1.1 200"), "the stream opened"
     return stream
 
@@ -38,7 +39,8 @@ def test_sigterm_ends_the_worker_promptly_with_open_live_streams_and_a_query_in_
     worker = start_worker()
     worker.wait_healthy()
     port = int(worker.env["LOG_MONITOR_SERVER_PORT"])
-    streams = [open_live_stream(port) for _ in range(LIVE_STREAMS)]
+    streams = [open_live_stream(port, b"/api/v1/logs/stream" if n % 2 else b"/api/v1/logs/tail")
+               for n in range(LIVE_STREAMS)]
     query = start_grafana_query(port)
     asked = time.monotonic()
     worker.process.send_signal(signal.SIGTERM)

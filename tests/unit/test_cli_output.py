@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 import pytest
 from click.testing import CliRunner
 
 from logmonitor import __version__
 from logmonitor.commands.about import version_line
 from logmonitor.commands.groups import groups
-from logmonitor.commands.tail import line_of
+from logmonitor.commands.tail import line_of, tail
 from logmonitor.commands.terminal import aligned, printable
 from logmonitor.commands.worker_api import ServerEvent, WorkerApi
 
@@ -87,3 +88,35 @@ def test_a_pending_change_is_said_to_be_pending(monkeypatch: pytest.MonkeyPatch)
 def test_no_color_turns_the_colours_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in line_of({"level": "ERROR", "message": "m"})
+
+
+def test_tail_asks_the_worker_to_filter_and_says_what_a_slow_terminal_missed(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[str, dict[str, Any]]] = []
+
+    def events(api: WorkerApi, path: str, **query: Any) -> Iterator[ServerEvent]:
+        asked.append((path, query))
+        yield ServerEvent("status", "live")
+        yield ServerEvent("record", '{"level": "WARNING", "service": "pay", "message": "slow"}')
+        yield ServerEvent("skipped", '{"skipped": 120}')
+        yield ServerEvent("record", '{"level": "ERROR", "service": "pay", "message": "down"}')
+
+    monkeypatch.setattr(WorkerApi, "events", events)
+    result = CliRunner().invoke(
+        tail, ["--service", "pay", "--min-level", "warning", "--grep", "Slow", "--count", "2", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert asked == [("/api/v1/logs/tail", {"service": "pay", "level": None, "min_level": "WARNING", "q": "Slow"})]
+    assert [line["message"] for line in map(orjson.loads, result.stdout.splitlines())] == ["slow", "down"]
+    assert "logmonitor tail: 120 records skipped: this terminal or the worker did not keep up" in result.stderr
+
+
+def test_tail_errors_follows_the_errors_stream_and_refuses_a_lower_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def events(api: WorkerApi, path: str, **query: Any) -> Iterator[ServerEvent]:
+        asked.append(path)
+        yield ServerEvent("error", '{"level": "ERROR", "message": "m"}')
+
+    monkeypatch.setattr(WorkerApi, "events", events)
+    assert CliRunner().invoke(tail, ["--errors", "--count", "1"]).exit_code == 0 and asked == ["/api/v1/logs/stream"]
+    refused = CliRunner().invoke(tail, ["--errors", "--level", "info"])
+    assert refused.exit_code == 2 and "--errors shows ERROR and CRITICAL only" in refused.output

@@ -16,7 +16,7 @@ from faust.types import Message
 
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RULES
-from logmonitor.pipeline import router
+from logmonitor.pipeline import pacer, router
 from logmonitor.pipeline.aggregation import Bounds
 from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.tables.service_state import chunk_key, profile_key
@@ -153,9 +153,9 @@ def loop_turns(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 async def test_a_big_batch_lets_the_event_loop_in(route: router.Router, tables: DictTables,
                                                  producer: FakeProducer, loop_turns: list[float]) -> None:
-    await route(batch([raw("INFO", f"r{i}") for i in range(router.YIELD_EVERY * 2 + 1)]))
+    await route(batch([raw("INFO", f"r{i}") for i in range(pacer.YIELD_EVERY * 2 + 1)]))
     assert loop_turns == [0, 0]
-    assert tables.state[profile_key("pay")]["totals"] == {"INFO": router.YIELD_EVERY * 2 + 1}
+    assert tables.state[profile_key("pay")]["totals"] == {"INFO": pacer.YIELD_EVERY * 2 + 1}
 
 
 def forwards(producer: FakeProducer, first: int = 0) -> list[ConsumerRecord]:

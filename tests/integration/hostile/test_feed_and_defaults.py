@@ -20,7 +20,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from logmonitor.dev.localkafka import LocalKafka
-from logmonitor.web.live_errors import LIVE, RECONNECTING, LiveError, LiveErrors
+from logmonitor.web.live_errors import errors_in
+from logmonitor.web.live_feed import LIVE, RECONNECTING, Item, LiveFeed
 from tests.fixtures.receivers import WebhookReceiver, wait_until
 from tests.fixtures.sse import Event, events_until, next_event, status
 from tests.fixtures.traffic import create_topic, delete_topic, keyed, log_record, produce
@@ -103,19 +104,20 @@ async def test_a_lost_feed_ends_its_streams_says_reconnecting_and_comes_back(
 async def test_the_feed_reconnects_after_its_broker_was_stopped_and_started(restartable_broker: LocalKafka) -> None:
     bootstrap, topic = restartable_broker.bootstrap_servers, f"feed-{uuid.uuid4().hex[:8]}"
     await create_topic(bootstrap, topic, 2)
-    feed = LiveErrors(topic, lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                                      auto_offset_reset="latest", fetch_max_wait_ms=100), 10)
+    feed = LiveFeed("errors", topic, lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                                              auto_offset_reset="latest", fetch_max_wait_ms=100),
+                    errors_in, 10)
     async with feed.subscribe() as subscription:
-        async def next_item() -> LiveError | str:
-            return await asyncio.wait_for(subscription.queue.get(), 90)
+        async def next_item() -> Item:
+            return await asyncio.wait_for(subscription.get(), 90)
         assert await next_item() == LIVE
         await asyncio.to_thread(restartable_broker.stop)
         assert await next_item() == RECONNECTING, "a stopped broker is noticed, though aiokafka never raises"
         await asyncio.to_thread(restartable_broker.start)
-        assert await next_item() == LIVE
+    async with feed.subscribe() as subscription:  # as the client that was told to reconnect
+        assert subscription.state == LIVE or await next_item() == LIVE
         await produce(bootstrap, topic, [(b"k", b'{"after": "restart"}')])
-        after = await next_item()
-        assert isinstance(after, LiveError) and after.data == b'{"after":"restart"}'
+        assert await next_item() == b'{"after":"restart"}'
 
 
 async def test_beyond_the_cap_a_stream_gets_503_with_a_json_error(

@@ -9,7 +9,7 @@ import pytest
 
 from logmonitor.ingest.decoded import Rejected
 from logmonitor.ingest.kafka_batches import records_of
-from logmonitor.pipeline import router
+from logmonitor.pipeline import pacer, router
 from logmonitor.pipeline.tables.service_state import profile_key
 from tests.fixtures.otlp import encoded, export_request, log_record
 from tests.unit.dict_tables import DictTables
@@ -82,7 +82,7 @@ async def test_the_router_expands_a_batch_dead_letters_its_bad_record_and_counts
 
 async def test_a_big_batch_lets_the_event_loop_in_between_its_records(
         route: router.Router, tables: DictTables, producer: FakeProducer, loop_turns: list[float]) -> None:
-    many = export_request([log_record(f"r{i}") for i in range(router.YIELD_EVERY * 2 + 1)])
+    many = export_request([log_record(f"r{i}") for i in range(pacer.YIELD_EVERY * 2 + 1)])
     await route(batch([encoded(many, "proto")]))
     assert loop_turns == [0, 0]
-    assert tables.state[profile_key("checkout")]["totals"] == {"INFO": router.YIELD_EVERY * 2 + 1}
+    assert tables.state[profile_key("checkout")]["totals"] == {"INFO": pacer.YIELD_EVERY * 2 + 1}
