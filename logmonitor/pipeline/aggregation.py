@@ -129,8 +129,14 @@ class _TableOverlay:
         self.open.clear()
 
 
+_OLDEST_GROUPING = "_oldest_grouping"  # the profile field: no group of the service is of an older grouping version
+
+
 def _new_profile(service: str) -> Cell:
-    return {"name": service, "first_seen": None, "last_seen": None, "hosts": [], "totals": {}, "errors_seen": 0}
+    # A service without a profile has no groups (expiry removes them together): all its groups will be the current
+    # version's. Profiles made before this field may have groups of any version.
+    return {"name": service, "first_seen": None, "last_seen": None, "hosts": [], "totals": {}, "errors_seen": 0,
+            _OLDEST_GROUPING: GROUPING_VERSION}
 
 
 class Changes:
@@ -156,6 +162,8 @@ class Changes:
         self._state = _Profiles(tables.service_state)
         home = self.home  # the registry is one cell, the home partition's
         self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition, home)
+        # The services listed in the registry: one admitted before, at any offset, admits every later record.
+        self._listed: dict[str, Any] = self._registry.get(home).cell.setdefault("services", {})
         windows = _Windows(tables.log_counts)
         self._windows = _TableOverlay(windows.read, windows.write, partition, home)
         groups = tables.error_groups
@@ -174,11 +182,18 @@ class Changes:
         applied = registry.after
         if offset > applied:
             registry.last = offset  # the registry records every offset it has decided for
+            if service in self._listed:  # listed: admitted from earlier records (most of them, at once)
+                return service
         if admits(registry.cell, applied, service, offset, self._bounds.service_cap, self._admitted_from):
             return service
         if offset > applied:  # a replayed record was counted and announced the first time
             announce_overflow(service, self._bounds.max_services, self._bounds.service_cap)
         return bucket_name(self.home)
+
+    def oldest_grouping(self, service: str) -> int:
+        """The oldest grouping version whose groups ``service`` may have (1: any)."""
+        oldest: int = self._profiles.get(service).cell.get(_OLDEST_GROUPING, 1)
+        return oldest
 
     def group_of(self, service: str, candidates: Sequence[Candidate]) -> str:
         """The fingerprint of the first candidate (oldest grouping version first) with a group, else the last one's.

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import orjson
-from msgspec import UNSET
+from msgspec import UNSET, Raw
 
 from logmonitor.levels import LEVEL_ALIASES, LEVELS, level_of_severity_number
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
@@ -206,10 +206,21 @@ def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: floa
     """
     now = time.time() if now is None else now
     native = decode_native(raw) if raw and len(raw) <= MAX_RECORD_BYTES else None
-    record = _from_any_shape(raw, fallback_id, now) if native is None else _from_native(*native, fallback_id, now)
-    if raw and raw.count(b"[") + raw.count(b"{") > MAX_EXTRA_DEPTH and _nesting(record["extra"]) > MAX_EXTRA_DEPTH:
+    if native is None:
+        record, extra_text = _from_any_shape(raw, fallback_id, now), raw or b""
+    else:  # a native record's other fields are typed flat: only its extra can nest
+        record, extra_text = _from_native(*native, fallback_id, now), native[0].extra
+    if _may_nest_too_deep(extra_text) and _nesting(record["extra"]) > MAX_EXTRA_DEPTH:
         raise InvalidRecord(f"bad_extra: extra nests deeper than {MAX_EXTRA_DEPTH} levels")
     return record
+
+
+def _may_nest_too_deep(text: bytes | Raw) -> bool:
+    """Whether the JSON ``text`` holding ``extra`` has the length and the brackets to nest beyond the bound."""
+    if len(text) <= 2 * MAX_EXTRA_DEPTH:  # each level takes an opening and a closing bracket
+        return False
+    whole = bytes(text)
+    return whole.count(b"[") + whole.count(b"{") > MAX_EXTRA_DEPTH
 
 
 def _nesting(value: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -16,7 +17,7 @@ from logmonitor.engine.current_event import writing_as_handler_of
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES, Redactor
 from logmonitor.home_partition import HomePartitions
 from logmonitor.ingest.decoded import Rejected
-from logmonitor.ingest.kafka_batches import records_of
+from logmonitor.ingest.kafka_batches import may_be_batch, records_of
 from logmonitor.levels import ERROR_LEVELS
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_REPARTITIONED, RECORDS_ROUTED
 from logmonitor.pipeline.aggregation import Bounds, Changes
@@ -58,6 +59,16 @@ class _Pacer:
         return False
 
 
+def _values(message: ConsumerRecord, ours: bool, now: float) -> Iterable[tuple[int | None, bytes | Rejected | None]]:
+    """The records ``message`` carries with their index in its OTLP batch: its value (index None), or the batch's.
+
+    Our handler's records and nearly all others are single records, told by their first bytes.
+    """
+    if ours or not may_be_batch(message.value):
+        return ((None, message.value),)
+    return records_of(message.value, now)
+
+
 class Router:
     """The batch handler of ``application-logs`` and of its repartition topic.
 
@@ -71,13 +82,14 @@ class Router:
         self.errors_topic, self.dead_letters_topic = errors_topic, dead_letters_topic
         self.repartition_topic, self._homes = repartition_topic, HomePartitions(partitions)
 
-    def _route_one(self, message: ConsumerRecord, value: bytes | Rejected | None, index: int | None,
+    def _route_one(self, message: ConsumerRecord, value: bytes | Rejected | None, index: int | None, ours: bool,
                    changes: Changes, outgoing: Outgoing, routed: Counter[tuple[str, str]], now: float,
                    forwarded: Source | None = None) -> None:
         """Route ``value``: the message's own, or the ``index``-th record of the OTLP batch it carries.
 
-        ``forwarded``: where the record was read before it was forwarded to the repartition topic; it
-        is counted at its position there, else at the message's offset.
+        ``ours``: the message carries our handler's header (redacted already). ``forwarded``: where the
+        record was read before it was forwarded to the repartition topic; it is counted at its position
+        there, else at the message's offset.
         """
         offset = message.offset if forwarded is None else forwarded.position
         try:
@@ -96,29 +108,38 @@ class Router:
             headers = [*message.headers, *forward_headers(message.topic, message.partition, message.offset, index)]
             outgoing.append((self.repartition_topic, record["service"].encode(), value, home, headers))
             return
-        if record["id"] is None:  # the producer set none: its place in the log (formatted only here, for the few)
-            topic, partition, at, index = forwarded or (message.topic, message.partition, offset, index)
-            place = f"{topic}-{partition}-{at}"
-            record["id"] = place if index is None else f"{place}-{index}"
-        if REDACTED not in message.headers:  # another producer's record, or one redacted by other rules
+        error = record["level"] in ERROR_LEVELS
+        # Only an error's text is kept (the errors topic, the ring, its group's title): another producer's
+        # record is redacted where that holds; of the others, only the level, host and times are counted.
+        if error and not ours:
             FOREIGN_REDACTOR.record(record)
         service = changes.counted_as(record["service"], offset)
         if service != record["service"]:  # beyond the cap: the bucket's record, naming its service in extra
             record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
             record["service"] = service
-        if record["level"] in ERROR_LEVELS:
-            own = changes.group_of(service, fingerprint_candidates(record))
-            record["fingerprint"] = changes.grouped_as(service, own, offset)
-            if record["fingerprint"] == own:
-                record["title"] = group_title(record)
-            else:  # beyond the group cap: the overflow group's error, naming its own fingerprint in extra
-                record["extra"] = {**record["extra"], "overflowed_fingerprint": own}
-                record["title"] = OVERFLOW_TITLE
-            public = public_name(service)
-            forwarded_error = record if public == service else {**record, "service": public}
-            outgoing.append((self.errors_topic, public.encode(), compact_json.dumps(forwarded_error), None, None))
+        if error:
+            self._group(record, message, index, offset, changes, outgoing, forwarded)
         changes.apply_record(record, offset, size)
         routed[service, record["level"]] += 1
+
+    def _group(self, record: dict[str, Any], message: ConsumerRecord, index: int | None, offset: int,
+               changes: Changes, outgoing: Outgoing, forwarded: Source | None) -> None:
+        """Give an error its id (if it has none), group and title; forward it to the errors topic."""
+        if record["id"] is None:  # the producer set none: its place in the log
+            topic, partition, at, index = forwarded or (message.topic, message.partition, offset, index)
+            place = f"{topic}-{partition}-{at}"
+            record["id"] = place if index is None else f"{place}-{index}"
+        service = record["service"]
+        own = changes.group_of(service, fingerprint_candidates(record, changes.oldest_grouping(service)))
+        record["fingerprint"] = changes.grouped_as(service, own, offset)
+        if record["fingerprint"] == own:
+            record["title"] = group_title(record)
+        else:  # beyond the group cap: the overflow group's error, naming its own fingerprint in extra
+            record["extra"] = {**record["extra"], "overflowed_fingerprint": own}
+            record["title"] = OVERFLOW_TITLE
+        public = public_name(service)
+        forwarded_error = record if public == service else {**record, "service": public}
+        outgoing.append((self.errors_topic, public.encode(), compact_json.dumps(forwarded_error), None, None))
 
     async def __call__(self, batch: Batch) -> None:
         """Parse every record of one partition's batch; forward errors, dead-letter invalid ones, aggregate.
@@ -139,8 +160,9 @@ class Router:
             changes = Changes(batch.last.partition, self._tables, self._bounds)
             pacer = _Pacer()
             for message in batch.records:
-                for index, value in records_of(message.value, pacer.now):  # one, or each of an OTLP batch's
-                    self._route_one(message, value, index, changes, outgoing, routed, pacer.now)
+                ours = REDACTED in message.headers
+                for index, value in _values(message, ours, pacer.now):
+                    self._route_one(message, value, index, ours, changes, outgoing, routed, pacer.now)
                     if pacer.routed(value):
                         await asyncio.sleep(0)
             await self._send(outgoing)
@@ -165,12 +187,11 @@ class Router:
         pacer = _Pacer()
         for partition, records in by_source.items():
             changes = Changes(partition, self._tables, self._bounds, home=batch.last.partition)
-            for message, source in records:
-                for _index, value in records_of(message.value, pacer.now):  # one: forwards are single records
-                    self._route_one(message, value, source.index_in_batch, changes, outgoing, routed, pacer.now,
-                                    source)
-                    if pacer.routed(value):
-                        await asyncio.sleep(0)
+            for message, source in records:  # forwards are single records
+                self._route_one(message, message.value, source.index_in_batch, REDACTED in message.headers, changes,
+                                outgoing, routed, pacer.now, source)
+                if pacer.routed(message.value):
+                    await asyncio.sleep(0)
             self._write(changes, batch)  # before the next source's records read the cells
 
     def _write(self, changes: Changes, batch: Batch) -> None:
