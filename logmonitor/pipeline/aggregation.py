@@ -129,6 +129,17 @@ class _TableOverlay:
         self.open.clear()
 
 
+class _ServiceCells:
+    """One service's cells a batch has open: its profile, and the window of its latest record (most share it)."""
+
+    __slots__ = ("profile", "window", "window_start")
+
+    def __init__(self, profile: _CellCopy) -> None:
+        self.profile = profile
+        self.window: _CellCopy | None = None
+        self.window_start: float | None = None
+
+
 _OLDEST_GROUPING = "_oldest_grouping"  # the profile field: no group of the service is of an older grouping version
 
 
@@ -173,6 +184,7 @@ class Changes:
         self._invalid = _TableOverlay(invalid.get, invalid.__setitem__, partition, home, lambda _key: {"n": 0})
         self._new_errors: dict[str, list[error_ring.NewError]] = {}  # by service, in order
         self._profiles = _TableOverlay(self._state.read, self._state.write, partition, home, _new_profile)
+        self._services: dict[str, _ServiceCells] = {}
         self._group_states = tables.group_states
         self._group_events: dict[str, list[Event]] = {}  # by group key: the batch's errors, for triage
 
@@ -219,16 +231,25 @@ class Changes:
     def apply_record(self, record: dict[str, Any], offset: int, size: int) -> None:
         """Count a valid record (``size`` bytes) everywhere it belongs; skip cells that already hold it."""
         service, level, epoch = record["service"], record["level"], record["epoch"]
-        window = self._windows.get((service, epoch - epoch % WINDOW_SECONDS))
+        cells = self._services.get(service) or self._open_service(service)
+        start = epoch - epoch % WINDOW_SECONDS
+        if start != cells.window_start:
+            cells.window, cells.window_start = self._windows.get((service, start)), start
+        window = cells.window
+        assert window is not None
         if offset > window.after:
             counts = window.cell
             counts[level] = counts.get(level, 0) + 1
             window.last = offset
         if level in ERROR_LEVELS:
             self._update_group(record, offset)
-        profile = self._profiles.get(service)
+        profile = cells.profile
         if offset > profile.after:
             self._update_profile(profile, record, offset, size)
+
+    def _open_service(self, service: str) -> _ServiceCells:
+        cells = self._services[service] = _ServiceCells(self._profiles.get(service))
+        return cells
 
     def apply_invalid(self, offset: int) -> None:
         """Count one record sent to the dead-letter topic."""
@@ -243,6 +264,7 @@ class Changes:
         Must run in the context of an event of this batch's partition (the tables write
         their changelog to the event's partition).
         """
+        self._services.clear()
         self._registry.write()
         self._windows.write()
         self._groups.write()

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from msgspec import UNSET, Raw
 
-from logmonitor.levels import LEVEL_ALIASES, LEVELS, level_of_severity_number
+from logmonitor.levels import ERROR_LEVELS, LEVEL_ALIASES, LEVELS, level_of_severity_number
 from logmonitor.pipeline.native_shape import OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
 from logmonitor.timestamps import RecordTimeError, record_time
 
@@ -189,7 +189,8 @@ def _shape(doc: dict[str, Any], now: float) -> dict[str, Any]:
     return doc
 
 
-def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: float | None = None) -> dict[str, Any]:
+def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: float | None = None,
+                 counted_only: bool = False) -> dict[str, Any]:
     """Parse one ``application-logs`` value into the normalised record of DESIGN section 2.
 
     Args:
@@ -197,6 +198,8 @@ def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: floa
         fallback_id: the id to use when the producer set none (e.g. ``"<partition>-<offset>"``);
             without one, such a record's ``id`` is None.
         now: the current epoch seconds (for the timestamp sanity window).
+        counted_only: a native record below ERROR comes back with only what the tables count of it (service,
+            level, epoch, timestamp, host: the router keeps nothing else of it); checked in full all the same.
 
     Returns:
         The record, with ``timestamp`` as an ISO string and ``epoch`` as float seconds.
@@ -207,10 +210,12 @@ def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: floa
     now = time.time() if now is None else now
     native = decode_native(raw) if raw and len(raw) <= MAX_RECORD_BYTES else None
     if native is None:
-        record, extra_text = _from_any_shape(raw, fallback_id, now), raw or b""
+        record = _from_any_shape(raw, fallback_id, now)
+        extra, extra_text = record["extra"], raw or b""
     else:  # a native record's other fields are typed flat: only its extra can nest
-        record, extra_text = _from_native(*native, fallback_id, now), native[0].extra
-    if _may_nest_too_deep(extra_text) and _nesting(record["extra"]) > MAX_EXTRA_DEPTH:
+        doc, extra = native
+        record, extra_text = _from_native(doc, extra, fallback_id, now, counted_only), doc.extra
+    if _may_nest_too_deep(extra_text) and _nesting(extra) > MAX_EXTRA_DEPTH:
         raise InvalidRecord(f"bad_extra: extra nests deeper than {MAX_EXTRA_DEPTH} levels")
     return record
 
@@ -235,12 +240,15 @@ def _nesting(value: Any) -> int:
     return deepest
 
 
-def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | None, now: float) -> dict[str, Any]:
+def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | None, now: float,
+                 counted_only: bool = False) -> dict[str, Any]:
     """The record of a well-typed native document: what is left to check is values, not types."""
-    level = _level(doc.level)
+    level = _LEVEL_OF.get(doc.level) or _level(doc.level)
     if doc.service.isspace():
         _text(doc.service, "service", required=True)  # raises: blank
     epoch, timestamp = _event_time(now if doc.timestamp is UNSET else doc.timestamp, now)
+    if counted_only and level not in ERROR_LEVELS:
+        return {"service": doc.service, "level": level, "epoch": epoch, "timestamp": timestamp, "host": doc.host}
     exception = doc.exception
     return {
         "id": doc.id or fallback_id, "level": level, "service": doc.service, "message": doc.message,

@@ -95,7 +95,7 @@ class Router:
         try:
             if isinstance(value, Rejected):
                 raise InvalidRecord(value.reason)
-            record, size = parse_record(value, now=now), len(value or b"")
+            record, size = parse_record(value, now=now, counted_only=True), len(value or b"")
         except InvalidRecord as invalid:
             raw = value.raw if isinstance(value, Rejected) else value
             source = forwarded or Source(message.topic, message.partition, message.offset, index)
@@ -114,8 +114,9 @@ class Router:
         if error and not ours:
             FOREIGN_REDACTOR.record(record)
         service = changes.counted_as(record["service"], offset)
-        if service != record["service"]:  # beyond the cap: the bucket's record, naming its service in extra
-            record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
+        if service != record["service"]:  # beyond the cap: the bucket's record (an error names its service in extra)
+            if error:
+                record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
             record["service"] = service
         if error:
             self._group(record, message, index, offset, changes, outgoing, forwarded)

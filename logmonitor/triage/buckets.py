@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DAYS", "FIVE_MINUTES", "HOURS", "TIERS", "Tier", "count_event", "count_events", "series", "total"]
+__all__ = ["DAYS", "FIVE_MINUTES", "HOURS", "TIERS", "Tier", "count_events", "series", "total"]
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,6 @@ FIVE_MINUTES = Tier("m", 300, 12)
 HOURS = Tier("h", 3600, 26)
 DAYS = Tier("d", 86400, 14)
 TIERS = (FIVE_MINUTES, HOURS, DAYS)
-
-
-def count_event(counts: dict[str, Any], epoch: float, now: float) -> None:
-    """Count, in place, one event at ``epoch`` (at ``now`` if later) in every tier that still keeps its bucket."""
-    count_events(counts, (epoch,), now)
 
 
 def count_events(counts: dict[str, Any], epochs: Iterable[float], now: float) -> None:
