@@ -72,9 +72,9 @@ _DURATION = re.compile(
 )
 
 
-_TEMPLATES: dict[str, str] = {}  # by the text with its ASCII digits as zeros; emptied when it holds MAX_TEMPLATES
+_TEMPLATES: dict[bytes, str] = {}  # by the text (UTF-8) with its ASCII digits as zeros; emptied at MAX_TEMPLATES
 MAX_TEMPLATES = 4096
-_DIGITS_AS_ZEROS = str.maketrans("123456789", "000000000")
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")  # bytes: 10x faster than str.translate
 
 
 def template(message: str) -> str:
@@ -90,7 +90,7 @@ def template(message: str) -> str:
     text = message[:MAX_MESSAGE]
     if ":" in text and "." in text:
         return parameterise(text)
-    key = text.translate(_DIGITS_AS_ZEROS)
+    key = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZEROS)
     found = _TEMPLATES.get(key)
     if found is None:
         if len(_TEMPLATES) >= MAX_TEMPLATES:
