@@ -35,9 +35,9 @@ __all__ = ["Router"]
 
 Outgoing = list[tuple[str, bytes | None, bytes | None, int | None, Any]]  # (topic, key, value, partition, headers)
 REDACTED = (REDACTED_HEADER, REDACTION_RULES)  # the header our handler sends with the records it redacted
-FOREIGN_REDACTOR = Redactor()  # for every other record (DESIGN section 6)
+FOREIGN_REDACTOR = Redactor()  # for every other record whose text is kept: errors (DESIGN section 6)
 # Records routed between turns of the event loop: 500 (~15 ms; a fetch brings up to 5,000), or fewer when
-# they are large: another producer's record is redacted in full, up to ~0.4 us a byte of hostile text.
+# they are large: another producer's error is redacted in full, up to ~0.4 us a byte of hostile text.
 YIELD_EVERY, YIELD_BYTES = 500, 128 * 1024
 NOT_FORWARDED = "not a forwarded record: the repartition topic's records carry their source in headers"
 
