@@ -73,7 +73,7 @@ _DURATION = re.compile(
 
 
 _TEMPLATES: dict[bytes, str] = {}  # by the text (UTF-8) with its ASCII digits as zeros; emptied at MAX_TEMPLATES
-MAX_TEMPLATES = 4096
+MAX_TEMPLATES = 1024  # of at most MAX_MESSAGE characters each (4-16 MiB at worst); a service has a few dozen
 _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")  # bytes: 10x faster than str.translate
 
 
