@@ -247,7 +247,7 @@ def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | No
     if doc.service.isspace():
         _text(doc.service, "service", required=True)  # raises: blank
     epoch, timestamp = _event_time(now if doc.timestamp is UNSET else doc.timestamp, now)
-    if counted_only and level not in ERROR_LEVELS:
+    if counted_only and level not in ERROR_LEVELS:  # what Changes.apply_record reads: a field it comes to count too
         return {"service": doc.service, "level": level, "epoch": epoch, "timestamp": timestamp, "host": doc.host}
     exception = doc.exception
     return {
