@@ -84,7 +84,9 @@ def record_time(value: Any, now: float) -> tuple[float, str]:
         RecordTimeError: not ISO 8601 text or epoch seconds, or outside the sanity window around ``now``.
     """
     canonical = _canonical_epoch(value) if value.__class__ is str else None
-    epoch = _in_window(_record_epoch(value) if canonical is None else canonical, now)
+    epoch = _record_epoch(value) if canonical is None else canonical
+    if not now - MAX_PAST_SECONDS <= epoch <= now + MAX_FUTURE_SECONDS:  # nearly never: no call for the others
+        epoch = _in_window(epoch, now)
     return epoch, iso_timestamp(epoch) if canonical is None else value
 
 

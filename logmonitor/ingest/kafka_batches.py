@@ -23,10 +23,20 @@ from logmonitor.ingest.decoded import BodyTooLarge, Rejected, UndecodableBody, p
 from logmonitor.ingest.otlp import OtlpBatch, json_batch
 from logmonitor.ingest.otlp_proto import proto_batch
 
-__all__ = ["records_of"]
+__all__ = ["may_be_batch", "records_of"]
 
 _JSON_HEAD = 64  # where "resourceLogs" must start: after the opening brace and a little white space
+_JSON_KEY = b'"resourceLogs"'
 _PROTOBUF_START = b"\n"  # field 1 (resource_logs), length-delimited
+
+
+def may_be_batch(value: bytes | None) -> bool:
+    """Whether ``value`` can be an OTLP batch at all: a prefix test, before :func:`records_of` reads it as one.
+
+    The router asks for every record that does not carry our handler's header (whose records never are
+    batches); nearly all answers are no, found within the value's first bytes.
+    """
+    return value is not None and (value.startswith(_PROTOBUF_START) or value.find(_JSON_KEY, 0, _JSON_HEAD) >= 0)
 
 
 def records_of(value: bytes | None, now: float) -> Iterator[tuple[int | None, bytes | Rejected | None]]:
@@ -55,9 +65,9 @@ def _otlp_batch(value: bytes | None) -> OtlpBatch | None:
             it a short slice (100,000 records of protobuf: about 0.1 s), and the router yields between records.
         UndecodableBody: a batch whose structure is not OTLP.
     """
-    if not value:
+    if not value or not may_be_batch(value):
         return None
-    if b'"resourceLogs"' in value[:_JSON_HEAD]:
+    if value.find(_JSON_KEY, 0, _JSON_HEAD) >= 0:
         try:
             request = parse_json(value)  # the bound of a JSON body over HTTP
         except BodyTooLarge:
@@ -67,7 +77,7 @@ def _otlp_batch(value: bytes | None) -> OtlpBatch | None:
         if isinstance(request, dict) and isinstance(request.get("resourceLogs"), list):
             return json_batch(request)
         return None
-    if value.startswith(_PROTOBUF_START) and not _is_json(value):
+    if not _is_json(value):  # it starts as protobuf does
         try:
             batch = proto_batch(value)
         except BodyTooLarge:

@@ -138,8 +138,25 @@ class _TableOverlay:
         self.open.clear()
 
 
+class _ServiceCells:
+    """One service's cells a batch has open: its profile, and the window of its latest record (most share it)."""
+
+    __slots__ = ("profile", "window", "window_start")
+
+    def __init__(self, profile: _CellCopy) -> None:
+        self.profile = profile
+        self.window: _CellCopy | None = None
+        self.window_start: float | None = None
+
+
+_OLDEST_GROUPING = "_oldest_grouping"  # the profile field: no group of the service is of an older grouping version
+
+
 def _new_profile(service: str) -> Cell:
-    return {"name": service, "first_seen": None, "last_seen": None, "hosts": [], "totals": {}, "errors_seen": 0}
+    # A service without a profile has no groups (expiry removes them together): all its groups will be the current
+    # version's. Profiles made before this field may have groups of any version.
+    return {"name": service, "first_seen": None, "last_seen": None, "hosts": [], "totals": {}, "errors_seen": 0,
+            _OLDEST_GROUPING: GROUPING_VERSION}
 
 
 class Changes:
@@ -165,6 +182,8 @@ class Changes:
         self._state = _Profiles(tables.service_state)
         home = self.home  # the registry is one cell, the home partition's
         self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition, home)
+        # The services listed in the registry: one admitted before, at any offset, admits every later record.
+        self._listed: dict[str, Any] = self._registry.get(home).cell.setdefault("services", {})
         windows = _Windows(tables.log_counts)
         self._windows = _TableOverlay(windows.read, windows.write, partition, home)
         groups = tables.error_groups
@@ -177,6 +196,7 @@ class Changes:
         self._releases = _TableOverlay(self._state.read_releases, self._state.write_releases, partition, home,
                                        lambda _service: {"releases": {}})
         self._release_tally = ReleaseTally()
+        self._services: dict[str, _ServiceCells] = {}
         self._group_states = tables.group_states
         self._group_events: dict[str, list[Event]] = {}  # by group key: the batch's errors, for triage
 
@@ -186,11 +206,18 @@ class Changes:
         applied = registry.after
         if offset > applied:
             registry.last = offset  # the registry records every offset it has decided for
+            if service in self._listed:  # listed: admitted from earlier records (most of them, at once)
+                return service
         if admits(registry.cell, applied, service, offset, self._bounds.service_cap, self._admitted_from):
             return service
         if offset > applied:  # a replayed record was counted and announced the first time
             announce_overflow(service, self._bounds.max_services, self._bounds.service_cap)
         return bucket_name(self.home)
+
+    def oldest_grouping(self, service: str) -> int:
+        """The oldest grouping version whose groups ``service`` may have (1: any)."""
+        oldest: int = self._profiles.get(service).cell.get(_OLDEST_GROUPING, 1)
+        return oldest
 
     def group_of(self, service: str, candidates: Sequence[Candidate]) -> str:
         """The fingerprint of the first candidate (oldest grouping version first) with a group, else the last one's.
@@ -216,14 +243,19 @@ class Changes:
     def apply_record(self, record: dict[str, Any], offset: int, size: int) -> None:
         """Count a valid record (``size`` bytes) everywhere it belongs; skip cells that already hold it."""
         service, level, epoch = record["service"], record["level"], record["epoch"]
-        window = self._windows.get((service, epoch - epoch % WINDOW_SECONDS))
+        cells = self._services.get(service) or self._open_service(service)
+        start = epoch - epoch % WINDOW_SECONDS
+        if start != cells.window_start:
+            cells.window, cells.window_start = self._windows.get((service, start)), start
+        window = cells.window
+        assert window is not None
         if offset > window.after:
             counts = window.cell
             counts[level] = counts.get(level, 0) + 1
             window.last = offset
         if level in ERROR_LEVELS:
             self._update_group(record, offset)
-        profile = self._profiles.get(service)
+        profile = cells.profile
         if offset > profile.after:
             self._update_profile(profile, record, offset, size)
         if (release := record.get("release")) is not None:
@@ -231,6 +263,10 @@ class Changes:
             if offset > releases.after:
                 self._release_tally.count(service, release, record["timestamp"], level in ERROR_LEVELS)
                 releases.last = offset
+
+    def _open_service(self, service: str) -> _ServiceCells:
+        cells = self._services[service] = _ServiceCells(self._profiles.get(service))
+        return cells
 
     def apply_invalid(self, offset: int) -> None:
         """Count one record sent to the dead-letter topic."""
@@ -245,6 +281,7 @@ class Changes:
         Must run in the context of an event of this batch's partition (the tables write
         their changelog to the event's partition).
         """
+        self._services.clear()
         self._registry.write()
         self._windows.write()
         self._groups.write()

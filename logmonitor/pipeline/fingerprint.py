@@ -5,7 +5,9 @@ older one made: :func:`fingerprint_candidates` gives an event's fingerprint unde
 and the router counts the event in the group of the oldest version that has one, else makes
 the current version's group (``Changes.group_of``). So an event keeps going where it went
 before, and only events no group holds yet are grouped the new way; each group stores the
-version that made it (``grouping_version``; groups made before versions have none: 1).
+version that made it (``grouping_version``; groups made before versions have none: 1). A service
+first counted under the current version has no older groups: its events are fingerprinted under
+the current version alone (the profile's ``_oldest_grouping``).
 """
 
 from __future__ import annotations
@@ -28,9 +30,14 @@ class Candidate(NamedTuple):
     fingerprint: str
 
 
-def fingerprint_candidates(record: dict[str, Any]) -> tuple[Candidate, ...]:
-    """The record's fingerprint under each version, oldest first: the last is the current version's."""
-    return tuple(Candidate(version, fingerprint_of(record)) for version, fingerprint_of in _VERSIONS.items())
+def fingerprint_candidates(record: dict[str, Any], oldest: int = 1) -> tuple[Candidate, ...]:
+    """The record's fingerprint under each version from ``oldest`` on, oldest first: the last is the current version's.
+
+    ``oldest``: the oldest version whose groups the record's service can have (``Changes.oldest_grouping``);
+    an older version's fingerprint could find no group, so it is not computed.
+    """
+    return tuple(Candidate(version, fingerprint_of(record))
+                 for version, fingerprint_of in _VERSIONS.items() if version >= min(oldest, GROUPING_VERSION))
 
 
 def fingerprint(record: dict[str, Any]) -> str:

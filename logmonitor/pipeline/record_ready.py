@@ -1,7 +1,8 @@
 """What a parsed record gets before anyone sees it: its place as id, and redaction unless our handler did it.
 
-The router applies it to every record it counts and forwards; the live record feed (``web/live_records.py``)
-to every record it shows, so both show a record alike, secrets masked (DESIGN section 6).
+The router applies it to every error, whose text it keeps and forwards (of the other records it counts only
+levels, hosts and times); the live record feed (``web/live_records.py``) to every record it shows, so both
+show a record alike, secrets masked (DESIGN section 6).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES, Redactor
 from logmonitor.pipeline.repartition import Source
 
-__all__ = ["ready_record"]
+__all__ = ["REDACTED", "ready_record"]
 
 REDACTED = (REDACTED_HEADER, REDACTION_RULES)  # the header our handler sends with the records it redacted
 FOREIGN_REDACTOR = Redactor()  # for every other record (DESIGN section 6)

@@ -10,11 +10,11 @@ import time
 from typing import Any
 
 import orjson
-from msgspec import UNSET
+from msgspec import UNSET, Raw
 
 from logmonitor.handler.breadcrumbs import MAX_BREADCRUMB_BYTES, MAX_BREADCRUMBS
 from logmonitor.ingest.fields import BREADCRUMBS_ATTRIBUTE, breadcrumbs_of
-from logmonitor.levels import LEVEL_ALIASES, LEVELS, level_of_severity_number
+from logmonitor.levels import ERROR_LEVELS, LEVEL_ALIASES, LEVELS, level_of_severity_number
 from logmonitor.names import NAME_LIMIT, OTEL_ENVIRONMENT_ATTRIBUTES, OTEL_RELEASE_ATTRIBUTES
 from logmonitor.pipeline.native_shape import NO_BREADCRUMBS, OPTIONAL_TEXT_LIMIT, NativeRecord, decode_native
 from logmonitor.timestamps import RecordTimeError, record_time
@@ -236,7 +236,8 @@ def _shape(doc: dict[str, Any], now: float) -> dict[str, Any]:
     return doc
 
 
-def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: float | None = None) -> dict[str, Any]:
+def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: float | None = None,
+                 counted_only: bool = False) -> dict[str, Any]:
     """Parse one ``application-logs`` value into the normalised record of DESIGN section 2.
 
     Args:
@@ -244,6 +245,8 @@ def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: floa
         fallback_id: the id to use when the producer set none (e.g. ``"<partition>-<offset>"``);
             without one, such a record's ``id`` is None.
         now: the current epoch seconds (for the timestamp sanity window).
+        counted_only: a native record below ERROR comes back with only what the tables count of it (service,
+            level, epoch, timestamp, host: the router keeps nothing else of it); checked in full all the same.
 
     Returns:
         The record, with ``timestamp`` as an ISO string and ``epoch`` as float seconds.
@@ -253,10 +256,23 @@ def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: floa
     """
     now = time.time() if now is None else now
     native = decode_native(raw) if raw and len(raw) <= MAX_RECORD_BYTES else None
-    record = _from_any_shape(raw, fallback_id, now) if native is None else _from_native(*native, fallback_id, now)
-    if raw and raw.count(b"[") + raw.count(b"{") > MAX_EXTRA_DEPTH and _nesting(record["extra"]) > MAX_EXTRA_DEPTH:
+    if native is None:
+        record = _from_any_shape(raw, fallback_id, now)
+        extra, extra_text = record["extra"], raw or b""
+    else:  # a native record's other fields are typed flat: only its extra can nest
+        doc, extra = native
+        record, extra_text = _from_native(doc, extra, fallback_id, now, counted_only), doc.extra
+    if _may_nest_too_deep(extra_text) and _nesting(extra) > MAX_EXTRA_DEPTH:
         raise InvalidRecord(f"bad_extra: extra nests deeper than {MAX_EXTRA_DEPTH} levels")
     return record
+
+
+def _may_nest_too_deep(text: bytes | Raw) -> bool:
+    """Whether the JSON ``text`` holding ``extra`` has the length and the brackets to nest beyond the bound."""
+    if len(text) <= 2 * MAX_EXTRA_DEPTH:  # each level takes an opening and a closing bracket
+        return False
+    whole = bytes(text)
+    return whole.count(b"[") + whole.count(b"{") > MAX_EXTRA_DEPTH
 
 
 def _nesting(value: Any) -> int:
@@ -271,9 +287,10 @@ def _nesting(value: Any) -> int:
     return deepest
 
 
-def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | None, now: float) -> dict[str, Any]:
+def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | None, now: float,
+                 counted_only: bool = False) -> dict[str, Any]:
     """The record of a well-typed native document: what is left to check is values, not types."""
-    level = _level(doc.level)
+    level = _LEVEL_OF.get(doc.level) or _level(doc.level)
     if doc.service.isspace():
         _text(doc.service, "service", required=True)  # raises: blank
     epoch, timestamp = _event_time(now if doc.timestamp is UNSET else doc.timestamp, now)
@@ -284,6 +301,9 @@ def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | No
         _name(environment, "environment")  # raises: blank
     crumbs = doc.breadcrumbs
     breadcrumbs = None if crumbs is NO_BREADCRUMBS else _breadcrumbs(orjson.loads(memoryview(crumbs)))
+    if counted_only and level not in ERROR_LEVELS:  # what Changes.apply_record reads: a field it comes to count too
+        return {"service": doc.service, "level": level, "epoch": epoch, "timestamp": timestamp, "host": doc.host,
+                "release": release}
     exception = doc.exception
     return {
         "id": doc.id or fallback_id, "level": level, "service": doc.service, "message": doc.message,

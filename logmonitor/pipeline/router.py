@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -14,14 +15,14 @@ from logmonitor.engine.batch_consumer import Batch
 from logmonitor.engine.current_event import writing_as_handler_of
 from logmonitor.home_partition import HomePartitions
 from logmonitor.ingest.decoded import Rejected
-from logmonitor.ingest.kafka_batches import records_of
+from logmonitor.ingest.kafka_batches import may_be_batch, records_of
 from logmonitor.levels import ERROR_LEVELS
 from logmonitor.metrics import ERRORS_FORWARDED, INVALID_RECORDS, RECORDS_REPARTITIONED, RECORDS_ROUTED
 from logmonitor.pipeline.aggregation import Bounds, Changes
 from logmonitor.pipeline.dead_letter import dead_letter
 from logmonitor.pipeline.fingerprint import fingerprint_candidates, group_title
 from logmonitor.pipeline.pacer import Pacer
-from logmonitor.pipeline.record_ready import ready_record
+from logmonitor.pipeline.record_ready import REDACTED, ready_record
 from logmonitor.pipeline.records import InvalidRecord, parse_record
 from logmonitor.pipeline.repartition import Source, forward_headers, source_of
 from logmonitor.pipeline.service_labels import ServiceLabels
@@ -34,6 +35,16 @@ __all__ = ["Router"]
 
 Outgoing = list[tuple[str, bytes | None, bytes | None, int | None, Any]]  # (topic, key, value, partition, headers)
 NOT_FORWARDED = "not a forwarded record: the repartition topic's records carry their source in headers"
+
+
+def _values(message: ConsumerRecord, ours: bool, now: float) -> Iterable[tuple[int | None, bytes | Rejected | None]]:
+    """The records ``message`` carries with their index in its OTLP batch: its value (index None), or the batch's.
+
+    Our handler's records and nearly all others are single records, told by their first bytes.
+    """
+    if ours or not may_be_batch(message.value):
+        return ((None, message.value),)
+    return records_of(message.value, now)
 
 
 class Router:
@@ -54,14 +65,14 @@ class Router:
                    forwarded: Source | None = None) -> None:
         """Route ``value``: the message's own, or the ``index``-th record of the OTLP batch it carries.
 
-        ``forwarded``: where the record was read before it was forwarded to the repartition topic; it
-        is counted at its position there, else at the message's offset.
+        ``forwarded``: where the record was read before it was forwarded to the repartition topic; it is
+        counted at its position there, else at the message's offset.
         """
         offset = message.offset if forwarded is None else forwarded.position
         try:
             if isinstance(value, Rejected):
                 raise InvalidRecord(value.reason)
-            record, size = parse_record(value, now=now), len(value or b"")
+            record, size = parse_record(value, now=now, counted_only=True), len(value or b"")
         except InvalidRecord as invalid:
             raw = value.raw if isinstance(value, Rejected) else value
             source = forwarded or Source(message.topic, message.partition, message.offset, index)
@@ -74,24 +85,33 @@ class Router:
             headers = [*message.headers, *forward_headers(message.topic, message.partition, message.offset, index)]
             outgoing.append((self.repartition_topic, record["service"].encode(), value, home, headers))
             return
-        ready_record(record, message.headers, forwarded or Source(message.topic, message.partition, offset, index))
+        error = record["level"] in ERROR_LEVELS
+        if error:  # only an error's text is kept (errors topic, ring, group title): it alone gets its id and redaction
+            ready_record(record, message.headers,
+                         forwarded or Source(message.topic, message.partition, offset, index))
         service = changes.counted_as(record["service"], offset)
-        if service != record["service"]:  # beyond the cap: the bucket's record, naming its service in extra
-            record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
+        if service != record["service"]:  # beyond the cap: the bucket's record (an error names its service in extra)
+            if error:
+                record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
             record["service"] = service
-        if record["level"] in ERROR_LEVELS:
-            own = changes.group_of(service, fingerprint_candidates(record))
-            record["fingerprint"] = changes.grouped_as(service, own, offset)
-            if record["fingerprint"] == own:
-                record["title"] = group_title(record)
-            else:  # beyond the group cap: the overflow group's error, naming its own fingerprint in extra
-                record["extra"] = {**record["extra"], "overflowed_fingerprint": own}
-                record["title"] = OVERFLOW_TITLE
-            public = public_name(service)
-            forwarded_error = record if public == service else {**record, "service": public}
-            outgoing.append((self.errors_topic, public.encode(), compact_json.dumps(forwarded_error), None, None))
+        if error:
+            self._group(record, changes, outgoing, offset)
         changes.apply_record(record, offset, size)
         routed[service, record["level"]] += 1
+
+    def _group(self, record: dict[str, Any], changes: Changes, outgoing: Outgoing, offset: int) -> None:
+        """Group and title an error; forward it to the errors topic."""
+        service = record["service"]
+        own = changes.group_of(service, fingerprint_candidates(record, changes.oldest_grouping(service)))
+        record["fingerprint"] = changes.grouped_as(service, own, offset)
+        if record["fingerprint"] == own:
+            record["title"] = group_title(record)
+        else:  # beyond the group cap: the overflow group's error, naming its own fingerprint in extra
+            record["extra"] = {**record["extra"], "overflowed_fingerprint": own}
+            record["title"] = OVERFLOW_TITLE
+        public = public_name(service)
+        forwarded_error = record if public == service else {**record, "service": public}
+        outgoing.append((self.errors_topic, public.encode(), compact_json.dumps(forwarded_error), None, None))
 
     async def __call__(self, batch: Batch) -> None:
         """Parse every record of one partition's batch; forward errors, dead-letter invalid ones, aggregate.
@@ -112,7 +132,7 @@ class Router:
             changes = Changes(batch.last.partition, self._tables, self._bounds)
             pacer = Pacer()
             for message in batch.records:
-                for index, value in records_of(message.value, pacer.now):  # one, or each of an OTLP batch's
+                for index, value in _values(message, REDACTED in message.headers, pacer.now):
                     self._route_one(message, value, index, changes, outgoing, routed, pacer.now)
                     if pacer.done(value):
                         await asyncio.sleep(0)
@@ -138,12 +158,11 @@ class Router:
         pacer = Pacer()
         for partition, records in by_source.items():
             changes = Changes(partition, self._tables, self._bounds, home=batch.last.partition)
-            for message, source in records:
-                for _index, value in records_of(message.value, pacer.now):  # one: forwards are single records
-                    self._route_one(message, value, source.index_in_batch, changes, outgoing, routed, pacer.now,
-                                    source)
-                    if pacer.done(value):
-                        await asyncio.sleep(0)
+            for message, source in records:  # forwards are single records
+                self._route_one(message, message.value, source.index_in_batch, changes, outgoing, routed, pacer.now,
+                                source)
+                if pacer.done(message.value):
+                    await asyncio.sleep(0)
             self._write(changes, batch)  # before the next source's records read the cells
 
     def _write(self, changes: Changes, batch: Batch) -> None:

@@ -14,10 +14,12 @@ ahead of ours must not create buckets in the future that would push real ones ou
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DAYS", "FIVE_MINUTES", "HOURS", "TIERS", "Tier", "count_event", "series", "total"]
+__all__ = ["DAYS", "FIVE_MINUTES", "HOURS", "TIERS", "Tier", "count_events", "series", "total"]
 
 
 @dataclass(frozen=True)
@@ -43,28 +45,14 @@ DAYS = Tier("d", 86400, 14)
 TIERS = (FIVE_MINUTES, HOURS, DAYS)
 
 
-def count_event(counts: dict[str, Any], epoch: float, now: float) -> None:
-    """Count, in place, one event at ``epoch`` (at ``now`` if later) in every tier that still keeps its bucket."""
-    moment = min(epoch, now)
+def count_events(counts: dict[str, Any], epochs: Iterable[float], now: float) -> None:
+    """Count, in place, events at ``epochs`` (each at ``now`` if later) in every tier that still keeps its bucket."""
+    moments = [min(epoch, now) for epoch in epochs]
     for tier in TIERS:
         first = tier.first_kept(now)
-        buckets = [bucket for bucket in counts.get(tier.field, ()) if bucket[0] >= first]
-        start = tier.start(moment)
-        if start >= first:
-            _add(buckets, start)
-        counts[tier.field] = buckets
-
-
-def _add(buckets: list[list[int]], start: int) -> None:
-    """Add one to the bucket at ``start``, inserting it in order if absent (at most ``kept`` buckets: a scan)."""
-    for index, bucket in enumerate(buckets):
-        if bucket[0] == start:
-            bucket[1] += 1
-            return
-        if bucket[0] > start:
-            buckets.insert(index, [start, 1])
-            return
-    buckets.append([start, 1])
+        held = Counter({start: n for start, n in counts.get(tier.field, ()) if start >= first})
+        held.update(start for moment in moments if (start := tier.start(moment)) >= first)
+        counts[tier.field] = [[start, held[start]] for start in sorted(held)]
 
 
 def series(counts: dict[str, Any] | None, tier: Tier, now: float, length: int) -> list[tuple[int, int]]:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from logmonitor.pipeline.fingerprint import fingerprint
 from logmonitor.pipeline.grouping.frames import frames
-from logmonitor.pipeline.grouping.message import parameterise, template
+from logmonitor.pipeline.grouping.message import MAX_MESSAGE, parameterise, template
 
 HOSTILE_SIZE = 64 * 1024
 
@@ -64,6 +64,22 @@ def test_few_random_tokens_without_a_digit_or_a_symbol_stay_unmasked() -> None:
     """Such a token is masked when its case changes often; of 10,000 random 32-character ones 5 stay (seeded)."""
     tokens = [base64.b64encode(random.Random(seed).randbytes(24)).decode() for seed in range(10_000)]
     assert sum(template(f"key {token} revoked") != "key #token revoked" for token in tokens) <= 5
+
+
+PIECES = st.one_of(*VALUES.values(), st.text(string.printable, max_size=12), st.text(max_size=6), st.sampled_from([
+    "::ffff:1.2.3.4", "1.2.3.300", "01.2.3.4", "0x1f", "12ms", "1.5e-05", "J9.eyJhbGci", "#n", "'1'", "[1]", ":", ".",
+]))
+
+
+@given(st.lists(PIECES, max_size=8), SEEDS)
+def test_texts_that_differ_only_in_their_digits_share_one_memoised_template_rightly(pieces: list[str],
+                                                                                   seed: int) -> None:
+    """``template`` memoises by the text with its ASCII digits as zeros: whatever the digits, the template is right."""
+    text = " ".join(pieces)
+    rng = random.Random(seed)
+    other = "".join(rng.choice(string.digits) if character in string.digits else character for character in text)
+    assert template(text) == parameterise(text[:MAX_MESSAGE])
+    assert template(other) == parameterise(other[:MAX_MESSAGE]), "found as the first text's entry, if memoised"
 
 
 @given(st.text(max_size=300))

@@ -7,13 +7,16 @@ import time
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from logmonitor.handler.redaction import Redactor
+from logmonitor.levels import ERROR_LEVELS
 from logmonitor.pipeline.records import MAX_EXTRA_DEPTH, InvalidRecord, parse_record
 
 NOW = time.time()
+COUNTED = ("service", "level", "epoch", "timestamp", "host", "release")  # what the tables count of a record below ERROR
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
@@ -60,12 +63,21 @@ def encode(value: Any) -> bytes:
 
 
 def assert_parses_or_is_invalid(raw: bytes) -> None:
-    """parse_record's whole contract for the router: InvalidRecord, or a record it can redact and forward."""
+    """parse_record's whole contract for the router: InvalidRecord, or a record it can redact and forward.
+
+    What the router asks for (``counted_only``) is invalid for the same reason, or the same record, or
+    of a record below ERROR the fields the tables count.
+    """
     try:
         record = parse_record(raw, now=NOW)
     except InvalidRecord as invalid:
         assert invalid.reason.split(":", 1)[0].isidentifier()
+        with pytest.raises(InvalidRecord) as counted_only:
+            parse_record(raw, now=NOW, counted_only=True)
+        assert counted_only.value.reason == invalid.reason
         return
+    counted = parse_record(raw, now=NOW, counted_only=True)
+    assert counted == (record if record["level"] in ERROR_LEVELS else {field: record[field] for field in COUNTED})
     Redactor().record(record)
     orjson.dumps(record)
 
@@ -102,5 +114,7 @@ def test_an_extra_too_deep_to_redact_or_forward_is_invalid() -> None:
     else:
         raise AssertionError("a 900-level extra was accepted")
     within = b"[" * (MAX_EXTRA_DEPTH - 1) + b"]" * (MAX_EXTRA_DEPTH - 1)
-    assert_parses_or_is_invalid(raw.replace(deep, within))
-    assert parse_record(raw.replace(deep, within), now=NOW)["level"] == "ERROR"
+    for level in (b"ERROR", b"INFO"):  # an INFO record's extra is checked as deeply, though the router keeps none
+        assert_parses_or_is_invalid(raw.replace(b"ERROR", level))
+        assert_parses_or_is_invalid(raw.replace(deep, within).replace(b"ERROR", level))
+        assert parse_record(raw.replace(deep, within).replace(b"ERROR", level), now=NOW)["level"] == level.decode()

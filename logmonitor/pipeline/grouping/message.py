@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from logmonitor.pipeline.grouping.v1 import UUID, mask_bracketed
 
-__all__ = ["MAX_MESSAGE", "parameterise", "template"]
+__all__ = ["MAX_MESSAGE", "MAX_TEMPLATES", "parameterise", "template"]
 
 MAX_MESSAGE = 2000  # characters of a message grouped on (what version 1 cut it to)
 
@@ -72,9 +72,31 @@ _DURATION = re.compile(
 )
 
 
+_TEMPLATES: dict[bytes, str] = {}  # by the text (UTF-8) with its ASCII digits as zeros; emptied at MAX_TEMPLATES
+MAX_TEMPLATES = 1024  # of at most MAX_MESSAGE characters each (4-16 MiB at worst); a service has a few dozen
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")  # bytes: 10x faster than str.translate
+
+
 def template(message: str) -> str:
-    """The message's template: cut to :data:`MAX_MESSAGE` characters, then :func:`parameterise`."""
-    return parameterise(message[:MAX_MESSAGE])
+    """The message's template: cut to :data:`MAX_MESSAGE` characters, then :func:`parameterise`; memoised.
+
+    Texts that differ only in the value of their ASCII digits have the same template: every
+    mask decides by character class (a digit, a word character, a hex digit), never by a digit's
+    value, and the last one (numbers) leaves no digit behind. The one exception is an IPv6
+    address with an IPv4 tail, whose octets' values decide whether it is an address: a text with
+    both ``:`` and ``.`` is not memoised. So one bug's events ("order 17 failed", "order 18
+    failed") cost one dictionary lookup each after the first.
+    """
+    text = message[:MAX_MESSAGE]
+    if ":" in text and "." in text:
+        return parameterise(text)
+    key = text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZEROS)
+    found = _TEMPLATES.get(key)
+    if found is None:
+        if len(_TEMPLATES) >= MAX_TEMPLATES:
+            _TEMPLATES.clear()
+        found = _TEMPLATES[key] = parameterise(text)
+    return found
 
 
 def parameterise(text: str) -> str:

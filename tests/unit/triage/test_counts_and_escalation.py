@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logmonitor.triage.buckets import DAYS, FIVE_MINUTES, HOURS, TIERS, count_event, series, total
+from logmonitor.triage.buckets import DAYS, FIVE_MINUTES, HOURS, TIERS, count_events, series, total
 from logmonitor.triage.escalation import Escalation, baseline, is_escalating, last_hour
 from tests.unit.triage.steps import T0
 
@@ -18,8 +18,21 @@ def counted(times: list[float], now: float) -> dict[str, Any]:
     """Counts of events at ``times``, each counted at ``now``."""
     counts: dict[str, Any] = {}
     for epoch in times:
-        count_event(counts, epoch, now)
+        count_events(counts, [epoch], now)
     return counts
+
+
+OFFSETS = st.floats(-40 * DAY, 2 * DAY)
+
+
+@given(st.lists(OFFSETS, max_size=50), st.lists(OFFSETS, min_size=1, max_size=50))
+def test_a_batch_of_events_counts_as_the_same_events_one_by_one(before: list[float], batch: list[float]) -> None:
+    counts = counted([T0 + offset for offset in before], T0)
+    count_events(counts, [T0 + offset for offset in batch], T0 + HOUR)
+    one_by_one = counted([T0 + offset for offset in before], T0)
+    for offset in batch:
+        count_events(one_by_one, [T0 + offset], T0 + HOUR)
+    assert counts == one_by_one
 
 
 def test_an_event_counts_once_in_each_tier() -> None:
@@ -35,10 +48,10 @@ def test_series_fill_gaps_with_zeros_oldest_first() -> None:
 
 def test_old_buckets_are_dropped_as_time_passes_and_old_events_count_only_where_kept() -> None:
     counts = counted([T0 - 3 * HOUR], T0)
-    count_event(counts, T0 + 30 * HOUR, T0 + 30 * HOUR)
+    count_events(counts, [T0 + 30 * HOUR], T0 + 30 * HOUR)
     assert [start for start, _n in counts["h"]] == [T0 + 30 * HOUR], "26 hours later the old hour is gone"
     assert len(counts["d"]) == 2 and counts["m"] == [[T0 + 30 * HOUR, 1]]
-    count_event(counts, T0 - 20 * DAY, T0 + 30 * HOUR)
+    count_events(counts, [T0 - 20 * DAY], T0 + 30 * HOUR)
     assert sum(n for _s, n in counts["d"]) == 2, "an event older than 14 days counts nowhere"
 
 
@@ -54,7 +67,7 @@ def test_counts_stay_bounded_and_exact_within_the_tiers(offsets: list[tuple[floa
     now = T0
     for before_now, advance in offsets:
         now += advance
-        count_event(counts, now - before_now, now)
+        count_events(counts, [now - before_now], now)
         moments.append(min(now - before_now, now))
         for tier in TIERS:
             starts = [start for start, _n in counts[tier.field]]

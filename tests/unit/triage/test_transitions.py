@@ -80,6 +80,22 @@ def test_ignored_until_10_reopens_and_signals_after_exactly_10_more_events() -> 
     assert fired == [] and after["status"] == "unresolved"
 
 
+def test_a_batch_of_events_does_what_the_same_events_one_by_one_do() -> None:
+    """The router applies a batch's events of a group at once: the same status, signals and counts."""
+    for before in ([RESOLVE], [IGNORE_3], [IGNORE_FOREVER], [IGNORE_UNTIL], []):
+        stored, _ = run(None, [*events(0, 2), *before])
+        at_once = apply_events(stored, events(2, 5), T0 + 120)
+        one_by_one, signals = run(stored, events(2, 5), T0 + 120)
+        assert (at_once.state, list(at_once.signals)) == (one_by_one, signals)
+
+
+def test_the_errors_of_one_otlp_message_all_count() -> None:
+    """An OTLP batch's records share their message's offset: each of its errors is an event; replayed, none is."""
+    state = apply_events(None, [Event(0, 7, T0)] * 3, T0).state
+    assert state["counts"]["m"] == [[T0, 3]]
+    assert apply_events(state, [Event(0, 7, T0)] * 3, T0).state is state
+
+
 def test_a_history_entry_says_who_when_from_what_to_what() -> None:
     state, _ = run(None, [Command(command("ignored", at=T0 + 5, who="alice", ignore=Ignore(count=4)), 3)])
     assert state["history"] == [{"at": T0 + 5, "who": "alice", "from": "unresolved", "to": "ignored", "why": "request",
