@@ -68,10 +68,11 @@ def raw(level: str, message: str, service: str = "pay", **fields: Any) -> bytes:
                          "message": message, **fields})
 
 
-def batch(values: list[bytes], partition: int = 2, first: int = 40, ours: bool = False) -> Batch:
+def batch(values: list[bytes], partition: int = 2, first: int = 40, ours: bool = False, key: bytes | None = b"k"
+          ) -> Batch:
     """One partition's fetched records; ``ours``: sent by our handler, redacted already."""
     headers = [(REDACTED_HEADER, REDACTION_RULES)] if ours else []
-    records = [ConsumerRecord(LOGS, partition, first + i, 0, 0, b"k", value, None, 1, len(value), headers)
+    records = [ConsumerRecord(LOGS, partition, first + i, 0, 0, key, value, None, 1, len(value), headers)
                for i, value in enumerate(values)]
     last = records[-1]
     return Batch(records, Message(LOGS, partition, last.offset, 0.0, 0, headers, last.key, last.value, None))
@@ -172,6 +173,25 @@ async def test_a_record_off_its_home_partition_is_forwarded_there_with_its_sourc
     counted = tables.snapshot()
     await route(repartition_batch(forwards(producer, first=1)))  # the bundle written twice, as a crash leaves it
     assert tables.snapshot() == counted, "a repeated forward is counted once"
+
+
+async def test_unkeyed_records_are_forwarded_by_their_service_alone_and_parsed_at_home(
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    ecs = orjson.dumps({"@timestamp": iso_timestamp(time.time()), "log.level": "warn", "service.name": "pay",
+                        "message": "slow"})
+    values = [raw("INFO", "hello"), raw("LOUD", "a level no parse accepts"), ecs, b"not json", raw("INFO", "x")[:-1]]
+    await route(batch(values, partition=0, first=40, key=None))
+    assert [letter["source"]["offset"] for letter in producer.to(DEAD_LETTERS)] == [43, 44], "no service: here"
+    (bundle,) = forwards(producer)
+    records = forwarded_records(bundle.value, bundle.headers)
+    assert records is not None and [(value, source.offset) for value, source in records] == [
+        (values[0], 40), (values[1], 41), (ecs, 42)], "as they were read, in order"
+    await route(repartition_batch([bundle]))
+    assert tables.state[profile_key("pay")]["totals"] == {"INFO": 1, "WARNING": 1}
+    letter = producer.to(DEAD_LETTERS)[-1]
+    assert letter["source"] == {"topic": LOGS, "partition": 0, "offset": 41} and letter["reason"].startswith(
+        "bad_level"), "invalid but addressed: dead-lettered at its home, naming where it was read"
+    assert tables.invalid["2"]["n"] == 1
 
 
 def bundles(forwarded: Forwards) -> list[ConsumerRecord]:
