@@ -73,6 +73,7 @@ def test_state_an_older_version_counted_on_every_partition_is_moved_home_and_ans
     for restart in range(2):  # the first start recovers the moved state; a restart recovers it again alike
         new.wait_healthy()
         wait_for(new, "/api/v1/logs/stats", lambda _stats: totals(new) == expected, timeout=60)
+        assert new.get_json("/api/v1/logs/stats")["errors_last_hour"] == 16, "the per-minute windows moved too"
         for service in SERVICES:
             assert [group["count"] for group in groups_of(new, service)] == [8], f"{service}: one group of 8"
         if restart == 0:
