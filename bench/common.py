@@ -101,8 +101,8 @@ async def preload(bootstrap: str, topic: str, count: int, *, ours: bool = True, 
 
     ``ours``: marked as redacted, as KafkaLogHandler sends them; else as another producer's,
     which the router redacts. Keyed by service (each on its home partition), or with ``spread_over``
-    partitions unkeyed, the ``i``-th record to partition ``i % spread_over``, as an unkeyed
-    producer spreads them.
+    partitions unkeyed, evenly over them and every service over all of them, as an unkeyed producer
+    spreads them: the ``i``-th record to partition ``(i + i // len(SERVICES)) % spread_over``.
     """
     headers = [(REDACTED_HEADER, REDACTION_RULES)] if ours else None
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024,
@@ -112,7 +112,8 @@ async def preload(bootstrap: str, topic: str, count: int, *, ours: bool = True, 
         pending = []
         for i, (key, value) in enumerate(records(count)):
             if spread_over:
-                pending.append(await producer.send(topic, value, partition=i % spread_over, headers=headers))
+                partition = (i + i // len(SERVICES)) % spread_over  # i % spread_over: service i % 8 on one only
+                pending.append(await producer.send(topic, value, partition=partition, headers=headers))
             else:
                 pending.append(await producer.send(topic, value, key=key, headers=headers))
             if len(pending) >= 20_000:
@@ -203,6 +204,12 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def cpu_seconds(self) -> float:
+        """The processor time the worker has used (user and system): unlike its rate, hardly moved by other loads."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
 
     def rss_mib(self) -> float:
         """The worker's resident memory."""

@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -63,16 +64,24 @@ async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: st
         await producer.stop()
 
 
+class Rate(NamedTuple):
+    """A worker's records/s from health 200 to all routed, and its records per second of its own processor time."""
+
+    wall: float
+    cpu: float
+
+
 def router_rate(bootstrap: str, work: Path, app_id: str, partitions: int, total: int, store: str, *,
-                ours: bool = True, spread: bool = False) -> tuple[float, Worker]:
-    """Records/s of one logmonitor worker over a pre-loaded topic (health 200 to all routed); ``spread``: unkeyed."""
+                ours: bool = True, spread: bool = False) -> tuple[Rate, Worker]:
+    """The rates of one logmonitor worker over a pre-loaded topic; ``spread``: unkeyed."""
     worker = Worker(bootstrap, app_id, work / app_id, partitions, LOGMONITOR_STORE=store)
     asyncio.run(create_topics(bootstrap, partitions, worker.logs_topic))
     asyncio.run(preload(bootstrap, worker.logs_topic, total, ours=ours, spread_over=partitions if spread else 0))
     worker.start()
     ready = worker.wait_healthy()
+    used = worker.cpu_seconds()
     done = worker.wait_routed(total)
-    return total / (done - ready), worker
+    return Rate(total / (done - ready), total / (worker.cpu_seconds() - used)), worker
 
 
 def restart_seconds(worker: Worker) -> float:
@@ -98,7 +107,9 @@ def main() -> None:
     with broker() as (bootstrap, _local):
         asyncio.run(create_topics(bootstrap, args.partitions, source, sink))
         asyncio.run(preload(bootstrap, source, args.records, ours=not args.foreign))
-        plains, ours, spreads = [], [], []
+        plains: list[float] = []
+        ours: list[Rate] = []
+        spreads: list[Rate] = []
         for round_ in range(args.rounds):  # alternating, so both meet the broker cold and warm
             plains.append(asyncio.run(plain_loop(bootstrap, source, args.partitions, sink, args.records)))
             rate, worker = router_rate(bootstrap, work, f"p2-{run}-{round_}", args.partitions, args.records,
@@ -110,33 +121,38 @@ def main() -> None:
                                            "memory://", ours=not args.foreign, spread=True)
                 worker.stop()
                 spreads.append(rate)
-        plain, our = statistics.median(plains), statistics.median(ours)
+        plain, our = statistics.median(plains), statistics.median(rate.wall for rate in ours)
         origin = "other producers' (redacted by the router)" if args.foreign else "our handler's"
         lines.append(f"P2, {args.records:,} {origin} records, {args.partitions} partitions, 5% errors, one worker, "
                      f"{args.rounds} rounds (median; each round's figure in brackets):")
         lines.append(f"  plain aiokafka consume-parse-produce loop: {plain:,.0f} records/s "
                      f"[{', '.join(f'{rate:,.0f}' for rate in plains)}]")
         lines.append(f"  logmonitor router (parse, normalise, 4 tables, forward errors): {our:,.0f} records/s "
-                     f"[{', '.join(f'{rate:,.0f}' for rate in ours)}]")
+                     f"[{', '.join(f'{rate.wall:,.0f}' for rate in ours)}]")
         lines.append(f"  ratio: {our / plain:.2f}x (target >= 0.5x) "
-                     f"[{', '.join(f'{mine / theirs:.2f}x' for mine, theirs in zip(ours, plains, strict=True))}]")
+                     f"[{', '.join(f'{mine.wall / theirs:.2f}x' for mine, theirs in zip(ours, plains, strict=True))}]")
         if spreads:
-            spread = statistics.median(spreads)
+            spread = statistics.median(rate.wall for rate in spreads)
             lines.append(f"P9, the same records unkeyed, spread evenly over the {args.partitions} partitions:")
             lines.append(f"  logmonitor router (forward off-home records, count them at home): {spread:,.0f} "
-                         f"records/s [{', '.join(f'{rate:,.0f}' for rate in spreads)}]")
-            lines.append(f"  ratio to the keyed records: {spread / our:.2f}x (target >= 0.5x) "
-                         f"[{', '.join(f'{mine / keyed:.2f}x' for mine, keyed in zip(spreads, ours, strict=True))}]")
+                         f"records/s [{', '.join(f'{rate.wall:,.0f}' for rate in spreads)}]")
+            pairs = list(zip(spreads, ours, strict=True))
+            walls = ", ".join(f"{mine.wall / keyed.wall:.2f}x" for mine, keyed in pairs)
+            lines.append(f"  ratio to the keyed records: {spread / our:.2f}x (target >= 0.5x) [{walls}]")
+            cpu_spread, cpu_keyed = (statistics.median(rate.cpu for rate in rates) for rates in (spreads, ours))
+            cpus = ", ".join(f"{mine.cpu / keyed.cpu:.2f}x" for mine, keyed in pairs)
+            lines.append(f"  per second of the worker's processor time (other loads hardly move it): spread "
+                         f"{cpu_spread:,.0f}, keyed {cpu_keyed:,.0f} records, {cpu_spread / cpu_keyed:.2f}x [{cpus}]")
         if args.history:
             lines.append(f"P5, worker restart with {args.history:,} records of history:")
             for store in ("memory://", "rocksdb://"):
-                rate, worker = router_rate(bootstrap, work, f"p5-{run}-{store[:-3]}", args.partitions, args.history,
-                                           store)
+                history, worker = router_rate(bootstrap, work, f"p5-{run}-{store[:-3]}", args.partitions,
+                                              args.history, store)
                 rss = worker.rss_mib()
                 seconds = restart_seconds(worker)
                 worker.stop()
                 lines.append(f"  {store:<11} restart to health 200: {seconds:.1f} s "
-                             f"(ingest {rate:,.0f} records/s, RSS before restart {rss:.0f} MiB)")
+                             f"(ingest {history.wall:,.0f} records/s, RSS before restart {rss:.0f} MiB)")
     print(f"\n(2 cores: {os.cpu_count()} CPUs; worker logs in {work})")
     print("\n".join(lines))
 

@@ -24,9 +24,10 @@ OWN_COMMANDS = {
     "retention": "logmonitor.commands.retention:retention",
     "tail": "logmonitor.commands.tail:tail",
     "groups": "logmonitor.commands.groups:groups",
+    "move-state": "logmonitor.commands.move_state:move_state",
 }
 WORKER_HELP = "Run a worker: route, count and group records; serve the API and the dashboard."
-LISTED = ["up", "worker", "ingest", "demo", "kafka", "retention", "tail", "groups"]
+LISTED = ["up", "worker", "ingest", "demo", "kafka", "retention", "tail", "groups", "move-state"]
 
 
 class _LogmonitorGroup(click.Group):

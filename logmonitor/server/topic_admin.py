@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -18,8 +18,8 @@ from logmonitor.engine.admin_responses import ResourceOutcome, TopicConfig, alte
 from logmonitor.settings import ConfigError, Settings
 
 __all__ = [
-    "MAX_MESSAGE_BYTES", "ConfigRefused", "changelog_specs", "ensure_topics", "read_retention", "set_retention",
-    "set_topic_config", "topic_specs",
+    "MAX_MESSAGE_BYTES", "ConfigRefused", "changelog_specs", "ensure_topics", "read_retention", "records_deletable",
+    "set_retention", "set_topic_config", "topic_specs",
 ]
 
 log = logging.getLogger(__name__)
@@ -233,3 +233,31 @@ async def set_topic_config(settings: Settings, topic: str, changes: dict[str, st
         await _change_topic_configs(admin, {topic: changes}, await _topic_configs(admin, [topic]))
     finally:
         await admin.close()
+
+
+_DELETABLE = {"cleanup.policy": "compact,delete", "retention.ms": "-1"}
+
+
+@contextlib.asynccontextmanager
+async def records_deletable(admin: AIOKafkaAdminClient, topic: str) -> AsyncIterator[None]:
+    """``topic`` accepting DeleteRecords inside the block, its own settings again after.
+
+    Kafka deletes records of a topic only if its cleanup policy includes ``delete``: a compacted
+    changelog gets ``compact,delete`` with ``retention.ms`` -1 meanwhile, which keeps every record as
+    compaction alone does; a run stopped inside the block leaves it so, and the next run restores it.
+
+    Raises:
+        ConfigRefused: the cluster refused a change.
+    """
+    current = (await _topic_configs(admin, [topic]))[topic]
+    own = {name: value for name, (value, source) in current.items() if source == DYNAMIC_TOPIC_CONFIG}
+    if all(own.get(name) == value for name, value in _DELETABLE.items()):  # left so by a run that stopped
+        own = {name: value for name, value in own.items() if name != "retention.ms"} | {"cleanup.policy": "compact"}
+    if "delete" in own.get("cleanup.policy", ""):
+        yield
+        return
+    await _change_topic_configs(admin, {topic: _DELETABLE}, {topic: current})
+    yield
+    resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs=own)  # all of them: AlterConfigs replaces
+    for outcome in altered_configs(await admin.alter_configs([resource])):
+        _check(outcome)

@@ -19,7 +19,7 @@ from faust.serializers import codecs
 from logmonitor.engine.json_codec import CODEC
 from logmonitor.handler import KafkaLogHandler
 from logmonitor.home_partition import home_partition
-from logmonitor.pipeline.repartition import forward_headers
+from logmonitor.pipeline.repartition import Forwards
 from logmonitor.pipeline.tables.service_state import profile_key
 from tests.fixtures.ingest import IngestProcess, worker_ingest_env
 from tests.fixtures.otlp import encoded, export_request
@@ -164,11 +164,13 @@ def test_a_forward_written_twice_is_counted_once(worker: Any) -> None:
     source = (home + 1) % PARTITIONS
     records = [log_record(service, "INFO", "once"), error(service, "failed once", "OnceError")]
     repartition = f"{topic}-repartition"
-    for offset, record in enumerate(records, start=1_000_000):  # as a crash leaves them: each forwarded twice
-        forwarded = [(home, service.encode(), orjson.dumps(record))]
-        headers = forward_headers(topic, source, offset, None)
-        asyncio.run(produce_placed(bootstrap, repartition, forwarded * 2, headers))
-        asyncio.run(produce_placed(bootstrap, repartition, forwarded, headers))
+    both, last = Forwards(topic, source), Forwards(topic, source)  # as a crash leaves them: forwarded again
+    for offset, record in enumerate(records, start=1_000_000):
+        for forwards in (both, last) if offset > 1_000_000 else (both,):
+            forwards.add(home, None, orjson.dumps(record), [], offset, None)
+    for forwards in (both, both, last):
+        for key, value, partition, headers in forwards.messages():
+            asyncio.run(produce_placed(bootstrap, repartition, [(partition, key, value)], headers))
     marker = log_record(service, "WARNING", "after them")  # read after the forwards: they are all counted by then
     asyncio.run(produce_placed(bootstrap, topic, [(home, service.encode(), orjson.dumps(marker))]))
     stats = wait_for(worker, "/api/v1/logs/stats", lambda s: "WARNING" in s["by_service"].get(service, {}))

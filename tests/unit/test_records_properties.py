@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from logmonitor.handler.redaction import Redactor
 from logmonitor.levels import ERROR_LEVELS
+from logmonitor.pipeline.native_shape import native_service
 from logmonitor.pipeline.records import MAX_EXTRA_DEPTH, InvalidRecord, parse_record
 
 NOW = time.time()
@@ -118,3 +119,15 @@ def test_an_extra_too_deep_to_redact_or_forward_is_invalid() -> None:
         assert_parses_or_is_invalid(raw.replace(b"ERROR", level))
         assert_parses_or_is_invalid(raw.replace(deep, within).replace(b"ERROR", level))
         assert parse_record(raw.replace(deep, within).replace(b"ERROR", level), now=NOW)["level"] == level.decode()
+
+
+@given(NATIVE | ECS | OTEL | json_values)
+def test_the_service_read_alone_is_the_one_the_full_parse_names(doc: Any) -> None:
+    """The router forwards an unkeyed record by ``native_service``; its home counts it under the parse's service."""
+    raw = encode(doc)
+    service = native_service(raw)
+    try:
+        parsed = parse_record(raw, now=NOW)["service"]
+    except InvalidRecord:
+        return  # dead-lettered where it is parsed (its home, if forwarded: the source is in the forward)
+    assert service is None or service == parsed

@@ -16,8 +16,9 @@ from faust.types import Message
 
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RULES
-from logmonitor.pipeline import pacer, router
+from logmonitor.pipeline import pacer, repartition, router
 from logmonitor.pipeline.aggregation import Bounds
+from logmonitor.pipeline.repartition import Forwards, forwarded_records
 from logmonitor.pipeline.service_labels import ServiceLabels
 from logmonitor.pipeline.tables.service_state import chunk_key, profile_key
 from logmonitor.server.app import LogMonitorApp
@@ -31,7 +32,8 @@ SECRET = "password=hunter2"
 
 
 class FakeProducer:
-    """Records each send as (topic, key, value); ``messages``: as sent, with partition and headers."""
+    """Records each send as (topic, key, value: decoded, a bundle's as is); ``messages``: as sent, with partition and
+    headers."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, dict[str, Any]]] = []
@@ -39,7 +41,7 @@ class FakeProducer:
 
     async def send(self, topic: str, key: bytes | None, value: bytes, partition: Any, timestamp: Any,
                    headers: Any) -> None:
-        self.sent.append((topic, key, orjson.loads(value)))
+        self.sent.append((topic, key, value if topic == REPARTITION else orjson.loads(value)))
         self.messages.append((topic, key, value, partition, headers))
 
     def to(self, topic: str) -> list[dict[str, Any]]:
@@ -66,10 +68,11 @@ def raw(level: str, message: str, service: str = "pay", **fields: Any) -> bytes:
                          "message": message, **fields})
 
 
-def batch(values: list[bytes], partition: int = 2, first: int = 40, ours: bool = False) -> Batch:
+def batch(values: list[bytes], partition: int = 2, first: int = 40, ours: bool = False, key: bytes | None = b"k"
+          ) -> Batch:
     """One partition's fetched records; ``ours``: sent by our handler, redacted already."""
     headers = [(REDACTED_HEADER, REDACTION_RULES)] if ours else []
-    records = [ConsumerRecord(LOGS, partition, first + i, 0, 0, b"k", value, None, 1, len(value), headers)
+    records = [ConsumerRecord(LOGS, partition, first + i, 0, 0, key, value, None, 1, len(value), headers)
                for i, value in enumerate(values)]
     last = records[-1]
     return Batch(records, Message(LOGS, partition, last.offset, 0.0, 0, headers, last.key, last.value, None))
@@ -178,20 +181,45 @@ async def test_a_record_off_its_home_partition_is_forwarded_there_with_its_sourc
     assert producer.to(ERRORS) == [] and profile_key("pay") not in tables.state, "nothing counted off its home"
     assert [letter["source"]["offset"] for letter in producer.to(DEAD_LETTERS)] == [42], "dead letters stay"
     assert tables.invalid["0"]["n"] == 1
-    sent = forwards(producer)
-    assert [(record.key, record.partition, record.value) for record in sent] == [(b"pay", 2, value)
-                                                                                 for value in values[:2]]
-    assert sent[0].headers == [(REDACTED_HEADER, REDACTION_RULES), ("lm-source-topic", LOGS.encode()),
-                               ("lm-source-partition", b"0"), ("lm-source-offset", b"40")]
+    (bundle,) = sent = forwards(producer)
+    assert (bundle.key, bundle.partition, bundle.value) == (b"k", 2, values[0] + values[1]), "one bundle, in order"
+    places = [[40, None, len(values[0])], [41, None, len(values[1])]]
+    assert bundle.headers == [(REDACTED_HEADER, REDACTION_RULES), ("lm-source-topic", LOGS.encode()),
+                              ("lm-source-partition", b"0"), ("lm-source-records", orjson.dumps(places))]
 
     await route(repartition_batch(sent))
     assert tables.state[profile_key("pay")]["totals"] == {"INFO": 1, "ERROR": 1}
     error, = producer.to(ERRORS)
     assert error["id"] == f"{LOGS}-0-41", "the id is the place it was read first"
-    assert [key for topic, key, _value in producer.sent if topic == REPARTITION] == [b"pay", b"pay"], "not again"
+    assert [key for topic, key, _value in producer.sent if topic == REPARTITION] == [b"k"], "not forwarded again"
     counted = tables.snapshot()
-    await route(repartition_batch(forwards(producer, first=2)[:2]))  # the forward written twice, as a crash leaves it
+    await route(repartition_batch(forwards(producer, first=1)))  # the bundle written twice, as a crash leaves it
     assert tables.snapshot() == counted, "a repeated forward is counted once"
+
+
+async def test_unkeyed_records_are_forwarded_by_their_service_alone_and_parsed_at_home(
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    ecs = orjson.dumps({"@timestamp": iso_timestamp(time.time()), "log.level": "warn", "service.name": "pay",
+                        "message": "slow"})
+    values = [raw("INFO", "hello"), raw("LOUD", "a level no parse accepts"), ecs, b"not json", raw("INFO", "x")[:-1]]
+    await route(batch(values, partition=0, first=40, key=None))
+    assert [letter["source"]["offset"] for letter in producer.to(DEAD_LETTERS)] == [43, 44], "no service: here"
+    (bundle,) = forwards(producer)
+    records = forwarded_records(bundle.value, bundle.headers)
+    assert records is not None and [(value, source.offset) for value, source in records] == [
+        (values[0], 40), (values[1], 41), (ecs, 42)], "as they were read, in order"
+    await route(repartition_batch([bundle]))
+    assert tables.state[profile_key("pay")]["totals"] == {"INFO": 1, "WARNING": 1}
+    letter = producer.to(DEAD_LETTERS)[-1]
+    assert letter["source"] == {"topic": LOGS, "partition": 0, "offset": 41} and letter["reason"].startswith(
+        "bad_level"), "invalid but addressed: dead-lettered at its home, naming where it was read"
+    assert tables.invalid["2"]["n"] == 1
+
+
+def bundles(forwarded: Forwards) -> list[ConsumerRecord]:
+    """The messages of ``forwarded`` as the home partition reads them."""
+    return [ConsumerRecord(REPARTITION, partition, i, 0, 0, key, value, None, 1, len(value), headers)
+            for i, (key, value, partition, headers) in enumerate(forwarded.messages())]
 
 
 async def test_an_otlp_batchs_records_are_forwarded_one_by_one_and_counted_once_each(
@@ -201,11 +229,40 @@ async def test_an_otlp_batchs_records_are_forwarded_one_by_one_and_counted_once_
         "scopeLogs": [{"logRecords": [{"timeUnixNano": str(time.time_ns()), "severityText": "INFO",
                                        "body": {"stringValue": f"record {n}"}} for n in range(3)]}]}]})
     await route(batch([otlp], partition=1, first=7))
-    sent = forwards(producer)
-    assert [dict(record.headers)["lm-source-index"] for record in sent] == [b"0", b"1", b"2"]
-    await route(repartition_batch(sent[:2]))  # the forwards split over two fetches of the home partition
-    await route(repartition_batch(sent[2:] + sent[1:]))  # and the last ones written again
+    (bundle,) = forwards(producer)
+    records = forwarded_records(bundle.value, bundle.headers)
+    assert records is not None and [source.index_in_batch for _value, source in records] == [0, 1, 2]
+    first, again = Forwards(LOGS, 1), Forwards(LOGS, 1)  # bundled otherwise when forwarded again after a crash
+    for forwarded, chosen in ((first, records[:2]), (again, records[1:])):
+        for value, source in chosen:
+            forwarded.add(2, None, value, [], source.offset, source.index_in_batch)
+    await route(repartition_batch(bundles(first)))
+    await route(repartition_batch(bundles(again)))
     assert tables.state[profile_key("pay")]["totals"] == {"INFO": 3}
+
+
+def test_a_bundle_ends_where_the_key_headers_or_home_change_or_it_is_full_and_keeps_each_homes_order() -> None:
+    forwarded = Forwards(LOGS, 0)
+    places = [(2, b"a", []), (3, b"a", []), (2, b"a", []), (2, None, []), (2, None, [("h", b"1")])]
+    places += [(2, None, [("h", b"1")])] * (repartition.BUNDLE_RECORDS + 1)
+    for offset, (home, key, headers) in enumerate(places):
+        forwarded.add(home, key, b"%d" % offset, headers, offset, None)
+    messages = list(forwarded.messages())
+    sizes = [(key, home, len(orjson.loads(dict(headers)["lm-source-records"]))) for key, _v, home, headers in messages]
+    assert sizes == [(b"a", 2, 2), (b"a", 3, 1), (None, 2, 1), (None, 2, repartition.BUNDLE_RECORDS), (None, 2, 2)]
+    read = [source.offset for key, value, home, headers in messages if home == 2
+            for _value, source in forwarded_records(value, headers) or ()]
+    assert read == sorted(read) and len(forwarded) == len(places) == len(read) + 1
+
+
+@pytest.mark.parametrize("places", [
+    [[40, None, 3]], [[40, None, 30], [41, None, 30]], [[True, None, 30]], [[40.0, None, 30]], [[-1, None, 30]],
+    [[40, -2, 30]], [[40, None]], {"40": 30}, "x"])
+def test_a_bundle_whose_places_do_not_fit_its_value_is_no_forward(places: Any) -> None:
+    value = raw("INFO", "hi")[:30]
+    headers = [("lm-source-topic", LOGS.encode()), ("lm-source-partition", b"0"),
+               ("lm-source-records", orjson.dumps(places))]
+    assert forwarded_records(value, headers) is None
 
 
 async def test_a_record_in_the_repartition_topic_without_its_source_is_dead_lettered(

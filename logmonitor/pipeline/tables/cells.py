@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Cell", "home_of", "mark_applied", "source_partitions", "watermark"]
+__all__ = ["Cell", "at_home", "home_of", "mark_applied", "source_partitions", "watermark"]
 
 Cell = dict[str, Any]
 _WATERMARK = "_wm"  # the cell field holding {partition: offset}
@@ -35,6 +35,12 @@ def mark_applied(cell: Cell, partition: int, offset: int, home: int | None = Non
     cell.setdefault(_WATERMARK, {})[str(partition)] = offset
     if home is not None and home != partition:
         cell[_HOME] = home
+    return cell
+
+
+def at_home(cell: Cell, home: int) -> Cell:
+    """Record, in place, that ``cell`` belongs to partition ``home`` whatever partitions' records it holds."""
+    cell[_HOME] = home
     return cell
 
 
