@@ -20,6 +20,7 @@ from logmonitor.alerts.observe import LOOKBACK, PartitionView, partition_views
 from logmonitor.engine.current_event import writing_as_handler_of
 from logmonitor.metrics import ALERTS_PUBLISHED
 from logmonitor.pipeline.tables.alert_state import incident_key
+from logmonitor.pipeline.tables.cell_table import discard
 from logmonitor.pipeline.tables.expiry import drop_expired_windows, drop_unseen_groups, drop_unseen_services
 from logmonitor.server.context import AppContext
 from logmonitor.window import WINDOW_SECONDS
@@ -48,7 +49,7 @@ class Housekeeping:
             del view.profiles[service]
             context.service_labels.forget(service)
             for rule in context.alert_config.rules:
-                tables.alert_state.pop(incident_key(rule.name, service), None)
+                discard(tables.alert_state, incident_key(rule.name, service))
         view.groups = [group for group in view.groups if group["service"] not in expired]
         drop_unseen_groups(tables, view.groups, settings.group_retention, now)
 

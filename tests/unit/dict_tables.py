@@ -45,9 +45,12 @@ class Table(dict[Any, Any]):
         super().__delitem__(key)
 
     def pop(self, key: Any, *default: Any) -> Any:
-        if key in self:
-            self.changes.changed(key)
-        return super().pop(key, *default)
+        """As a real table's: a missing key raises KeyError, even with a default (its ``default=dict`` reads it
+        as ``{}``, then the delete fails); delete with ``cell_table.discard``."""
+        if key not in self:
+            raise KeyError(key)
+        self.changes.changed(key)
+        return super().pop(key)
 
 
 class WindowData:

@@ -130,3 +130,14 @@ def test_the_group_cap_has_a_default_and_limits() -> None:
     for value in ("0", "100001", "many"):
         with pytest.raises(ConfigError, match="LOGMONITOR_MAX_GROUPS_PER_SERVICE"):
             Settings.from_env({"LOGMONITOR_MAX_GROUPS_PER_SERVICE": value})
+
+
+def test_an_unseen_service_goes_with_its_groups_whatever_cells_it_never_had(tables: Tables) -> None:
+    """Its releases cell and its groups' triage states may not exist: a real table's pop of those raises."""
+    tables.route([("a", 0), ("b", 1)])
+    profile = tables.state[profile_key("pay")]
+    profile["last_seen"], profile["_routed_at"] = OLD, 0.0
+    groups = list(tables.groups.values())
+    tables.tables.group_states.clear()  # as for groups whose events the triage has not applied yet
+    assert expiry.drop_unseen_services(tables.tables, {"pay": profile}, groups, 0, RETENTION, NOW) == {"pay"}
+    assert not tables.groups and profile_key("pay") not in tables.state

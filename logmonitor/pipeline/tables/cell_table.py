@@ -10,7 +10,7 @@ from logmonitor.engine.json_codec import CODEC
 from logmonitor.engine.table_expiry import OnceExpiringTable
 from logmonitor.pipeline.tables.changed_keys import ChangedKeys
 
-__all__ = ["ROCKSDB_LIMITS", "CellTable", "cell_table"]
+__all__ = ["ROCKSDB_LIMITS", "CellTable", "cell_table", "discard"]
 
 _MIB = 1024 * 1024
 
@@ -52,3 +52,13 @@ class CellTable(OnceExpiringTable):
 def cell_table(app: faust.App, partitions: int, name: str, description: str, **options: Any) -> Any:
     """A changelog-backed table of ``app`` named ``name`` (``partitions`` of them); missing keys read as ``{}``."""
     return app.Table(name, default=dict, partitions=partitions, help=description, options=ROCKSDB_LIMITS, **options)
+
+
+def discard(table: Any, key: Any) -> None:
+    """Delete ``key`` from ``table`` if it is there (a tombstone then); nothing if not.
+
+    Not ``table.pop(key, None)``: a table made with ``default=dict`` reads a missing key as ``{}``,
+    so ``pop`` goes on to delete it and raises KeyError.
+    """
+    if key in table:
+        del table[key]

@@ -25,6 +25,7 @@ from typing import Any
 
 from logmonitor.metrics import GROUPS_EXPIRED, SERVICES_EXPIRED, WINDOWS_EXPIRED, WINDOWS_HELD
 from logmonitor.pipeline.tables.all_tables import Tables
+from logmonitor.pipeline.tables.cell_table import discard
 from logmonitor.pipeline.tables.cells import Cell
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.group_cap import forget
@@ -54,8 +55,8 @@ def drop_expired_windows(log_counts: Any, retention: timedelta, now: float | Non
 
 def _drop_group(tables: Tables, group: Cell) -> None:
     """Delete a group and its triage state."""
-    tables.error_groups.pop(group_key(group["service"], group["fingerprint"]), None)
-    tables.group_states.pop(state_key(group["service"], group["fingerprint"]), None)
+    discard(tables.error_groups, group_key(group["service"], group["fingerprint"]))
+    discard(tables.group_states, state_key(group["service"], group["fingerprint"]))
 
 
 def drop_unseen_groups(tables: Tables, groups: Iterable[Cell], retention: timedelta, now: float) -> int:
@@ -97,9 +98,9 @@ def drop_unseen_services(tables: Tables, profiles: Mapping[str, Cell], groups: I
     for name in unseen:
         profile = profiles[name]
         for number in range(profile.get("_ring_first", 0), profile.get("_ring_next", 0)):
-            tables.service_state.pop(chunk_key(name, number), None)
-        tables.service_state.pop(profile_key(name), None)
-        tables.service_state.pop(releases_key(name), None)
+            discard(tables.service_state, chunk_key(name, number))
+        discard(tables.service_state, profile_key(name))
+        discard(tables.service_state, releases_key(name))
     dropped = [group for group in groups if group["service"] in unseen]
     for group in dropped:
         _drop_group(tables, group)
