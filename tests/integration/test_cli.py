@@ -77,7 +77,7 @@ def test_help_says_what_logmonitor_is_and_lists_its_commands_before_fausts() -> 
     assert "Welcome" not in text
     ours, engine = text.split("Faust's own commands")
     assert commands_in(ours.split("Commands:")[1]) == ["up", "worker", "ingest", "demo", "kafka", "retention", "tail",
-                                                      "groups"]
+                                                      "groups", "move-state"]
     assert {"agents", "livecheck", "models", "send", "tables"} <= set(commands_in(engine))
 
 
