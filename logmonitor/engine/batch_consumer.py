@@ -17,8 +17,8 @@ Three of Faust's habits can lose records around a rebalance (the failover test l
   a jump, and the records in between were never processed. Here a jump is only taken for a
   gap once reading again from the expected offset gives the same jump.
 - Faust does not seek a partition without a committed offset, and its fetcher may have
-  read past records it dropped while the partition was paused: batch-handled partitions
-  without one are sought to their earliest offset.
+  read past records it dropped while the partition was paused: every stream partition
+  without one (batch-handled or not) is sought to its earliest offset.
 - Faust resumes fetching while it restores tables from their changelogs; a handler writing
   then has its writes replaced by the restore. Records fetched during a rebalance are set
   aside, and the first fetch after it seeks back to the committed offsets.
@@ -83,19 +83,25 @@ class BatchingConsumer(ShortPollConsumer):
     async def perform_seek(self) -> None:
         """Seek every partition to its committed offset, and expect reading to go on there.
 
-        Faust leaves a partition nobody has committed yet where the fetcher happens to be,
-        which after a rebalance can be past records it fetched and dropped while the partition
-        was paused; batch-handled ones go to their earliest offset, as ``auto_offset_reset``
-        (earliest) means.
+        Faust (aiokafka's ``seek_to_committed``) leaves a partition nobody has committed yet
+        where the fetcher happens to be, which after a rebalance can be past records it fetched
+        and dropped while the partition was paused or the flow suspended. Every such partition of
+        a stream topic (acked: the logs, the forwards, the status commands; not the changelogs,
+        which recovery reads) goes to its earliest offset, as ``auto_offset_reset`` (earliest)
+        means: a status command produced while its partition was being recovered was skipped
+        for good otherwise.
         """
         await super().perform_seek()
-        handled = {tp for tp in self.assignment() if tp.topic in self.app.batch_handlers}  # type: ignore[attr-defined]
-        self._next_offset = {tp: offset for tp in handled if (offset := self._committed_offset.get(tp)) is not None}
-        uncommitted = handled - self._next_offset.keys()
+        acked = self.app.topics.acks_enabled_for
+        streamed = {tp for tp in self.assignment() if acked(tp.topic)}
+        committed = {tp: offset for tp in streamed if (offset := self._committed_offset.get(tp)) is not None}
+        uncommitted = streamed - committed.keys()
         earliest = await self.earliest_offsets(*uncommitted) if uncommitted else {}
         for tp in uncommitted:
-            self._next_offset[tp] = earliest.get(tp, 0)
-            await self.seek(tp, self._next_offset[tp])
+            committed[tp] = earliest.get(tp, 0)
+            await self.seek(tp, committed[tp])
+        handlers = self.app.batch_handlers  # type: ignore[attr-defined]
+        self._next_offset = {tp: offset for tp, offset in committed.items() if tp.topic in handlers}
 
     async def _drain_messages(self, fetcher: Any) -> None:
         handlers: Mapping[str, BatchHandler] = self.app.batch_handlers  # type: ignore[attr-defined]

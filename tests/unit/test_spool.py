@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import time
 from collections import deque
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from logmonitor.handler.sender import Sender, SenderConfig
 from logmonitor.handler.spool import DiskSpool, Spool, SpooledRecord
 from logmonitor.handler.spool_keeper import SpoolKeeper
 from logmonitor.levels import LEVEL_RANK
-from tests.fixtures.ports import free_port
+from tests.unit.test_handler import FakeKafka, eventually
 
 VALUE = b"x" * 100
 
@@ -219,27 +218,29 @@ def test_a_failed_open_leaves_no_file_of_its_own_behind(tmp_path: Path, monkeypa
 class _BuggySpool(SpoolKeeper):
     """A spool whose first append fails with an error nobody planned for."""
 
+    raised = False
+
     def append(self, records: list[SpooledRecord]) -> None:
-        if not self.failures:
-            self.failures += 1
+        if not self.raised:
+            self.raised = True
             raise RuntimeError("a bug in spool code")
         super().append(records)
 
 
 def test_the_sender_thread_survives_an_unexpected_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     queue: deque[Captured] = deque()
-    config = SenderConfig(topic="logs", producer=producer_config(f"127.0.0.1:{free_port()}", {}), memory_records=0)
-    sender = Sender(config, queue, RecordEncoder("svc", "host-1", Redactor()), _BuggySpool(tmp_path, 1 << 20))
+    kafka = FakeKafka()
+    kafka.up = False  # no broker: every record is spooled, none delivered
+    config = SenderConfig(topic="logs", producer=producer_config("127.0.0.1:9", {}), memory_records=0)
+    sender = Sender(config, queue, RecordEncoder("svc", "host-1", Redactor()), _BuggySpool(tmp_path, 1 << 20), kafka)
     sender.start()
     try:
-        for batch in range(3):
+        for batch in range(3):  # each record its own turn: the next is queued once the thread has dealt with it
             record = logging.makeLogRecord({"msg": f"batch {batch}", "levelno": logging.ERROR})
             queue.append(Captured(record, record.getMessage(), current_context()))
-            deadline = time.monotonic() + 10
-            while (queue or sender._working) and time.monotonic() < deadline:
-                time.sleep(0.01)
-        assert sender.is_alive() and sender.internal_errors == 1
-        assert sender.spool.count == 2, "the batches after the failing one are spooled"
+            eventually(lambda spooled=batch: sender.internal_errors == 1 and sender.spool.count == spooled,
+                       f"batch {batch}: the first lost to the error, the others spooled")
+        assert sender.is_alive() and sender.internal_errors == 1 and sender.spool.state == "ok"
     finally:
         sender.stop(0.1)  # no broker: the spooled records stay spooled
     [line] = [line for line in capsys.readouterr().err.splitlines() if "unexpected error" in line]

@@ -173,3 +173,25 @@ def test_a_delivered_batchs_commit_offset_is_given_once_and_only_for_the_topics_
     assert consumer._new_offset(TOPIC) == 12
     assert consumer._new_offset(TOPIC) is None, "committed once; then Faust's own bookkeeping (nothing acked)"
     assert consumer._filter_committable_offsets([TOPIC, other]) == {other: 3}
+
+
+async def test_after_a_rebalance_every_stream_partition_nobody_committed_is_read_from_its_earliest_offset(
+        consumer: BatchingConsumer, monkeypatch: pytest.MonkeyPatch) -> None:
+    commands, changelog, read = TP("contract-commands", 3), TP("contract-state-changelog", 3), TP("contract-logs", 1)
+    done = _Seeks(consumer)
+    consumer.app.batch_handlers[TOPIC.topic] = lambda batch: asyncio.sleep(0)  # type: ignore[attr-defined]
+
+    async def seek_to_committed() -> dict[TP, int | None]:  # aiokafka's: it seeks those committed (above 0) only
+        return {TOPIC: None, commands: None, changelog: None, read: 7}
+
+    async def earliest_offsets(*partitions: TP) -> dict[TP, int]:
+        return {tp: 2 if tp == TOPIC else 0 for tp in partitions}
+
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest_offsets)
+    monkeypatch.setattr(consumer, "assignment", lambda: {TOPIC, commands, changelog, read})
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: topic != changelog.topic)
+    await consumer.perform_seek()
+    assert sorted(done.seeks) == [(commands, 0), (TOPIC, 2)], (
+        "a command fetched and dropped while its partition was paused is read again; the changelog is recovery's")
+    assert consumer._next_offset == {TOPIC: 2, read: 7}, "batch-handled partitions expect their next offset"
