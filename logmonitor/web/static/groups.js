@@ -409,6 +409,7 @@
     chooseKindOf($("ignore-count"), "count");
     chooseKindOf($("ignore-until"), "until");
     window.addEventListener("hashchange", route);
+    document.addEventListener("releases-changed", () => { if (list.answer) renderList(list.answer); });
     loadGroups();
     route();
     setInterval(loadGroups, REFRESH_MS);

@@ -1,7 +1,8 @@
 // A service's releases beside the error groups: the list (newest first: first and last seen, error
 // events, groups new in it and groups that came back in it), the groups' release filter, and the
 // "new in this release" marker of a group row. It uses dashboard.js's el(), getJson() and
-// shortTime(); groups.js calls releaseMarker() for each row and listens to #group-release.
+// shortTime(); groups.js calls releaseMarker() for each row, listens to #group-release, and draws its rows
+// again on "releases-changed" (the newest release, which marks them, arrived after them).
 // Release names are producer-controlled: only ever set as textContent or option values.
 "use strict";
 
@@ -37,7 +38,11 @@ function releaseMarker(group, chosen) {
 
   function render(answer) {
     const list = answer ? answer.releases : [];
-    releases.newest = list.length ? list[0].release : null;
+    const newest = list.length ? list[0].release : null;
+    if (newest !== releases.newest) { // rows drawn before this answer arrived get their markers now
+      releases.newest = newest;
+      document.dispatchEvent(new CustomEvent("releases-changed"));
+    }
     $("releases-panel").hidden = !answer;
     $("releases-error").textContent = "";
     if (answer) {
