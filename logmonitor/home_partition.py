@@ -20,24 +20,21 @@ def home_partition(service: str, partitions: int) -> int:
     return int(murmur2(service.encode()) & 0x7FFFFFFF) % partitions
 
 
-class HomePartitions:
-    """Each service's home partition among a topic's ``partitions``, computed once a service.
+class HomePartitions(dict[str, int]):
+    """Each service's home partition among a topic's ``partitions`` (``homes[service]``), computed once a service.
 
-    A dict lookup for a service seen before: the router asks for every record it reads. Bounded by
+    A dict look-up for a service seen before: the router asks for every record it reads. Bounded by
     the services the router admits (the service cap), plus what it reads before deciding.
     """
 
     MAX_CACHED = 100_000  # beyond: computed each time (~2 us), never grown further
 
     def __init__(self, partitions: int) -> None:
+        super().__init__()
         self.partitions = partitions
-        self.cached: dict[str, int] = {}  # by service
 
-    def of(self, service: str) -> int:
-        """The home partition of ``service``."""
-        home = self.cached.get(service)
-        if home is None:
-            home = home_partition(service, self.partitions)
-            if len(self.cached) < self.MAX_CACHED:
-                self.cached[service] = home
+    def __missing__(self, service: str) -> int:
+        home = home_partition(service, self.partitions)
+        if len(self) < self.MAX_CACHED:
+            self[service] = home
         return home

@@ -39,10 +39,10 @@ MAX_PAST_SECONDS = 30 * 24 * 3600
 _MILLIS_ABOVE = 1e11
 _MAX_TEXT = 64  # the longest ISO 8601 text with microseconds and offset is 32 characters
 
-_CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-_SECOND_MILLIS: dict[str, int] = {}  # "2026-11-26T06:31:16" -> its epoch in milliseconds, for canonical timestamps
+_CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII)
+_SECOND_MILLIS: dict[str, int] = {}  # "2026-11-26T06:31:16." -> its epoch in milliseconds, for canonical timestamps
 _SECOND_MILLIS_MAX = 4096  # over an hour of distinct seconds; cleared when full
-_MILLIS = {f"{n:03d}": n for n in range(1000)}  # "379" -> 379: three ASCII digits, looked up at once
+_MILLIS = {f"{n:03d}Z": n for n in range(1000)}  # "379Z" -> 379: a canonical timestamp's end, looked up at once
 
 
 class RecordTimeError(ValueError):
@@ -83,27 +83,31 @@ def record_time(value: Any, now: float) -> tuple[float, str]:
     Raises:
         RecordTimeError: not ISO 8601 text or epoch seconds, or outside the sanity window around ``now``.
     """
+    if value.__class__ is str:  # as we write them, nearly always: two look-ups (the second's, then the millisecond's)
+        base, millis = _SECOND_MILLIS.get(value[:20]), _MILLIS.get(value[20:])
+        if base is not None and millis is not None:
+            epoch = (base + millis) / 1000  # the very float datetime.timestamp() gives
+            if now - MAX_PAST_SECONDS <= epoch <= now + MAX_FUTURE_SECONDS:
+                return epoch, value
     canonical = _canonical_epoch(value) if value.__class__ is str else None
     epoch = _record_epoch(value) if canonical is None else canonical
-    if not now - MAX_PAST_SECONDS <= epoch <= now + MAX_FUTURE_SECONDS:  # nearly never: no call for the others
+    if not now - MAX_PAST_SECONDS <= epoch <= now + MAX_FUTURE_SECONDS:
         epoch = _in_window(epoch, now)
     return epoch, iso_timestamp(epoch) if canonical is None else value
 
 
 def _canonical_epoch(timestamp: str) -> float | None:
-    """The epoch of a timestamp like ``2026-11-26T06:31:16.379Z`` (as we write them); None for any other."""
-    millis = _MILLIS.get(timestamp[20:23])
-    if millis is None or len(timestamp) != 24 or timestamp[19] != "." or timestamp[23] != "Z":
+    """The epoch of a timestamp like ``2026-11-26T06:31:16.379Z`` (as we write them), remembering its second; None
+    for any other."""
+    if not _CANONICAL_TIMESTAMP.fullmatch(timestamp):
         return None
-    second = timestamp[:19]
+    second = timestamp[:20]  # with the dot
     base = _SECOND_MILLIS.get(second)
     if base is None:
-        if not _CANONICAL_TIMESTAMP.fullmatch(timestamp):
-            return None
         if len(_SECOND_MILLIS) >= _SECOND_MILLIS_MAX:
             _SECOND_MILLIS.clear()
-        base = _SECOND_MILLIS[second] = int(epoch_of(second + "Z")) * 1000
-    return (base + millis) / 1000  # the very float datetime.timestamp() gives
+        base = _SECOND_MILLIS[second] = int(epoch_of(second[:19] + "Z")) * 1000
+    return (base + _MILLIS[timestamp[20:]]) / 1000
 
 
 def _record_epoch(value: Any) -> float:

@@ -64,6 +64,9 @@ _VALUE = re.compile(
 )
 _ALREADY_FILTERED = re.compile(r"(?i:(?:bearer|basic|token)\s++)?\[Filtered\]")
 _CARD = re.compile(r"\d(?<!\w\d)(?:[ -]?\d){12,18}\b")  # bounded: at most 37 characters from each start
+_CARD_DIGITS = 13  # the fewest a card number has
+_SECRET_KEYS_REMEMBERED, _REMEMBERED_KEY_CHARS = 4096, 256  # keys remembered as secret or not: 1 M characters at most
+_DIGITS = b"0123456789"
 _NON_DIGITS = re.compile(r"\D")
 
 
@@ -76,6 +79,8 @@ def cut(text: str) -> str:
 
 def _filter_cards(text: str) -> tuple[str, int]:
     """``text`` with Luhn-valid card numbers replaced, and how many."""
+    if text.isascii() and len(text) - len(text.encode().translate(None, _DIGITS)) < _CARD_DIGITS:
+        return text, 0  # too few digits for a card: most texts, spared the regex (which tries every digit)
     parts: list[str] = []
     done = 0
     for match in _CARD.finditer(text):
@@ -126,9 +131,20 @@ class Redactor:
         extra = (re.escape(_SEPARATORS.sub("", key.lower())) for key in extra_keys)
         self._secret_part = re.compile("|".join((*_SECRET_KEY_PARTS, *extra)))
         self._extra_patterns = tuple(re.compile(pattern) for pattern in extra_patterns)
+        self._secret_keys: dict[str, bool] = {}  # by key, up to _SECRET_KEYS_REMEMBERED (then emptied)
 
     def is_secret_key(self, key: str) -> bool:
-        """Whether a mapping key (or ``k=v`` name) names a secret."""
+        """Whether a mapping key (or ``k=v`` name) names a secret; remembered (records repeat their keys)."""
+        if len(key) > _REMEMBERED_KEY_CHARS:
+            return self._names_secret(key)
+        secret = self._secret_keys.get(key)
+        if secret is None:
+            if len(self._secret_keys) >= _SECRET_KEYS_REMEMBERED:
+                self._secret_keys.clear()
+            secret = self._secret_keys[key] = self._names_secret(key)
+        return secret
+
+    def _names_secret(self, key: str) -> bool:
         flat = _SEPARATORS.sub("", key.lower())
         if self._secret_part.search(flat):
             return True

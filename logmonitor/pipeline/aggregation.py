@@ -14,8 +14,9 @@ either way a cell compares a record with the last one it applied from the same s
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,12 +142,13 @@ class _TableOverlay:
 class _ServiceCells:
     """One service's cells a batch has open: its profile, and the window of its latest record (most share it)."""
 
-    __slots__ = ("profile", "window", "window_start")
+    __slots__ = ("levels", "profile", "window", "window_end", "window_start")
+    window: _CellCopy  # set by the first record (its window is none of the empty range below)
 
     def __init__(self, profile: _CellCopy) -> None:
         self.profile = profile
-        self.window: _CellCopy | None = None
-        self.window_start: float | None = None
+        self.levels: dict[str, int] = {}  # the batch's records by level, replayed ones too (for the metrics)
+        self.window_start, self.window_end = math.inf, -math.inf
 
 
 _OLDEST_GROUPING = "_oldest_grouping"  # the profile field: no group of the service is of an older grouping version
@@ -183,7 +185,8 @@ class Changes:
         home = self.home  # the registry is one cell, the home partition's
         self._registry = _TableOverlay(self._state.read_registry, self._state.write_registry, partition, home)
         # The services listed in the registry: one admitted before, at any offset, admits every later record.
-        self._listed: dict[str, Any] = self._registry.get(home).cell.setdefault("services", {})
+        self._registry_cell = self._registry.get(home)
+        self._listed: dict[str, Any] = self._registry_cell.cell.setdefault("services", {})
         windows = _Windows(tables.log_counts)
         self._windows = _TableOverlay(windows.read, windows.write, partition, home)
         groups = tables.error_groups
@@ -202,7 +205,7 @@ class Changes:
 
     def counted_as(self, service: str, offset: int) -> str:
         """The service the record at ``offset`` is counted under: its own, or beyond the cap this partition's bucket."""
-        registry = self._registry.get(self.home)
+        registry = self._registry_cell
         applied = registry.after
         if offset > applied:
             registry.last = offset  # the registry records every offset it has decided for
@@ -244,11 +247,13 @@ class Changes:
         """Count a valid record (``size`` bytes) everywhere it belongs; skip cells that already hold it."""
         service, level, epoch = record["service"], record["level"], record["epoch"]
         cells = self._services.get(service) or self._open_service(service)
-        start = epoch - epoch % WINDOW_SECONDS
-        if start != cells.window_start:
-            cells.window, cells.window_start = self._windows.get((service, start)), start
+        levels = cells.levels
+        levels[level] = levels.get(level, 0) + 1
+        if not cells.window_start <= epoch < cells.window_end:
+            start = epoch - epoch % WINDOW_SECONDS
+            cells.window = self._windows.get((service, start))
+            cells.window_start, cells.window_end = start, start + WINDOW_SECONDS
         window = cells.window
-        assert window is not None
         if offset > window.after:
             counts = window.cell
             counts[level] = counts.get(level, 0) + 1
@@ -263,6 +268,12 @@ class Changes:
             if offset > releases.after:
                 self._release_tally.count(service, release, record["timestamp"], level in ERROR_LEVELS)
                 releases.last = offset
+
+    def routed(self) -> Iterator[tuple[str, str, int]]:
+        """How many records of each service and level the batch applied so far, replayed ones too."""
+        for service, cells in self._services.items():
+            for level, count in cells.levels.items():
+                yield service, level, count
 
     def _open_service(self, service: str) -> _ServiceCells:
         cells = self._services[service] = _ServiceCells(self._profiles.get(service))

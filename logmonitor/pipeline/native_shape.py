@@ -31,7 +31,7 @@ NO_BREADCRUMBS = msgspec.Raw(b"null")
 """The ``breadcrumbs`` of a record without them (the very object: records without them pay nothing more)."""
 
 
-class NativeException(msgspec.Struct, forbid_unknown_fields=True):
+class NativeException(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """The ``exception`` object."""
 
     type: Annotated[str, Meta(max_length=512)] | None = None
@@ -39,7 +39,7 @@ class NativeException(msgspec.Struct, forbid_unknown_fields=True):
     stacktrace: str | None = None
 
 
-class NativeRecord(msgspec.Struct, forbid_unknown_fields=True):
+class NativeRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """A native record with exactly the fields of DESIGN section 2, each of the right type."""
 
     level: str
@@ -81,7 +81,7 @@ def decode_native(raw: bytes) -> tuple[NativeRecord, dict[str, Any]] | None:
 _Marker = msgspec.Raw | UnsetType
 
 
-class _Addressed(msgspec.Struct):
+class _Addressed(msgspec.Struct, gc=False):
     """A record's service, and the fields that would make it an OpenTelemetry or ECS record (``records._shape``)."""
 
     service: _Name

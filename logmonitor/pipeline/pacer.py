@@ -6,11 +6,16 @@ import time
 
 from logmonitor.ingest.decoded import Rejected
 
-__all__ = ["YIELD_BYTES", "YIELD_EVERY", "Pacer"]
+__all__ = ["YIELD_BYTES", "YIELD_EVERY", "Pacer", "size_of"]
 
 # Records read between turns of the event loop: 500 (~15 ms; a fetch brings up to 5,000), or fewer when
 # they are large: another producer's record is redacted in full, up to ~0.4 us a byte of hostile text.
 YIELD_EVERY, YIELD_BYTES = 500, 128 * 1024
+
+
+def size_of(value: bytes | Rejected | None) -> int:
+    """The bytes of a record as read: its value, or what a rejected one held."""
+    return len(value.raw if isinstance(value, Rejected) else value or b"")
 
 
 class Pacer:
@@ -18,13 +23,13 @@ class Pacer:
 
     def __init__(self) -> None:
         self.now = time.time()  # for the timestamp sanity window (a day ahead, 30 days back)
-        self._count = self._size = 0
+        self._records, self._bytes = YIELD_EVERY, YIELD_BYTES  # left until the next turn
 
-    def done(self, value: bytes | Rejected | None) -> bool:
-        """One record (``value``) read; whether it is time to let web requests in (then ``now`` is renewed)."""
-        self._count += 1
-        self._size += len(value.raw if isinstance(value, Rejected) else value or b"")
-        if self._count >= YIELD_EVERY or self._size >= YIELD_BYTES:
-            self.now, self._count, self._size = time.time(), 0, 0
-            return True
-        return False
+    def done(self, size: int) -> bool:
+        """One record of ``size`` bytes read; whether it is time to let web requests in (then ``now`` is renewed)."""
+        self._records -= 1
+        self._bytes -= size
+        if self._records > 0 and self._bytes > 0:
+            return False
+        self.now, self._records, self._bytes = time.time(), YIELD_EVERY, YIELD_BYTES
+        return True

@@ -84,13 +84,6 @@ def _otel_level(number: Any) -> str:
     return level_of_severity_number(number)
 
 
-def _event_time(value: Any, now: float) -> tuple[float, str]:
-    try:
-        return record_time(value, now)
-    except RecordTimeError as error:
-        raise InvalidRecord(str(error)) from None
-
-
 def _text(value: Any, field: str, *, required: bool = False, limit: int = 0) -> str | None:
     if value is None and not required:
         return None
@@ -256,21 +249,23 @@ def parse_record(raw: bytes | None, *, fallback_id: str | None = None, now: floa
     """
     now = time.time() if now is None else now
     native = decode_native(raw) if raw and len(raw) <= MAX_RECORD_BYTES else None
-    if native is None:
-        record = _from_any_shape(raw, fallback_id, now)
-        extra, extra_text = record["extra"], raw or b""
-    else:  # a native record's other fields are typed flat: only its extra can nest
-        doc, extra = native
-        record, extra_text = _from_native(doc, extra, fallback_id, now, counted_only), doc.extra
-    if _may_nest_too_deep(extra_text) and _nesting(extra) > MAX_EXTRA_DEPTH:
+    try:
+        if native is None:
+            record = _from_any_shape(raw, fallback_id, now)
+            extra, extra_text = record["extra"], raw or b""
+        else:  # a native record's other fields are typed flat: only its extra can nest
+            doc, extra = native
+            record, extra_text = _from_native(doc, extra, fallback_id, now, counted_only), doc.extra
+    except RecordTimeError as error:
+        raise InvalidRecord(str(error)) from None
+    if len(extra_text) > 2 * MAX_EXTRA_DEPTH and _may_nest_too_deep(extra_text) and _nesting(extra) > MAX_EXTRA_DEPTH:
         raise InvalidRecord(f"bad_extra: extra nests deeper than {MAX_EXTRA_DEPTH} levels")
     return record
 
 
 def _may_nest_too_deep(text: bytes | Raw) -> bool:
-    """Whether the JSON ``text`` holding ``extra`` has the length and the brackets to nest beyond the bound."""
-    if len(text) <= 2 * MAX_EXTRA_DEPTH:  # each level takes an opening and a closing bracket
-        return False
+    """Whether the JSON ``text`` holding ``extra``, longer than two brackets a level, has the brackets to nest beyond
+    the bound."""
     whole = bytes(text)
     return whole.count(b"[") + whole.count(b"{") > MAX_EXTRA_DEPTH
 
@@ -293,7 +288,7 @@ def _from_native(doc: NativeRecord, extra: dict[str, Any], fallback_id: str | No
     level = _LEVEL_OF.get(doc.level) or _level(doc.level)
     if doc.service.isspace():
         _text(doc.service, "service", required=True)  # raises: blank
-    epoch, timestamp = _event_time(now if doc.timestamp is UNSET else doc.timestamp, now)
+    epoch, timestamp = record_time(now if doc.timestamp is UNSET else doc.timestamp, now)
     release, environment = doc.release, doc.environment
     if release is not None and release.isspace():
         _name(release, "release")  # raises: blank
@@ -332,7 +327,7 @@ def _from_any_shape(raw: bytes | None, fallback_id: str | None, now: float) -> d
         "exception": _exception(doc.get("exception")),
         "extra": extra,
     }
-    record["epoch"], record["timestamp"] = _event_time(doc.get("timestamp", now), now)
+    record["epoch"], record["timestamp"] = record_time(doc.get("timestamp", now), now)
     for field in _OPTIONAL_TEXT:
         record[field] = _text(doc.get(field), field, limit=OPTIONAL_TEXT_LIMIT)
     for field in _OPTIONAL_INT:

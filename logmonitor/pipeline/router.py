@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -22,7 +20,7 @@ from logmonitor.pipeline.aggregation import Bounds, Changes
 from logmonitor.pipeline.dead_letter import dead_letter
 from logmonitor.pipeline.fingerprint import fingerprint_candidates, group_title
 from logmonitor.pipeline.native_shape import native_service
-from logmonitor.pipeline.pacer import Pacer
+from logmonitor.pipeline.pacer import Pacer, size_of
 from logmonitor.pipeline.record_ready import REDACTED, ready_record
 from logmonitor.pipeline.records import MAX_RECORD_BYTES, InvalidRecord, parse_record
 from logmonitor.pipeline.repartition import Forwards, Source, forwarded_records
@@ -36,16 +34,6 @@ __all__ = ["Router"]
 
 Outgoing = list[tuple[str, bytes | None, bytes | None, int | None, Any]]  # (topic, key, value, partition, headers)
 NOT_FORWARDED = "not a forwarded record: the repartition topic's records carry their source in headers"
-
-
-def _values(message: ConsumerRecord, ours: bool, now: float) -> Iterable[tuple[int | None, bytes | Rejected | None]]:
-    """The records ``message`` carries with their index in its OTLP batch: its value (index None), or the batch's.
-
-    Our handler's records and nearly all others are single records, told by their first bytes.
-    """
-    if ours or not may_be_batch(message.value):
-        return ((None, message.value),)
-    return records_of(message.value, now)
 
 
 class Router:
@@ -62,7 +50,7 @@ class Router:
         self.repartition_topic, self._homes = repartition_topic, HomePartitions(partitions)
 
     def _route_one(self, message: ConsumerRecord, value: bytes | Rejected | None, index: int | None,
-                   changes: Changes, outgoing: Outgoing, routed: Counter[tuple[str, str]], now: float,
+                   changes: Changes, outgoing: Outgoing, now: float,
                    forwards: Forwards | None, forwarded: Source | None = None) -> None:
         """Route ``value``: the message's own, or the ``index``-th record of the OTLP batch it carries.
 
@@ -85,22 +73,21 @@ class Router:
             changes.apply_invalid(offset)
             INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
             return
-        if forwards is not None and (home := self._homes.of(record["service"])) != message.partition:
+        service = record["service"]
+        if forwards is not None and (home := self._homes[service]) != message.partition:
             forwards.add(home, message.key, value, message.headers, message.offset, index)
             return
         error = record["level"] in ERROR_LEVELS
         if error:  # only an error's text is kept (errors topic, ring, group title): it alone gets its id and redaction
             ready_record(record, message.headers,
                          forwarded or Source(message.topic, message.partition, offset, index))
-        service = changes.counted_as(record["service"], offset)
-        if service != record["service"]:  # beyond the cap: the bucket's record (an error names its service in extra)
-            if error:
-                record["extra"] = {**record["extra"], "overflowed_service": record["service"]}
-            record["service"] = service
+        if (counted := changes.counted_as(service, offset)) != service:  # beyond the cap: the bucket's record
+            if error:  # it names its service in extra
+                record["extra"] = {**record["extra"], "overflowed_service": service}
+            record["service"] = counted
         if error:
             self._group(record, changes, outgoing, offset)
         changes.apply_record(record, offset, size)
-        routed[service, record["level"]] += 1
 
     def _group(self, record: dict[str, Any], changes: Changes, outgoing: Outgoing, offset: int) -> None:
         """Group and title an error; forward it to the errors topic."""
@@ -126,7 +113,7 @@ class Router:
         """
         if not isinstance(value, bytes) or len(value) > MAX_RECORD_BYTES or (service := native_service(value)) is None:
             return False
-        if (home := self._homes.of(service)) == message.partition:
+        if (home := self._homes[service]) == message.partition:
             return False
         forwards.add(home, None, value, message.headers, message.offset, index)
         return True
@@ -142,27 +129,32 @@ class Router:
         of the errors topic de-duplicate by record id, of the dead-letter topic by source offset; the
         home partition of forwarded records by their source position (``pipeline/repartition.py``).
         """
-        outgoing, routed = Outgoing(), Counter[tuple[str, str]]()
+        outgoing = Outgoing()
         if batch.last.topic == self.repartition_topic:
-            await self._count_forwarded(batch, outgoing, routed)
+            await self._count_forwarded(batch, outgoing)
             await self._send(outgoing)
         else:
             changes = Changes(batch.last.partition, self._tables, self._bounds)
             forwards = Forwards(batch.last.topic, batch.last.partition)
             pacer = Pacer()
             for message in batch.records:
-                for index, value in _values(message, REDACTED in message.headers, pacer.now):
-                    self._route_one(message, value, index, changes, outgoing, routed, pacer.now, forwards)
-                    if pacer.done(value):
-                        await asyncio.sleep(0)
+                value = message.value
+                if REDACTED in message.headers or not may_be_batch(value):  # one record: our handler's, nearly all
+                    self._route_one(message, value, None, changes, outgoing, pacer.now, forwards)
+                else:
+                    for index, record in records_of(value, pacer.now):
+                        self._route_one(message, record, index, changes, outgoing, pacer.now, forwards)
+                        if pacer.done(size_of(record)):
+                            await asyncio.sleep(0)
+                    continue
+                if pacer.done(len(value or b"")):
+                    await asyncio.sleep(0)
             outgoing.extend((self.repartition_topic, *message) for message in forwards.messages())
             await self._send(outgoing)
             RECORDS_REPARTITIONED.inc(len(forwards))
             self._write(changes, batch)
-        for (service, level), count in routed.items():
-            RECORDS_ROUTED.labels(self._labels.label(service), level).inc(count)
 
-    async def _count_forwarded(self, batch: Batch, outgoing: Outgoing, routed: Counter[tuple[str, str]]) -> None:
+    async def _count_forwarded(self, batch: Batch, outgoing: Outgoing) -> None:
         """Count a batch of the repartition topic, each record at its source position, a source partition at a time."""
         by_source: dict[int, list[tuple[ConsumerRecord, bytes, Source]]] = {}
         highest: dict[int, int] = {}  # by source partition: the highest position in the batch so far
@@ -181,13 +173,16 @@ class Router:
         for partition, forwarded in by_source.items():
             changes = Changes(partition, self._tables, self._bounds, home=batch.last.partition)
             for message, value, source in forwarded:
-                self._route_one(message, value, source.index_in_batch, changes, outgoing, routed, pacer.now, None,
+                self._route_one(message, value, source.index_in_batch, changes, outgoing, pacer.now, None,
                                 source)
-                if pacer.done(value):
+                if pacer.done(len(value)):
                     await asyncio.sleep(0)
             self._write(changes, batch)  # before the next source's records read the cells
 
     def _write(self, changes: Changes, batch: Batch) -> None:
+        """Store the batch's changed cells; count its records in the metrics."""
+        for service, level, count in changes.routed():
+            RECORDS_ROUTED.labels(self._labels.label(service), level).inc(count)
         last = batch.last
         with writing_as_handler_of(Event(self._app, last.key, last.value, last.headers, last)):
             changes.write()

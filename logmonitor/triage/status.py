@@ -131,7 +131,8 @@ def apply_events(state: Cell | None, events: Iterable[Event], now: float) -> App
     ignore whose time has passed ends first (no signal). Ignored groups signal nothing. The
     events are counted all at once (``buckets.count_events``), however many a batch brings.
     """
-    new = [event for event in events if event.offset > watermark(state, event.partition)]
+    applied = {partition: watermark(state, partition) for partition in {event.partition for event in events}}
+    new = [event for event in events if event.offset > applied[event.partition]]
     if not new:
         return _unchanged(state)
     own = _own(state)
@@ -149,8 +150,8 @@ def apply_events(state: Cell | None, events: Iterable[Event], now: float) -> App
         else:
             break
     count_events(own["counts"], [event.epoch for event in new], now)
-    for event in new:
-        mark_applied(own, event.partition, event.offset)
+    for partition, offset in {event.partition: event.offset for event in new}.items():  # each partition's last
+        mark_applied(own, partition, offset)
     return Applied(own, True, tuple(signals))
 
 

@@ -34,7 +34,7 @@ from aiokafka.errors import KafkaError
 from logmonitor import compact_json
 from logmonitor.ingest.decoded import Rejected
 from logmonitor.metrics import LIVE_FEED_FOLLOWERS, LIVE_FEED_READING, LIVE_FEED_SKIPPED
-from logmonitor.pipeline.pacer import Pacer
+from logmonitor.pipeline.pacer import Pacer, size_of
 from logmonitor.settings import Settings
 
 __all__ = [
@@ -339,7 +339,7 @@ class LiveFeed:
             for value, record in self._decode(message, pacer.now):
                 if record is not None:
                     self._fan_out(record)
-                if pacer.done(value):
+                if pacer.done(size_of(value)):
                     await asyncio.sleep(0)
 
     def _fan_out(self, record: dict[str, Any]) -> None:

@@ -99,7 +99,7 @@ def services_on_every_partition(partitions: int) -> list[str]:
     homes = HomePartitions(partitions)
     found: dict[int, str] = {}
     for n in range(1000):
-        found.setdefault(homes.of(f"api-{n}"), f"api-{n}")
+        found.setdefault(homes[f"api-{n}"], f"api-{n}")
         if len(found) == partitions:
             return [found[p] for p in sorted(found)]
     raise AssertionError("no service name for some partition")

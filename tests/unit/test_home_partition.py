@@ -42,8 +42,8 @@ def test_the_cache_answers_as_the_function_and_stops_growing_at_its_bound() -> N
     homes = HomePartitions(12)
     homes.MAX_CACHED = 3  # type: ignore[misc]
     names = [f"service-{n}" for n in range(10)]
-    assert [homes.of(name) for name in names * 2] == [home_partition(name, 12) for name in names * 2]
-    assert len(homes.cached) == 3
+    assert [homes[name] for name in names * 2] == [home_partition(name, 12) for name in names * 2]
+    assert len(homes) == 3
 
 
 def test_the_handler_uses_librdkafkas_java_compatible_partitioner() -> None:

@@ -52,6 +52,13 @@ def test_canonical_timestamps_keep_their_milliseconds(millis: str) -> None:
     assert (record["timestamp"], record["epoch"]) == (timestamp, epoch_of(timestamp))
 
 
+def test_a_canonical_looking_timestamp_with_other_digits_is_refused_not_raised() -> None:
+    """``\\d`` matches any Unicode digit: such a timestamp once raised ValueError out of the router's batch."""
+    with pytest.raises(InvalidRecord) as invalid:
+        parse_record(native(timestamp="2026-11-26T06:31:1\u0666.379Z"), now=epoch_of("2026-11-26T06:31:16.000Z"))
+    assert invalid.value.reason.startswith("bad_timestamp")
+
+
 @pytest.mark.parametrize("millis", ["\u0663\u0667\u0669", "3 9", "+37", "37"])
 def test_near_canonical_timestamps_are_read_as_iso_or_refused(millis: str) -> None:
     timestamp = f"2026-11-26T06:31:16.{millis}Z"

@@ -38,6 +38,8 @@ GOOGLE_KEY = "AIzaSyD-" + "abcdefghij" * 3 + "k"  # AIza and 35 characters
         ("connect postgres://app:pa55word@db:5432/x", "pa55word"),
         ("card 4111 1111 1111 1111 charged", "4111 1111 1111 1111"),
         ("card 5500-0000-0000-0004 charged", "5500-0000-0000-0004"),
+        ("card 4222222222222 charged", "4222222222222"),  # 13 digits: the fewest a card has
+        ("card \u0664\u0661" + "\u0661" * 14 + " charged", "\u0664\u0661" + "\u0661" * 14),  # other digits
         (f"key follows {PEM} end", "MIIEowIBAAKCAQEAx"),
         (f"aws key {AWS_KEY_ID} used", AWS_KEY_ID),
         ("session ASIAY34FZKBOKMUTVV7A expired", "ASIAY34FZKBOKMUTVV7A"),
