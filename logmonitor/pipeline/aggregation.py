@@ -27,7 +27,6 @@ from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.event_time import current_record_epoch
-from logmonitor.pipeline.tables.group_states import state_key
 from logmonitor.pipeline.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
 from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key, releases_key
 from logmonitor.settings import Settings
@@ -149,6 +148,18 @@ class _ServiceCells:
         self.profile = profile
         self.levels: dict[str, int] = {}  # the batch's records by level, replayed ones too (for the metrics)
         self.window_start, self.window_end = math.inf, -math.inf
+
+
+def _new_group(record: dict[str, Any]) -> Cell:
+    """The cell of the group ``record`` (an error, grouped) is the first event of."""
+    fingerprint = record["fingerprint"]
+    exception = record.get("exception") or {}
+    return {
+        "service": record["service"], "fingerprint": fingerprint, "count": 0, "first_seen": record["timestamp"],
+        "title": record["title"],
+        "exception_type": None if fingerprint == group_cap.OVERFLOW_FINGERPRINT else exception.get("type"),
+        "grouping_version": GROUPING_VERSION, "_created": time.time(),
+    }
 
 
 _OLDEST_GROUPING = "_oldest_grouping"  # the profile field: no group of the service is of an older grouping version
@@ -330,25 +341,27 @@ class Changes:
         return self._invalid.get(str(self.home))
 
     def _update_group(self, record: dict[str, Any], offset: int) -> None:
-        exception = record.get("exception") or {}
         service, fingerprint = record["service"], record["fingerprint"]
-        group = self._groups.get(group_key(service, fingerprint), lambda _key: {
-            "service": service, "fingerprint": fingerprint, "count": 0,
-            "first_seen": record["timestamp"], "title": record["title"],
-            "exception_type": None if fingerprint == group_cap.OVERFLOW_FINGERPRINT else exception.get("type"),
-            "grouping_version": GROUPING_VERSION, "_created": time.time(),
-        })
+        key = group_key(service, fingerprint)  # its triage state's key too (group_states.state_key)
+        group = self._groups.open.get(key) or self._groups.get(key, lambda _key: _new_group(record))
         # Whatever the group cell holds: its triage state is another table's cell, which a crash may have left behind.
-        self._group_events.setdefault(state_key(service, fingerprint), []).append(
-            Event(self.partition, offset, record["epoch"], record.get("release")))
+        events = self._group_events.get(key)
+        if events is None:
+            events = self._group_events[key] = []
+        events.append(Event(self.partition, offset, record["epoch"], record.get("release")))
         if offset <= group.after:
             return
-        self._grouped.setdefault(service, set()).add(fingerprint)
-        cell = group.cell
+        grouped = self._grouped.get(service)
+        if grouped is None:
+            grouped = self._grouped[service] = set()
+        grouped.add(fingerprint)
+        cell, timestamp = group.cell, record["timestamp"]
         cell["count"] += 1
-        cell["first_seen"] = min(cell["first_seen"], record["timestamp"])
-        cell["last_seen"] = max(cell.get("last_seen", record["timestamp"]), record["timestamp"])
-        cell.update(level=record["level"], logger=record.get("logger"), last_id=record["id"])
+        if timestamp < cell["first_seen"]:
+            cell["first_seen"] = timestamp
+        if timestamp > cell.get("last_seen", ""):
+            cell["last_seen"] = timestamp
+        cell["level"], cell["logger"], cell["last_id"] = record["level"], record.get("logger"), record["id"]
         note_group_release(cell, record.get("release"), record.get("environment"))
         host, hosts = record.get("host"), cell.setdefault("hosts", [])
         if host and host not in hosts and len(hosts) < MAX_HOSTS:

@@ -23,7 +23,8 @@ __all__ = ["fingerprint"]
 def fingerprint(record: dict[str, Any]) -> str:
     """A stable hex hash of service, exception type, and the in-app frames or else the message's template."""
     exception = record.get("exception") or {}
-    found = frames(exception.get("stacktrace") or "")
+    stacktrace = exception.get("stacktrace")
+    found = frames(stacktrace) if stacktrace else []
     chosen = [frame for frame in found if not frame.library] or found
     where = [f"{module}:{function}" for (module, function), _same in groupby((f.module, f.function) for f in chosen)]
     # The version and what is hashed lead the hash input: no version-1 or message fingerprint can equal these.
