@@ -269,15 +269,16 @@ class Changes:
             counts = window.cell
             counts[level] = counts.get(level, 0) + 1
             window.last = offset
-        if level in ERROR_LEVELS:
+        error = level in ERROR_LEVELS
+        if error:
             self._update_group(record, offset)
         profile = cells.profile
         if offset > profile.after:
-            self._update_profile(profile, record, offset, size)
+            self._update_profile(profile, record, offset, size, error)
         if (release := record.get("release")) is not None:
             releases = self._releases.get(service)
             if offset > releases.after:
-                self._release_tally.count(service, release, record["timestamp"], level in ERROR_LEVELS)
+                self._release_tally.count(service, release, record["timestamp"], error)
                 releases.last = offset
 
     def routed(self) -> Iterator[tuple[str, str, int]]:
@@ -368,19 +369,19 @@ class Changes:
             hosts.append(host)
         group.last = offset
 
-    def _update_profile(self, profile: _CellCopy, record: dict[str, Any], offset: int, size: int) -> None:
-        cell, service, level, timestamp = profile.cell, record["service"], record["level"], record["timestamp"]
-        if level in ERROR_LEVELS:
+    def _update_profile(self, profile: _CellCopy, record: dict[str, Any], offset: int, size: int, error: bool) -> None:
+        cell, level, timestamp = profile.cell, record["level"], record["timestamp"]
+        if error:
             entry = {**record, "seq": cell["errors_seen"]}
-            self._new_errors.setdefault(service, []).append(error_ring.NewError(entry, size, offset))
+            self._new_errors.setdefault(record["service"], []).append(error_ring.NewError(entry, size, offset))
             cell["errors_seen"] += 1
         totals = cell["totals"]
         totals[level] = totals.get(level, 0) + 1
-        if cell["first_seen"] is None or timestamp < cell["first_seen"]:
+        first, last = cell["first_seen"], cell["last_seen"]
+        if first is None or timestamp < first:
             cell["first_seen"] = timestamp
-        if cell["last_seen"] is None or timestamp > cell["last_seen"]:
+        if last is None or timestamp > last:
             cell["last_seen"] = timestamp
-        host = record.get("host")
-        if host and host not in cell["hosts"] and len(cell["hosts"]) < MAX_HOSTS:
-            cell["hosts"].append(host)
+        if (host := record["host"]) and host not in (hosts := cell["hosts"]) and len(hosts) < MAX_HOSTS:
+            hosts.append(host)
         profile.last = offset

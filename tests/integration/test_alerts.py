@@ -62,9 +62,12 @@ rules:
         + [crash("booking", f"seat {n} lock timed out after 30s") for n in range(10)]
     ))
 
-    hook = wait_until(lambda: (b := webhook_receiver.bodies("/hook")) and all(
-        fired(b, rule) for rule in ("critical", "error-rate", "new-error", "silent")) and b,
-        120, "every rule to fire")  # a bound, not a timing: a loaded CI machine took over 60 s once
+    try:
+        hook = wait_until(lambda: (b := webhook_receiver.bodies("/hook")) and all(
+            fired(b, rule) for rule in ("critical", "error-rate", "new-error", "silent")) and b,
+            120, "every rule to fire")  # a bound, not a timing: a loaded CI machine took over 60 s once
+    except AssertionError as timeout:
+        raise AssertionError(f"{timeout}; what fired: {webhook_receiver.bodies('/hook')}") from None
     critical = fired(hook, "critical")[0]
     assert critical["service"] == "payments" and critical["count"] == 1
     assert critical["example"]["message"] == "card processor down"
