@@ -5,8 +5,9 @@
 
 P2: the same pre-loaded records are read by (a) a plain aiokafka consume-parse-produce loop that
 forwards the errors, and (b) one logmonitor worker (parse, normalise, tables, forward errors),
-taking turns for ``--rounds`` rounds; records/s of each, their medians and the ratio. The worker
-is timed from health 200 to its Prometheus counter reaching every record. P5: a worker with
+taking turns for ``--rounds`` rounds; records/s of each, their medians and the ratio, also per
+second of processor time. The worker is timed from health 200 to its Prometheus counter reaching
+every record. P5: a worker with
 ``--history`` records of table state is restarted, on ``memory://`` and on ``rocksdb://``;
 seconds from process start to health 200. The records come as KafkaLogHandler sends them, marked
 as redacted; with ``--foreign`` unmarked, as from other producers, so the router redacts each one.
@@ -34,8 +35,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench.common import Worker, broker, create_topics, preload
 
 
-async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: str, total: int) -> float:
-    """Records/s of a consume-parse-produce loop that forwards ERROR records to ``sink``."""
+class Rate(NamedTuple):
+    """Records a second: of wall clock (a worker's from health 200 to all routed), and of its processor time."""
+
+    wall: float
+    cpu: float
+
+
+async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: str, total: int) -> Rate:
+    """Records a second (of wall clock, of this process's processor time) of a consume-parse-produce loop that
+    forwards ERROR records to ``sink``."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, compression_type="lz4")
@@ -46,7 +55,7 @@ async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: st
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         seen = 0
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         while seen < total:
             pending = []
             for batch in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
@@ -58,17 +67,10 @@ async def plain_loop(bootstrap: str, source: str, partition_count: int, sink: st
             if pending:
                 await asyncio.gather(*pending)
         await producer.flush()
-        return total / (time.perf_counter() - started)
+        return Rate(total / (time.perf_counter() - started), total / (time.process_time() - used))
     finally:
         await consumer.stop()
         await producer.stop()
-
-
-class Rate(NamedTuple):
-    """A worker's records/s from health 200 to all routed, and its records per second of its own processor time."""
-
-    wall: float
-    cpu: float
 
 
 def router_rate(bootstrap: str, work: Path, app_id: str, partitions: int, total: int, store: str, *,
@@ -107,7 +109,7 @@ def main() -> None:
     with broker() as (bootstrap, _local):
         asyncio.run(create_topics(bootstrap, args.partitions, source, sink))
         asyncio.run(preload(bootstrap, source, args.records, ours=not args.foreign))
-        plains: list[float] = []
+        plains: list[Rate] = []
         ours: list[Rate] = []
         spreads: list[Rate] = []
         for round_ in range(args.rounds):  # alternating, so both meet the broker cold and warm
@@ -121,16 +123,21 @@ def main() -> None:
                                            "memory://", ours=not args.foreign, spread=True)
                 worker.stop()
                 spreads.append(rate)
-        plain, our = statistics.median(plains), statistics.median(rate.wall for rate in ours)
+        plain, our = statistics.median(rate.wall for rate in plains), statistics.median(rate.wall for rate in ours)
         origin = "other producers' (redacted by the router)" if args.foreign else "our handler's"
         lines.append(f"P2, {args.records:,} {origin} records, {args.partitions} partitions, 5% errors, one worker, "
                      f"{args.rounds} rounds (median; each round's figure in brackets):")
         lines.append(f"  plain aiokafka consume-parse-produce loop: {plain:,.0f} records/s "
-                     f"[{', '.join(f'{rate:,.0f}' for rate in plains)}]")
+                     f"[{', '.join(f'{rate.wall:,.0f}' for rate in plains)}]")
         lines.append(f"  logmonitor router (parse, normalise, 4 tables, forward errors): {our:,.0f} records/s "
                      f"[{', '.join(f'{rate.wall:,.0f}' for rate in ours)}]")
+        rounds = list(zip(ours, plains, strict=True))
         lines.append(f"  ratio: {our / plain:.2f}x (target >= 0.6x; --foreign >= 0.5x) "
-                     f"[{', '.join(f'{mine.wall / theirs:.2f}x' for mine, theirs in zip(ours, plains, strict=True))}]")
+                     f"[{', '.join(f'{mine.wall / theirs.wall:.2f}x' for mine, theirs in rounds)}]")
+        cpu_plain, cpu_our = (statistics.median(rate.cpu for rate in rates) for rates in (plains, ours))
+        lines.append(f"  per second of processor time (the loop's process, the worker; other loads hardly move it): "
+                     f"plain {cpu_plain:,.0f}, router {cpu_our:,.0f} records, {cpu_our / cpu_plain:.2f}x "
+                     f"[{', '.join(f'{mine.cpu / theirs.cpu:.2f}x' for mine, theirs in rounds)}]")
         if spreads:
             spread = statistics.median(rate.wall for rate in spreads)
             lines.append(f"P9, the same records unkeyed, spread evenly over the {args.partitions} partitions:")
