@@ -39,29 +39,33 @@ class NativeException(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     stacktrace: str | None = None
 
 
-class NativeRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """A native record with exactly the fields of DESIGN section 2, each of the right type."""
+class NativeRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+    """A native record with exactly the fields of DESIGN section 2, each of the right type.
 
-    level: str
-    service: _Name
-    message: str
+    The fields are in the order KafkaLogHandler writes them (``handler/encoding.py``): msgspec matches
+    a key to the field after the previous one first (11 % of the decode's instructions, callgrind).
+    """
+
     id: Annotated[str, Meta(max_length=128)] | None = None
     timestamp: str | _Int | float | UnsetType = UNSET
-    exception: NativeException | None = None
-    extra: msgspec.Raw = msgspec.Raw(b"{}")
+    level: str
+    service: _Name
     host: _Text | None = None
     logger: _Text | None = None
+    message: str
     module: _Text | None = None
     function: _Text | None = None
+    line: _Int | None = None
+    process: _Int | None = None
+    thread: _Int | str | None = None
     request_id: _Text | None = None
     trace_id: _Text | None = None
     span_id: _Text | None = None
     user_id: _Text | None = None
-    line: _Int | None = None
-    process: _Int | None = None
-    thread: _Int | str | None = None
     release: _Name | None = None
     environment: _Name | None = None
+    exception: NativeException | None = None
+    extra: msgspec.Raw = msgspec.Raw(b"{}")
     breadcrumbs: msgspec.Raw = NO_BREADCRUMBS  # checked as the general path checks them, only when present
 
 
