@@ -382,6 +382,6 @@ class Changes:
             cell["first_seen"] = timestamp
         if last is None or timestamp > last:
             cell["last_seen"] = timestamp
-        if (host := record["host"]) and host not in (hosts := cell["hosts"]) and len(hosts) < MAX_HOSTS:
+        if (host := record.get("host")) and host not in (hosts := cell["hosts"]) and len(hosts) < MAX_HOSTS:
             hosts.append(host)
         profile.last = offset
