@@ -141,14 +141,13 @@ class Router:
                 value = message.value
                 if REDACTED in message.headers or not may_be_batch(value):  # one record: our handler's, nearly all
                     self._route_one(message, value, None, changes, outgoing, pacer.now, forwards)
-                else:
-                    for index, record in records_of(value, pacer.now):
-                        self._route_one(message, record, index, changes, outgoing, pacer.now, forwards)
-                        if pacer.done(size_of(record)):
-                            await asyncio.sleep(0)
+                    if pacer.done(len(value or b"")):
+                        await asyncio.sleep(0)
                     continue
-                if pacer.done(len(value or b"")):
-                    await asyncio.sleep(0)
+                for index, record in records_of(value, pacer.now):  # an OTLP batch's records, or the value itself
+                    self._route_one(message, record, index, changes, outgoing, pacer.now, forwards)
+                    if pacer.done(size_of(record)):
+                        await asyncio.sleep(0)
             outgoing.extend((self.repartition_topic, *message) for message in forwards.messages())
             await self._send(outgoing)
             RECORDS_REPARTITIONED.inc(len(forwards))
