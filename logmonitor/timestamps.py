@@ -104,9 +104,13 @@ def _canonical_epoch(timestamp: str) -> float | None:
     second = timestamp[:20]  # with the dot
     base = _SECOND_MILLIS.get(second)
     if base is None:
+        try:
+            moment = epoch_of(second[:19] + "Z")
+        except ValueError:  # shaped like ours but no time: month 13, second 60, 30 February
+            return None
         if len(_SECOND_MILLIS) >= _SECOND_MILLIS_MAX:
             _SECOND_MILLIS.clear()
-        base = _SECOND_MILLIS[second] = int(epoch_of(second[:19] + "Z")) * 1000
+        base = _SECOND_MILLIS[second] = int(moment) * 1000
     return (base + _MILLIS[timestamp[20:]]) / 1000
 
 

@@ -52,10 +52,14 @@ def test_canonical_timestamps_keep_their_milliseconds(millis: str) -> None:
     assert (record["timestamp"], record["epoch"]) == (timestamp, epoch_of(timestamp))
 
 
-def test_a_canonical_looking_timestamp_with_other_digits_is_refused_not_raised() -> None:
-    """``\\d`` matches any Unicode digit: such a timestamp once raised ValueError out of the router's batch."""
+@pytest.mark.parametrize("timestamp", [
+    "2026-11-26T06:31:1\u0666.379Z",  # \\d matches any Unicode digit
+    "2026-13-01T00:00:00.000Z", "2026-11-26T06:31:60.000Z", "2026-02-30T00:00:00.000Z",  # shaped like ours, no time
+])
+def test_a_canonical_looking_timestamp_that_is_no_time_is_refused_not_raised(timestamp: str) -> None:
+    """Each once raised ValueError out of parse_record, so out of the router's batch handler."""
     with pytest.raises(InvalidRecord) as invalid:
-        parse_record(native(timestamp="2026-11-26T06:31:1\u0666.379Z"), now=epoch_of("2026-11-26T06:31:16.000Z"))
+        parse_record(native(timestamp=timestamp), now=epoch_of("2026-11-26T06:31:16.000Z"))
     assert invalid.value.reason.startswith("bad_timestamp")
 
 

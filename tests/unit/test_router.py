@@ -272,3 +272,13 @@ async def test_a_record_in_the_repartition_topic_without_its_source_is_dead_lett
     letter, = producer.to(DEAD_LETTERS)
     assert letter["source"] == {"topic": REPARTITION, "partition": 2, "offset": 5}
     assert letter["reason"].startswith("not a forwarded record") and profile_key("pay") not in tables.state
+
+
+async def test_a_timestamp_shaped_like_ours_that_is_no_time_is_dead_lettered_and_the_batch_goes_on(
+        route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
+    """Such a record once raised ValueError out of the batch handler, stopping the batch at every read."""
+    values = [raw("INFO", "before"), raw("INFO", "month 13", timestamp="2026-13-01T00:00:00.000Z"),
+              raw("ERROR", "second 60", timestamp="2026-11-26T06:31:60.000Z"), raw("INFO", "after")]
+    await route(batch(values))
+    assert [letter["reason"].split(":", 1)[0] for letter in producer.to(DEAD_LETTERS)] == ["bad_timestamp"] * 2
+    assert tables.state[profile_key("pay")]["totals"] == {"INFO": 2}
