@@ -27,6 +27,7 @@ from logmonitor.pipeline.tables.all_tables import Tables
 from logmonitor.pipeline.tables.cells import Cell, mark_applied, watermark
 from logmonitor.pipeline.tables.error_groups import group_key
 from logmonitor.pipeline.tables.event_time import current_record_epoch
+from logmonitor.pipeline.tables.group_states import state_key
 from logmonitor.pipeline.tables.service_registry import admits, announce_overflow, bucket_name, partition_cap
 from logmonitor.pipeline.tables.service_state import MAX_HOSTS, profile_key, registry_key, releases_key
 from logmonitor.settings import Settings
@@ -343,19 +344,13 @@ class Changes:
 
     def _update_group(self, record: dict[str, Any], offset: int) -> None:
         service, fingerprint = record["service"], record["fingerprint"]
-        key = group_key(service, fingerprint)  # its triage state's key too (group_states.state_key)
-        group = self._groups.open.get(key) or self._groups.get(key, lambda _key: _new_group(record))
+        group = self._groups.get(group_key(service, fingerprint), lambda _key: _new_group(record))
         # Whatever the group cell holds: its triage state is another table's cell, which a crash may have left behind.
-        events = self._group_events.get(key)
-        if events is None:
-            events = self._group_events[key] = []
-        events.append(Event(self.partition, offset, record["epoch"], record.get("release")))
+        self._group_events.setdefault(state_key(service, fingerprint), []).append(
+            Event(self.partition, offset, record["epoch"], record.get("release")))
         if offset <= group.after:
             return
-        grouped = self._grouped.get(service)
-        if grouped is None:
-            grouped = self._grouped[service] = set()
-        grouped.add(fingerprint)
+        self._grouped.setdefault(service, set()).add(fingerprint)
         cell, timestamp = group.cell, record["timestamp"]
         cell["count"] += 1
         if timestamp < cell["first_seen"]:

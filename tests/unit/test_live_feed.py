@@ -115,6 +115,17 @@ async def follows_again(live: LiveFeed) -> None:
         assert again.state == LIVE or await next_item(again) == LIVE
 
 
+async def reconnects_through(broker: Broker, attribute: str, broken: Any) -> None:
+    """The feed is live, reconnecting while the broker's ``attribute`` is ``broken``, live again once it is not."""
+    live, healthy = errors_feed(broker), getattr(broker, attribute)
+    async with live.subscribe() as subscription:
+        assert await next_item(subscription) == LIVE
+        setattr(broker, attribute, broken)
+        assert await next_item(subscription) == RECONNECTING
+        setattr(broker, attribute, healthy)
+        await follows_again(live)
+
+
 async def test_a_deleted_topic_ends_live_streams_and_a_new_consumer_reads_it_again(
         caplog: pytest.LogCaptureFixture) -> None:
     broker = Broker()
@@ -141,37 +152,17 @@ async def test_a_deleted_topic_ends_live_streams_and_a_new_consumer_reads_it_aga
 
 
 async def test_a_consumer_that_raises_is_replaced() -> None:
-    broker = Broker()
-    live = errors_feed(broker)
-    async with live.subscribe() as subscription:
-        assert await next_item(subscription) == LIVE
-        broker.fetch_error = KafkaConnectionError("broker gone")
-        assert await next_item(subscription) == RECONNECTING
-        broker.fetch_error = None
-        await follows_again(live)
+    await reconnects_through(Broker(), "fetch_error", KafkaConnectionError("broker gone"))
 
 
 async def test_a_cancelled_error_out_of_aiokafkas_stop_does_not_end_the_feed() -> None:
-    broker = Broker(stop_cancelled=True)
-    live = errors_feed(broker)
-    async with live.subscribe() as subscription:
-        assert await next_item(subscription) == LIVE
-        broker.has_topic = False
-        assert await next_item(subscription) == RECONNECTING
-        broker.has_topic = True
-        await follows_again(live)
+    await reconnects_through(Broker(stop_cancelled=True), "has_topic", False)
 
 
 async def test_while_the_broker_does_not_answer_the_feed_is_reconnecting_and_keeps_its_consumer() -> None:
     broker = Broker()
-    live = errors_feed(broker)
-    async with live.subscribe() as subscription:
-        assert await next_item(subscription) == LIVE
-        broker.answers = False
-        assert await next_item(subscription) == RECONNECTING
-        broker.answers = True
-        await follows_again(live)
-        assert broker.opened == 1, "aiokafka reconnects by itself and keeps its place"
+    await reconnects_through(broker, "answers", False)
+    assert broker.opened == 1, "aiokafka reconnects by itself and keeps its place"
 
 
 async def test_the_feed_serves_at_most_its_cap_of_clients() -> None:

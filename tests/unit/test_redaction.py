@@ -163,3 +163,15 @@ def test_a_record_is_cut_even_with_redaction_off() -> None:
     Redactor(enabled=False).record(record)
     assert record["message"] == "password=" + "x" * (MAX_TEXT - 9) + "... [truncated 9 characters]"
     assert record["extra"] == {"token": "t"}
+
+
+def test_a_million_distinct_key_names_keep_the_answer_right_and_the_memory_bounded() -> None:
+    """Whether a key names a secret is remembered, for at most 4,096 keys of at most 256 characters."""
+    redactor = Redactor()
+    for n in range(20_000):  # as from an attacker's ever-new extra keys: the memory is emptied when full
+        assert not redactor.is_secret_key(f"field_{n}")
+        assert redactor.is_secret_key(f"api_token_{n}")
+    long_secret = "x" * 10_000 + "_password"
+    assert redactor.is_secret_key(long_secret) and redactor.is_secret_key(long_secret)
+    remembered = redactor._secret_keys  # the bound is what this test is about
+    assert 0 < len(remembered) <= 4096 and all(len(key) <= 256 for key in remembered)
