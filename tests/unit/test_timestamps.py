@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from logmonitor import timestamps
 from logmonitor.timestamps import (
     LATEST,
     RecordTimeError,
@@ -93,3 +94,11 @@ def test_the_handler_truncates_where_iso_timestamp_rounds_to_the_microsecond() -
     assert iso_timestamp(0.5) == iso_timestamp_truncated(0.5) == "1970-01-01T00:00:00.500Z"
     assert (iso_timestamp(1.0009999999), iso_timestamp_truncated(1.0009999999)) == (
         "1970-01-01T00:00:01.001Z", "1970-01-01T00:00:01.000Z")
+
+
+def test_ever_new_seconds_are_read_right_and_remembered_within_the_bound() -> None:
+    """Canonical timestamps' seconds are remembered up to 4,096 at a time (emptied when full), whatever is sent."""
+    for n in range(0, 20_000 * 97, 97):  # 20,000 distinct seconds, up to 22 days back
+        epoch = NOW - n - 0.25
+        assert record_time(iso_timestamp(epoch), NOW) == (epoch, iso_timestamp(epoch))
+    assert 0 < len(timestamps._SECOND_MILLIS) <= 4096  # the bound is what this test is about
