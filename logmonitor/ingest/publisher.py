@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from logmonitor.ingest.decoded import Decoded
 from logmonitor.ingest.metrics import BYTES_IN_FLIGHT, PRODUCE_SECONDS, RECORDS_ACCEPTED, RECORDS_REJECTED, reason_code
 from logmonitor.pipeline.dead_letter import dead_letter_from
+from logmonitor.pipeline.record_ready import FOREIGN_REDACTOR
 
 __all__ = ["InFlight", "KafkaUnavailable", "Producer", "Publisher"]
 
@@ -116,7 +117,7 @@ class Publisher:
         for service, value in decoded.records:
             acknowledgements.append(await self.producer.send(self.logs_topic, value, key=service.encode()))
         for rejected in decoded.rejected:
-            letter = dead_letter_from(rejected.raw, rejected.reason, source)
+            letter = dead_letter_from(rejected.raw, rejected.reason, source, FOREIGN_REDACTOR)  # no handler redacted it
             acknowledgements.append(await self.producer.send(self.dlq_topic, letter))
         settled.append(_settle(acknowledgements, release))
         # Shielded: a timeout ends the request's wait, not the watch that releases the bytes.

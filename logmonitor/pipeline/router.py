@@ -21,7 +21,7 @@ from logmonitor.pipeline.dead_letter import dead_letter
 from logmonitor.pipeline.fingerprint import fingerprint_candidates, group_title
 from logmonitor.pipeline.native_shape import native_service
 from logmonitor.pipeline.pacer import Pacer, size_of
-from logmonitor.pipeline.record_ready import REDACTED, ready_record
+from logmonitor.pipeline.record_ready import REDACTED, ready_record, redactor_for
 from logmonitor.pipeline.records import MAX_RECORD_BYTES, InvalidRecord, parse_record
 from logmonitor.pipeline.repartition import Forwards, Source, forwarded_records
 from logmonitor.pipeline.service_labels import ServiceLabels
@@ -68,7 +68,7 @@ class Router:
         except InvalidRecord as invalid:
             raw = value.raw if isinstance(value, Rejected) else value
             source = forwarded or Source(message.topic, message.partition, message.offset, index)
-            letter = dead_letter(raw, invalid.reason, *source)
+            letter = dead_letter(raw, invalid.reason, *source, redactor=redactor_for(message.headers))
             outgoing.append((self.dead_letters_topic, message.key, letter, None, None))
             changes.apply_invalid(offset)
             INVALID_RECORDS.labels(invalid.reason.split(":", 1)[0]).inc()
@@ -159,7 +159,8 @@ class Router:
         highest: dict[int, int] = {}  # by source partition: the highest position in the batch so far
         for message in batch.records:
             if (records := forwarded_records(message.value, message.headers)) is None:
-                letter = dead_letter(message.value, NOT_FORWARDED, message.topic, message.partition, message.offset)
+                letter = dead_letter(message.value, NOT_FORWARDED, message.topic, message.partition, message.offset,
+                                     redactor=redactor_for(message.headers))
                 outgoing.append((self.dead_letters_topic, message.key, letter, None, None))
                 INVALID_RECORDS.labels(NOT_FORWARDED.split(":", 1)[0]).inc()
                 continue

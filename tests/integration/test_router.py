@@ -13,8 +13,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from logmonitor.handler.redaction import REDACTED_HEADER, REDACTION_RULES
-from logmonitor.pipeline.dead_letter import KEPT_RAW_BYTES
+from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RULES
+from logmonitor.pipeline.dead_letter import REDACTED_RAW_BYTES
 from logmonitor.pipeline.records import MAX_RECORD_BYTES
 from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.traffic import keyed, log_record, produce, read_topic, read_topic_until
@@ -34,7 +34,7 @@ INVALID = {
     "not_json": b"{this is not json",
     "not_object": b"[1, 2, 3]",
     "bad_service": orjson.dumps({"level": "ERROR", "message": "who am I"}),
-    "bad_level": orjson.dumps({"level": "FOO", "service": "booking", "message": "m"}),
+    "bad_level": orjson.dumps({"level": "FOO", "service": "booking", "message": "login password=hunter2"}),
     "oversized": orjson.dumps({"level": "INFO", "service": "booking", "message": "x" * (2 * 1024 * 1024)}),
     "not_utf8": b'{"level": "INFO", "service": "\xff\xfe", "message": "m"}',
     "future_timestamp": orjson.dumps({"level": "INFO", "service": "b", "message": "m",
@@ -64,7 +64,9 @@ async def test_each_invalid_kind_lands_in_the_dlq_with_its_reason(worker: Any) -
         assert letter["reason"].startswith(kind), letter["reason"]
         assert letter["source"]["topic"] == env["LOGMONITOR_TOPIC_LOGS"]
         raw = letter["raw"].encode() if letter["raw_encoding"] == "utf-8" else base64.b64decode(letter["raw"])
-        assert raw == INVALID[kind][:KEPT_RAW_BYTES]
+        # No handler sent them: each copy is redacted, of at most what the redactor reads.
+        assert raw == INVALID[kind][:REDACTED_RAW_BYTES].replace(b"hunter2", FILTERED.encode())
+        assert letter["raw_redacted"] is True
         assert letter.get("raw_bytes") == (len(INVALID[kind]) if kind == "oversized" else None)
     stats = wait_for(worker, "/api/v1/logs/stats", lambda s: "dlq-neighbour" in s["by_service"])
     assert stats["by_service"]["dlq-neighbour"] == {"INFO": 1}

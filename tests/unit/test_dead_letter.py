@@ -7,12 +7,13 @@ import base64
 import orjson
 import pytest
 
-from logmonitor.pipeline.dead_letter import KEPT_RAW_BYTES, dead_letter
+from logmonitor.handler.redaction import FILTERED, Redactor
+from logmonitor.pipeline.dead_letter import KEPT_RAW_BYTES, REDACTED_RAW_BYTES, dead_letter
 from logmonitor.server.topic_admin import MAX_MESSAGE_BYTES
 
 
-def letter(raw: bytes | None) -> dict[str, object]:
-    return dict(orjson.loads(dead_letter(raw, "why: because", "logs", 3, 41)))
+def letter(raw: bytes | None, redactor: Redactor | None = None) -> dict[str, object]:
+    return dict(orjson.loads(dead_letter(raw, "why: because", "logs", 3, 41, redactor=redactor)))
 
 
 def test_a_utf8_record_is_kept_whole_as_text_with_its_source() -> None:
@@ -48,3 +49,23 @@ def test_an_oversized_undecodable_record_keeps_its_start_as_base64() -> None:
 def test_whatever_the_record_the_letter_fits_the_dlq_topic(unit: bytes) -> None:
     """The worst cases: control characters escape to six bytes each, invalid bytes go to base64."""
     assert len(dead_letter(unit * (20 * 1024 * 1024 // len(unit)), "oversized", "logs", 0, 0)) < MAX_MESSAGE_BYTES
+
+
+def test_another_producers_record_is_kept_redacted() -> None:
+    found = letter(b'{"password": "hunter2", "message": "Bearer abcdef.123456", "note": "caf\xc3\xa9"', Redactor())
+    assert found["raw"] == f'{{"password": "{FILTERED}", "message": "Bearer {FILTERED}", "note": "café"'
+    assert found["raw_encoding"] == "utf-8" and found["raw_redacted"] is True and "raw_truncated" not in found
+
+
+def test_another_producers_undecodable_record_is_redacted_byte_for_byte_outside_its_secrets() -> None:
+    found = letter(b'\xff\xfe{"token": "s3cr3t", "n": 1}', Redactor())
+    assert found["raw_encoding"] == "base64" and found["raw_redacted"] is True
+    assert base64.b64decode(str(found["raw"])) == f'\xff\xfe{{"token": "{FILTERED}", "n": 1}}'.encode("latin-1")
+
+
+def test_another_producers_long_record_keeps_the_start_the_redactor_reads() -> None:
+    """Redaction reads what it keeps: a hostile megabyte would hold the event loop for about 0.3 s."""
+    raw = b"a:" * KEPT_RAW_BYTES
+    found = letter(raw, Redactor())
+    assert found["raw"] == "a:" * (REDACTED_RAW_BYTES // 2) and found["raw_truncated"] is True
+    assert found["raw_bytes"] == len(raw) and found["raw_redacted"] is True

@@ -105,6 +105,18 @@ async def test_a_record_from_another_producer_is_redacted_ours_is_not_redacted_a
     assert producer.to(ERRORS)[1]["message"] == f"login {SECRET}", "the handler's own rules were applied"
 
 
+async def test_another_producers_invalid_record_is_dead_lettered_redacted_ours_as_it_came(
+        route: router.Router, producer: FakeProducer) -> None:
+    invalid = raw("LOUD", f"login {SECRET}", extra={"api_key": "k-123"})  # bad_level
+    await route(batch([invalid]))
+    await route(batch([invalid], first=50, ours=True))
+    foreign, ours = producer.to(DEAD_LETTERS)
+    assert foreign["reason"].startswith("bad_level") and foreign["raw_redacted"] is True
+    assert "hunter2" not in foreign["raw"] and "k-123" not in foreign["raw"]
+    assert orjson.loads(foreign["raw"])["message"] == f"login password={FILTERED}", "the rest kept as it came"
+    assert ours["raw"] == invalid.decode() and "raw_redacted" not in ours, "the handler's own rules were applied"
+
+
 async def test_an_errors_release_and_environment_are_forwarded_and_kept_in_the_ring(
         route: router.Router, tables: DictTables, producer: FakeProducer) -> None:
     await route(batch([raw("ERROR", "boom", release="2.4.1", environment="production"),

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from google.rpc.status_pb2 import Status
 
+from logmonitor.handler.redaction import FILTERED
 from logmonitor.timestamps import iso_timestamp
 from tests.fixtures.ingest import IngestProcess, read_topic, running_ingest, wait_for, worker_ingest_env
 from tests.fixtures.worker import WorkerProcess
@@ -39,7 +40,7 @@ def test_ndjson_records_are_acknowledged_and_counted_and_bad_lines_go_to_the_dlq
     service = f"ndjson-{uuid.uuid4().hex[:6]}"
     rejected_before = ingest.metric("logmonitor_ingest_records_rejected_total")  # the server is the module's
     lines = [record(service, "INFO", "hello"), record(service, "ERROR", "boom")]
-    body = b"\n".join(orjson.dumps(line) for line in lines) + b"\n{not json\n"
+    body = b"\n".join(orjson.dumps(line) for line in lines) + b"\n{not json, token=s3cr3t\n"
     status, _, answer = ingest.post("/api/v1/ingest", gzip.compress(body), {**NDJSON, "Content-Encoding": "gzip"})
     assert (status, orjson.loads(answer)) == (200, {"accepted": 2, "rejected": 1})
     stats = wait_for(lambda: module_worker.get_json("/api/v1/logs/stats"),
@@ -47,7 +48,8 @@ def test_ndjson_records_are_acknowledged_and_counted_and_bad_lines_go_to_the_dlq
     assert stats["by_service"][service] == {"INFO": 1, "ERROR": 1}
     letters = read_topic(module_worker.env["KAFKA_BOOTSTRAP_SERVERS"], module_worker.env["LOGMONITOR_TOPIC_DLQ"],
                          lambda values: any(v["source"].get("ingest") == "/api/v1/ingest" for v in values))
-    [letter] = [v for v in letters if v["source"].get("ingest") == "/api/v1/ingest" and v["raw"] == "{not json"]
+    [letter] = [v for v in letters if v["source"].get("ingest") == "/api/v1/ingest" and v["raw"].startswith("{not")]
+    assert letter["raw"] == f"{{not json, token={FILTERED}" and letter["raw_redacted"] is True, "redacted"
     assert letter["reason"] and letter["source"]["content_type"] == "application/x-ndjson"
     assert ingest.metric("logmonitor_ingest_records_rejected_total") - rejected_before == 1
 
