@@ -13,8 +13,8 @@ __all__ = ["FILES", "DashboardView", "StaticView"]
 
 _STATIC = files("logmonitor.web") / "static"
 FILES = {name: (_STATIC / name).read_bytes() for name in (
-    "index.html", "dashboard.js", "dashboard.css", "chart.js", "chart.css", "groups.js", "groups.css", "releases.js",
-    "trace.js")}
+    "index.html", "dashboard.js", "dashboard.css", "chart.js", "chart.css", "groups.js", "group_detail.js",
+    "groups.css", "releases.js", "trace.js")}
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 

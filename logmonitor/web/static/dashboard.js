@@ -62,6 +62,9 @@ function matches(error, f) {
 
 function shortTime(iso) { return String(iso || "").replace("T", " ").replace("Z", ""); }
 
+// "1 event", "2,000 events".
+function plural(n, word) { return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`; }
+
 // An error's breadcrumbs (the records its context logged before it, oldest first) as a list, all text.
 function breadcrumbList(crumbs) {
   const list = el("ol", null, "breadcrumbs");
