@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from typing import Any
 
 import orjson
 import pytest
 
+from logmonitor.handler.redaction import FILTERED
+from logmonitor.ingest import publisher
 from logmonitor.ingest.decoded import Decoded, Rejected
 from logmonitor.ingest.publisher import InFlight, KafkaUnavailable, Publisher
 
@@ -50,6 +54,25 @@ async def test_records_go_to_the_logs_topic_keyed_by_service_and_rejected_ones_t
                                                                     {"ingest": "/v1/logs"})
     await asyncio.sleep(0)
     assert released.count == 1
+
+
+async def test_rejected_records_are_dead_lettered_redacted_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redaction reads up to 64 KiB of each rejected record: a body of hostile ones would hold the loop for seconds."""
+    threads: list[threading.Thread] = []
+    real = publisher.dead_letter_from
+
+    def recorded(*args: Any) -> bytes:
+        threads.append(threading.current_thread())
+        return real(*args)
+
+    monkeypatch.setattr(publisher, "dead_letter_from", recorded)
+    producer = FakeProducer()
+    rejected = [Rejected("not_json: expected a value", b"{token=s3cr3t"), Rejected("bad_level: x", b"a:" * 100_000)]
+    await Publisher(producer, "logs", "dlq", timeout=5).publish(Decoded(rejected=rejected), {}, "/v1/logs", Releases())
+    assert len(threads) == 2 and threading.main_thread() not in threads
+    first, second = (orjson.loads(value) for _topic, value, _key, _ in producer.sent)
+    assert first["raw"] == f"{{token={FILTERED}" and first["raw_redacted"] is True
+    assert second["raw_truncated"] is True and len(second["raw"]) == 64 * 1024
 
 
 async def test_no_acknowledgement_in_time_is_unavailable_and_the_bytes_stay_held_until_the_records_settle() -> None:
