@@ -36,8 +36,10 @@ def fingerprint_candidates(record: dict[str, Any], oldest: int = 1) -> tuple[Can
     ``oldest``: the oldest version whose groups the record's service can have (``Changes.oldest_grouping``);
     an older version's fingerprint could find no group, so it is not computed.
     """
-    return tuple(Candidate(version, fingerprint_of(record))
-                 for version, fingerprint_of in _VERSIONS.items() if version >= min(oldest, GROUPING_VERSION))
+    if oldest >= GROUPING_VERSION:  # nearly every service: its groups are all the current version's
+        return (Candidate(GROUPING_VERSION, fingerprint(record)),)
+    return tuple(Candidate(version, fingerprint_of(record)) for version, fingerprint_of in _VERSIONS.items()
+                 if version >= oldest)
 
 
 def fingerprint(record: dict[str, Any]) -> str:

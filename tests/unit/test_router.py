@@ -16,6 +16,7 @@ from faust.types import Message
 
 from logmonitor.engine.batch_consumer import Batch
 from logmonitor.handler.redaction import FILTERED, REDACTED_HEADER, REDACTION_RULES
+from logmonitor.home_partition import home_partition
 from logmonitor.pipeline import pacer, repartition, router
 from logmonitor.pipeline.aggregation import Bounds
 from logmonitor.pipeline.repartition import Forwards, forwarded_records
@@ -91,6 +92,8 @@ async def test_a_batch_forwards_errors_dead_letters_invalid_records_and_counts_t
     assert {error["fingerprint"] for error in errors} == {errors[0]["fingerprint"]}, "one bug, one group"
     assert errors[0]["title"].startswith("KeyError: Order")
     assert [key for topic, key, _value in producer.sent if topic == ERRORS] == [b"pay", b"pay"]
+    assert {partition for topic, _key, _value, partition, _headers in producer.messages if topic == ERRORS} == {
+        home_partition("pay", PARTITIONS)}, "where Kafka's default partitioner puts the key (the topic has 7 too)"
     assert len(letters) == 1 and letters[0]["source"] == {"topic": LOGS, "partition": 2, "offset": 42}
     assert letters[0]["raw"] == "not json" and letters[0]["reason"].startswith("not_json")
     assert tables.state[profile_key("pay")]["totals"] == {"INFO": 1, "ERROR": 2, "WARNING": 1}
