@@ -83,35 +83,29 @@ def record_time(value: Any, now: float) -> tuple[float, str]:
     Raises:
         RecordTimeError: not ISO 8601 text or epoch seconds, or outside the sanity window around ``now``.
     """
-    if value.__class__ is str:  # as we write them, nearly always: two look-ups (the second's, then the millisecond's)
-        base, millis = _SECOND_MILLIS.get(value[:20]), _MILLIS.get(value[20:])
-        if base is not None and millis is not None:
-            epoch = (base + millis) / 1000  # the very float datetime.timestamp() gives
-            if now - MAX_PAST_SECONDS <= epoch <= now + MAX_FUTURE_SECONDS:
-                return epoch, value
-    canonical = _canonical_epoch(value) if value.__class__ is str else None
-    epoch = _record_epoch(value) if canonical is None else canonical
+    if value.__class__ is str and (millis := _MILLIS.get(value[20:])) is not None and (
+            base := _SECOND_MILLIS.get(value[:20]) or _new_second(value)) is not None:  # as we write them: nearly all
+        epoch, canonical = (base + millis) / 1000, value  # the very float datetime.timestamp() gives
+    else:
+        epoch, canonical = _record_epoch(value), None
     if not now - MAX_PAST_SECONDS <= epoch <= now + MAX_FUTURE_SECONDS:
         epoch = _in_window(epoch, now)
-    return epoch, iso_timestamp(epoch) if canonical is None else value
+    return epoch, iso_timestamp(epoch) if canonical is None else canonical
 
 
-def _canonical_epoch(timestamp: str) -> float | None:
-    """The epoch of a timestamp like ``2026-11-26T06:31:16.379Z`` (as we write them), remembering its second; None
-    for any other."""
+def _new_second(timestamp: str) -> int | None:
+    """The epoch in milliseconds of the second of a timestamp like ``2026-11-26T06:31:16.379Z`` (as we write them),
+    remembered; None for any other text."""
     if not _CANONICAL_TIMESTAMP.fullmatch(timestamp):
         return None
-    second = timestamp[:20]  # with the dot
-    base = _SECOND_MILLIS.get(second)
-    if base is None:
-        try:
-            moment = epoch_of(second[:19] + "Z")
-        except ValueError:  # shaped like ours but no time: month 13, second 60, 30 February
-            return None
-        if len(_SECOND_MILLIS) >= _SECOND_MILLIS_MAX:
-            _SECOND_MILLIS.clear()
-        base = _SECOND_MILLIS[second] = int(moment) * 1000
-    return (base + _MILLIS[timestamp[20:]]) / 1000
+    try:
+        moment = epoch_of(timestamp[:19] + "Z")
+    except ValueError:  # shaped like ours but no time: month 13, second 60, 30 February
+        return None
+    if len(_SECOND_MILLIS) >= _SECOND_MILLIS_MAX:
+        _SECOND_MILLIS.clear()
+    base = _SECOND_MILLIS[timestamp[:20]] = int(moment) * 1000  # the key with the dot
+    return base
 
 
 def _record_epoch(value: Any) -> float:
