@@ -1,10 +1,11 @@
-"""Test-suite wide configuration: the hypothesis profiles and logging hygiene.
+"""Test-suite wide configuration: the hypothesis profiles, the garbage collector, and logging hygiene.
 
 The integration fixtures (broker, workers, browser, alert receivers) live in tests/integration/conftest.py.
 """
 
+import gc
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,6 +21,22 @@ settings.register_profile("fast", max_examples=40, derandomize=True, database=No
 settings.register_profile("suite", max_examples=150, derandomize=True, database=None, **_PATIENT)
 settings.register_profile("thorough", max_examples=2000, **_PATIENT)
 settings.load_profile("fast")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    """Collect without the garbage collector, then freeze what was collected out of its reach.
+
+    The modules, strategies and test items collected live as long as the run, yet each full collection the
+    tests' allocations set off traversed their ~200,000 objects again: about 3 s of the 19 `pytest tests/unit` took.
+    """
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.collect()
+        gc.freeze()
+        gc.enable()
 
 
 @pytest.fixture(autouse=True)
