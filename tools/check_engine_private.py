@@ -20,6 +20,7 @@ import ast
 import contextlib
 import importlib
 import inspect
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -77,25 +78,48 @@ def _names_defined(tree: ast.AST) -> set[str]:
 
 
 @cache
-def _engine_private_names() -> frozenset[str]:
-    """Every underscore name some module of faust, mode or aiokafka defines (parsed, not imported)."""
-    names: set[str] = set()
-    for package in ENGINE:
-        folder = Path(str(importlib.import_module(package).__file__)).parent  # faust has no __spec__
-        for source in folder.rglob("*.py"):
-            names |= _names_defined(ast.parse(source.read_bytes()))
-    return frozenset(names)
+def _engine_sources() -> tuple[bytes, ...]:
+    """The source of every module of faust, mode and aiokafka."""
+    folders = [Path(str(importlib.import_module(package).__file__)).parent for package in ENGINE]  # faust: no __spec__
+    return tuple(source.read_bytes() for folder in folders for source in folder.rglob("*.py"))
+
+
+@cache
+def _names_defined_in(source: bytes) -> frozenset[str]:
+    """``_names_defined`` of a module's source."""
+    return frozenset(_names_defined(ast.parse(source)))
+
+
+@cache
+def _engine_defines(name: str) -> bool:
+    """Whether some module of faust, mode or aiokafka defines the underscore ``name`` (parsed, not imported).
+
+    Only the modules that spell the name are parsed (parsing all of them was most of a check's time), and those
+    that are not ASCII, which could spell it in other characters that the parser reads as the same (PEP 3131).
+    """
+    spelling = name.encode()
+    word = re.compile(rb"\b%b\b" % re.escape(spelling))
+
+    def may_define(source: bytes) -> bool:
+        # `in` first: it skips most modules many times faster than the search for the whole word
+        return not source.isascii() or (spelling in source and word.search(source) is not None)
+
+    return any(name in _names_defined_in(source) for source in _engine_sources() if may_define(source))
 
 
 @cache
 def _ancestry_private_names(cls: type) -> frozenset[str]:
     """The underscore names the engine classes among ``cls``'s ancestors define."""
-    names: set[str] = set()
-    for ancestor in cls.__mro__:
-        if _engine_module(ancestor.__module__):
-            names |= {name for name in vars(ancestor) if _private(name)}
-            with contextlib.suppress(OSError, TypeError):  # no source (a builtin or C class)
-                names |= _names_defined(ast.parse(inspect.getsource(ancestor)))
+    return frozenset().union(*(_class_private_names(ancestor) for ancestor in cls.__mro__
+                               if _engine_module(ancestor.__module__)))
+
+
+@cache
+def _class_private_names(cls: type) -> frozenset[str]:
+    """The underscore names an engine class defines: its attributes, and those of its source (``_names_defined``)."""
+    names = {name for name in vars(cls) if _private(name)}
+    with contextlib.suppress(OSError, TypeError):  # no source (a builtin or C class)
+        names |= _names_defined(ast.parse(inspect.getsource(cls)))
     return frozenset(names)
 
 
@@ -167,7 +191,7 @@ class _Checker(ast.NodeVisitor):
                     self.report(node, f"uses the engine's {name}")
             elif isinstance(owner, ast.Name) and owner.id in self.imported and _engine_module(self.imported[owner.id]):
                 self.report(node, f"uses {owner.id}.{name}")
-            elif name in _engine_private_names() and (self.path, name) not in ALLOWED:
+            elif _engine_defines(name) and (self.path, name) not in ALLOWED:
                 self.report(node, f"uses {name}, an underscore name of the engine")
         self.generic_visit(node)
 

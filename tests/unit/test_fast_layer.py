@@ -7,6 +7,7 @@ followed through the project's own modules, so it holds whichever layers a run c
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,10 +32,24 @@ def package_of(path: Path) -> str:
     return ".".join(parts if path.name == "__init__.py" else parts[:-1]).removesuffix(".__init__")
 
 
+def statements(tree: ast.Module) -> Iterator[ast.AST]:
+    """The module's statements, also those in functions, classes and blocks, in ``ast.walk``'s order.
+
+    Imports are statements, and a statement stands only in a module, a statement, an except handler or a match
+    case: walking those alone skips the expressions, nine in ten of a module's nodes.
+    """
+    todo: deque[ast.AST] = deque([tree])
+    while todo:
+        node = todo.popleft()
+        yield node
+        todo.extend(child for child in ast.iter_child_nodes(node)
+                    if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case))
+
+
 def imported_names(path: Path) -> Iterator[str]:
     """Every module name a file may import: import statements anywhere in it and its pytest_plugins."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for node in statements(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
