@@ -10,19 +10,19 @@ from logmonitor.read.answer_cache import AnswerCache
 
 
 async def test_concurrent_requests_share_one_computation_until_it_expires() -> None:
-    cache = AnswerCache(ttl=0.2)
+    cache = AnswerCache(ttl=0.1)
     calls = 0
 
     async def compute() -> int:
         nonlocal calls
         calls += 1
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
         return calls
 
     answers = await asyncio.gather(*(cache.get("stats", compute) for _ in range(50)))
     assert answers == [1] * 50 and calls == 1
     assert await cache.get("stats", compute) == 1
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.12)
     assert await cache.get("stats", compute) == 2
 
 

@@ -102,7 +102,7 @@ async def test_a_command_read_again_before_its_group_is_counted_again_waits_for_
                        current="new", who="ops", now=NOW, request_id="r0")
     value = orjson.dumps(made.as_message())
     waiting = asyncio.create_task(wait_for_group(tables.tables, value))
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.12)  # over two of its checks
     assert not waiting.done(), "the group is not counted yet"
     fill(tables)  # the router counts the group's record again
     assert await asyncio.wait_for(waiting, 5)
@@ -110,7 +110,7 @@ async def test_a_command_read_again_before_its_group_is_counted_again_waits_for_
     assert not await wait_for_group(tables.tables, b"not json")
     gone = parse_patch(orjson.dumps({"status": "resolved"}), group=group_id("gone", "fp-gone"), service="gone",
                        current="new", who="ops", now=NOW, request_id="r1")
-    assert not await wait_for_group(tables.tables, orjson.dumps(gone.as_message()), seconds=0.1), "bounded"
+    assert not await wait_for_group(tables.tables, orjson.dumps(gone.as_message()), seconds=0.05), "bounded"
 
 
 def test_the_list_filters_by_status_service_and_text_and_counts_every_status(tables: DictTables) -> None:

@@ -25,12 +25,13 @@ async def test_a_blocked_loop_is_observed_as_lag() -> None:
         wakeups += 1
         return wakeups <= 6  # three sleeps: each checks before and after
 
+    blocked, interval = 0.1, 0.01
     loop = asyncio.get_running_loop()
-    loop.call_later(0.02, time.sleep, 0.3)  # slow work on the loop while the probe sleeps
-    await probe_loop_lag(asyncio.sleep, running, interval=0.05)
+    loop.call_later(interval / 2, time.sleep, blocked)  # slow work on the loop while the probe sleeps
+    await probe_loop_lag(asyncio.sleep, running, interval=interval)
     new_count, new_total = observed()
     assert new_count - count == 3
-    assert new_total - total >= 0.25
+    assert new_total - total >= blocked - interval  # the sleep it blocked woke at least `blocked` after it began
 
 
 async def test_the_probe_stops_without_observing_a_sleep_cut_short() -> None:

@@ -242,6 +242,6 @@ def test_the_sender_thread_survives_an_unexpected_error(tmp_path: Path, capsys: 
                        f"batch {batch}: the first lost to the error, the others spooled")
         assert sender.is_alive() and sender.internal_errors == 1 and sender.spool.state == "ok"
     finally:
-        sender.stop(0.1)  # no broker: the spooled records stay spooled
+        sender.stop(0.01)  # no broker: the spooled records stay spooled
     [line] = [line for line in capsys.readouterr().err.splitlines() if "unexpected error" in line]
     assert "RuntimeError('a bug in spool code')" in line and "goes on" in line

@@ -34,10 +34,10 @@ def test_the_worker_enlarges_only_the_young_generation(thresholds: tuple[int, in
 
 def test_a_stop_that_overruns_its_deadline_exits_the_process_with_its_own_status() -> None:
     program = ("import logging, time; logging.basicConfig();"
-               "from logmonitor.server.shutdown_deadline import exit_after; exit_after(0.2); time.sleep(30)")
+               "from logmonitor.server.shutdown_deadline import exit_after; exit_after(0.1); time.sleep(30)")
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=20)
     assert done.returncode == EXIT_SHUTDOWN_OVERRUN
-    assert "did not stop within 0.2 s of being asked to" in done.stderr
+    assert "did not stop within 0.1 s of being asked to" in done.stderr
 
 
 def test_a_process_that_ends_in_time_is_not_touched_by_its_deadline() -> None:

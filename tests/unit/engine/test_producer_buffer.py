@@ -52,7 +52,7 @@ async def test_flush_returns_once_the_records_buffered_before_it_are_handed_over
         flushing = asyncio.create_task(buffer.flush())
         await asyncio.sleep(0)  # the flush begins
         buffer.put(record(later))
-        await asyncio.sleep(0.2)  # Faust's flush gives up after 0.1 s without a record handed over
+        await asyncio.sleep(0.15)  # Faust's flush gives up after 0.1 s without a record handed over
         assert not flushing.done(), "flush waits for the record buffered before it"
         earlier.open.set()
         await asyncio.wait_for(flushing, 5)

@@ -33,7 +33,7 @@ async def test_a_request_in_flight_holds_the_stop_no_longer_than_the_bound() -> 
         return aiohttp_web.Response()
 
     web.web_app.router.add_post("/slow", read_body)
-    bound_request_shutdown(web, 0.2)
+    bound_request_shutdown(web, 0.05)
     await web.start_server()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"POST /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
