@@ -97,9 +97,9 @@ def test_a_range_within_the_retention_is_answered_whole() -> None:
 def test_the_answer_is_bounded_whatever_the_table_holds() -> None:
     span = series_span(1440, 300, NOW)
     counts = {f"svc{i}": {level: {start: 1 for start in range(span.since, span.until, 60)}
-                          for level in ("INFO", "ERROR", "CRITICAL")} for i in range(200)}
+                          for level in ("INFO", "ERROR", "CRITICAL")} for i in range(60)}
     answer = series_answer(counts, span, 50, LONG_AGO)
     lines = [*answer["series"].values(), answer["others"]]
-    assert len(answer["series"]) == 50 and answer["services_omitted"] == 150
+    assert len(answer["series"]) == 50 and answer["services_omitted"] == 10
     assert sum(len(points) for line in lines for points in line.values()) == 51 * 3 * 288
-    assert answer["others"]["ERROR"][0][1] == 150 * 5
+    assert answer["others"]["ERROR"][0][1] == 10 * 5

@@ -15,10 +15,9 @@ HOUR, DAY = 3600, 86400
 
 
 def counted(times: list[float], now: float) -> dict[str, Any]:
-    """Counts of events at ``times``, each counted at ``now``."""
+    """Counts of events at ``times``, counted at ``now`` in one batch (as one by one: the next test)."""
     counts: dict[str, Any] = {}
-    for epoch in times:
-        count_events(counts, [epoch], now)
+    count_events(counts, times, now)
     return counts
 
 
@@ -29,9 +28,10 @@ OFFSETS = st.floats(-40 * DAY, 2 * DAY)
 def test_a_batch_of_events_counts_as_the_same_events_one_by_one(before: list[float], batch: list[float]) -> None:
     counts = counted([T0 + offset for offset in before], T0)
     count_events(counts, [T0 + offset for offset in batch], T0 + HOUR)
-    one_by_one = counted([T0 + offset for offset in before], T0)
-    for offset in batch:
-        count_events(one_by_one, [T0 + offset], T0 + HOUR)
+    one_by_one: dict[str, Any] = {}
+    for offsets, now in ((before, T0), (batch, T0 + HOUR)):
+        for offset in offsets:
+            count_events(one_by_one, [T0 + offset], now)
     assert counts == one_by_one
 
 
