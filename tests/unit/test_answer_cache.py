@@ -10,7 +10,7 @@ from logmonitor.read.answer_cache import AnswerCache
 
 
 async def test_concurrent_requests_share_one_computation_until_it_expires() -> None:
-    cache = AnswerCache(ttl=0.1)
+    cache = AnswerCache(ttl=0.2)  # the slack a loaded machine needs between the answer and the next get
     calls = 0
 
     async def compute() -> int:
@@ -22,7 +22,7 @@ async def test_concurrent_requests_share_one_computation_until_it_expires() -> N
     answers = await asyncio.gather(*(cache.get("stats", compute) for _ in range(50)))
     assert answers == [1] * 50 and calls == 1
     assert await cache.get("stats", compute) == 1
-    await asyncio.sleep(0.12)
+    await asyncio.sleep(0.25)
     assert await cache.get("stats", compute) == 2
 
 

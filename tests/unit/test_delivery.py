@@ -62,11 +62,11 @@ async def test_a_refused_forward_is_sent_again_and_flush_waits_for_the_retry() -
 
 
 async def test_flush_does_not_return_while_an_earlier_message_is_being_retried() -> None:
-    deliveries = Deliveries(stop=lambda _status: None, delays=(0.2,))
+    deliveries = Deliveries(stop=lambda _status: None, delays=(0.25,))
     deliveries.guard(retried=[ERRORS], stopping=[])
     await FakeKafka(refusals=1).send(deliveries, ERRORS)
     flushing = asyncio.create_task(deliveries.settled())
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.02)
     assert not flushing.done(), "a commit must not pass a message that is still being retried"
     await asyncio.wait_for(flushing, 5)
 
