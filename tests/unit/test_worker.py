@@ -11,7 +11,7 @@ import pytest
 
 from logmonitor.server.app import LogMonitorApp
 from logmonitor.server.shutdown_deadline import EXIT_SHUTDOWN_OVERRUN
-from logmonitor.server.worker import YOUNG_GENERATION, StreamWorker
+from logmonitor.server.worker import MIDDLE_GENERATION, YOUNG_GENERATION, StreamWorker
 
 
 @pytest.fixture
@@ -25,11 +25,12 @@ def test_the_app_runs_the_stream_worker(app: LogMonitorApp) -> None:
     assert app.conf.Worker is StreamWorker
 
 
-def test_the_worker_enlarges_only_the_young_generation(thresholds: tuple[int, int, int], app: LogMonitorApp) -> None:
+def test_the_worker_enlarges_the_young_generation_and_collects_the_middle_one_more_often(
+        thresholds: tuple[int, int, int], app: LogMonitorApp) -> None:
     gc.set_threshold(700, 11, 12)
     worker = StreamWorker(app, loglevel="WARN")
     assert worker.spinner is None
-    assert gc.get_threshold() == (YOUNG_GENERATION, 11, 12)
+    assert gc.get_threshold() == (YOUNG_GENERATION, MIDDLE_GENERATION, 12)
 
 
 def test_a_stop_that_overruns_its_deadline_exits_the_process_with_its_own_status() -> None:
