@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from logmonitor.alerts.incidents import Observation
@@ -24,11 +25,19 @@ LOOKBACK = 300.0  # seconds of history a rule's first look treats as new
 
 @dataclass
 class PartitionView:
-    """One partition's services (profiles), error groups and per-minute counts."""
+    """One partition's services (profiles), error groups and per-minute counts, each by service.
+
+    By service, because each rule looks at one service at a time: a scan of all the partition's
+    groups for each service took a tick 0.3-0.6 s at 100,000 groups (200 services).
+    """
 
     profiles: dict[str, Cell] = field(default_factory=dict)
-    groups: list[Cell] = field(default_factory=list)
+    groups: dict[str, list[Cell]] = field(default_factory=dict)
     windows: dict[str, list[tuple[float, Cell]]] = field(default_factory=dict)
+
+    def all_groups(self) -> Iterator[Cell]:
+        """Every group of the partition."""
+        return chain.from_iterable(self.groups.values())
 
 
 def _view_of(views: dict[int, PartitionView], cell: Cell) -> PartitionView | None:
@@ -44,7 +53,7 @@ def partition_views(tables: Tables, partitions: Iterable[int], since: float) -> 
             view.profiles[cell["name"]] = cell
     for cell in tables.error_groups.values():
         if cell and (view := _view_of(views, cell)):
-            view.groups.append(cell)
+            view.groups.setdefault(cell["service"], []).append(cell)
     for (service, (start, _end)), cell in list(tables.log_counts.table.data.items()):
         if start >= since and cell and (view := _view_of(views, cell)):
             view.windows.setdefault(service, []).append((start, cell))
@@ -77,7 +86,7 @@ def observe(tables: Tables, rule: Rule, view: PartitionView, service: str, state
         return Observation(shown, new=new, value=new,
                            example=_newest_record(tables, rule, shown, partition) if new else None), {"counted": total}
     if rule.kind == "new_group":
-        groups = [group for group in view.groups if group["service"] == service and group["level"] in rule.levels]
+        groups = [group for group in view.groups.get(service, ()) if group["level"] in rule.levels]
         created = max((group.get("_created", 0) for group in groups), default=0)
         if "checked" in state:
             fresh = [group for group in groups if group.get("_created", 0) > state["checked"]]
@@ -88,7 +97,7 @@ def observe(tables: Tables, rule: Rule, view: PartitionView, service: str, state
         seen = Observation(shown, new=len(fresh), value=len(fresh), example=example)
         return seen, {"checked": max(state.get("checked", 0), created)}
     if rule.kind in ("regression", "escalating"):
-        groups = [group for group in view.groups if group["service"] == service]
+        groups = view.groups.get(service, [])
         return observe_triage(tables, rule, groups, shown, state, now=now, first_look=first_look)
     if rule.kind == "error_rate":
         since = now // WINDOW_SECONDS * WINDOW_SECONDS - rule.window.total_seconds() + WINDOW_SECONDS

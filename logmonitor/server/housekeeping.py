@@ -44,14 +44,15 @@ class Housekeeping:
         """Drop the partition's unseen services (with their alert state and metric series), then its unseen groups."""
         context = self._context
         tables, settings = context.tables, context.settings
-        expired = drop_unseen_services(tables, view.profiles, view.groups, partition, settings.service_retention, now)
+        expired = drop_unseen_services(tables, view.profiles, view.all_groups(), partition, settings.service_retention,
+                                       now)
         for service in expired:
             del view.profiles[service]
+            view.groups.pop(service, None)
             context.service_labels.forget(service)
             for rule in context.alert_config.rules:
                 discard(tables.alert_state, incident_key(rule.name, service))
-        view.groups = [group for group in view.groups if group["service"] not in expired]
-        drop_unseen_groups(tables, view.groups, settings.group_retention, now)
+        drop_unseen_groups(tables, view.all_groups(), settings.group_retention, now)
 
     async def handle_ticks(self, events: list[Any], now: float) -> None:
         """Evaluate the alert rules and drop unseen services and groups of each ticked partition; publish alerts."""
