@@ -9,6 +9,7 @@ to each partition of the ticks topic it owns; the ticks topic is co-partitioned 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -55,7 +56,13 @@ class Housekeeping:
         drop_unseen_groups(tables, view.all_groups(), settings.group_retention, now)
 
     async def handle_ticks(self, events: list[Any], now: float) -> None:
-        """Evaluate the alert rules and drop unseen services and groups of each ticked partition; publish alerts."""
+        """Evaluate the alert rules and drop unseen services and groups of each ticked partition; publish alerts.
+
+        One scan of the tables for all the partitions, then a partition at a time, giving the loop back
+        between them (at 100,000 groups all eight held it about 0.9 s). So the router may write cells
+        after the scan read them: what is dropped is checked against the tables first (``expiry.py``),
+        and an evaluation that saw a cell before its last write sees the rest at the next tick.
+        """
         context = self._context
         latest = {event.message.partition: event for event in events}
         since = now // WINDOW_SECONDS * WINDOW_SECONDS - self._longest_window
@@ -67,6 +74,7 @@ class Housekeeping:
             for alert in alerts:
                 await context.topics.alerts.send(key=alert["service"].encode(), value=orjson.dumps(alert))
                 ALERTS_PUBLISHED.labels(alert["rule"], alert["status"]).inc()
+            await asyncio.sleep(0)
 
     def sweep_windows(self) -> None:
         """Drop the windows past the retention, also those recovered from the changelog."""

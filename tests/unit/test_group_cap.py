@@ -124,6 +124,29 @@ def test_a_slot_expiry_frees_while_a_batch_runs_stays_free(tables: Tables) -> No
     assert tables.admitted() == {"a": 0, "c": 2}, "b's slot stays free; c, which has a group, stays listed"
 
 
+def test_a_group_written_again_after_the_housekeeping_read_it_is_not_dropped(tables: Tables) -> None:
+    """The housekeeping reads every group once a tick, then gives the loop back between partitions."""
+    tables.route([("a", 0), ("b", 1)])
+    for fingerprint in ("a", "b"):
+        tables.groups[group_key("pay", fingerprint)]["last_seen"] = OLD
+    read = copy.deepcopy(list(tables.groups.values()))  # what the tick read: both unseen for 30 days
+    tables.route([("b", 2)])  # the router counts b again meanwhile
+    assert expiry.drop_unseen_groups(tables.tables, read, RETENTION, NOW) == 1
+    assert set(tables.counts()) == {"b"}
+    assert tables.admitted() == {"b": 1}
+
+
+def test_a_service_counted_again_after_the_housekeeping_read_it_is_not_dropped(tables: Tables) -> None:
+    tables.route([("a", 0)])
+    profile = tables.state[profile_key("pay")]
+    profile["last_seen"], profile["_routed_at"] = OLD, 0.0
+    read = copy.deepcopy(profile)
+    tables.route([("a", 1)])  # counted again: a new profile is written
+    assert expiry.drop_unseen_services(tables.tables, {"pay": read}, list(tables.groups.values()), 0, RETENTION,
+                                       NOW) == set()
+    assert profile_key("pay") in tables.state and set(tables.counts()) == {"a"}
+
+
 def test_the_group_cap_has_a_default_and_limits() -> None:
     assert Settings.from_env({}).max_groups_per_service == 1000
     assert Settings.from_env({"LOGMONITOR_MAX_GROUPS_PER_SERVICE": "10"}).max_groups_per_service == 10

@@ -53,6 +53,12 @@ def drop_expired_windows(log_counts: Any, retention: timedelta, now: float | Non
     return len(expired)
 
 
+def _stored(tables: Tables, group: Cell) -> Cell:
+    """The table's cell of ``group`` now (``group`` itself if it is gone)."""
+    stored: Cell | None = tables.error_groups.get(group_key(group["service"], group["fingerprint"]))
+    return stored or group
+
+
 def _drop_group(tables: Tables, group: Cell) -> None:
     """Delete a group and its triage state."""
     discard(tables.error_groups, group_key(group["service"], group["fingerprint"]))
@@ -62,12 +68,13 @@ def _drop_group(tables: Tables, group: Cell) -> None:
 def drop_unseen_groups(tables: Tables, groups: Iterable[Cell], retention: timedelta, now: float) -> int:
     """Delete the ``groups`` last seen before ``now - retention``, freeing their places under the group cap.
 
-    Must run while handling an event of the groups' partition (the deletes are changelog writes).
-    Returns how many.
+    ``groups`` may have been read before the router wrote some again: a group is deleted only if
+    the table's cell is unseen too. Must run while handling an event of the groups' partition
+    (the deletes are changelog writes). Returns how many.
     """
     cutoff = now - retention.total_seconds()
     unseen = [group for group in groups
-              if epoch_of(group["last_seen"]) < cutoff]
+              if epoch_of(group["last_seen"]) < cutoff and epoch_of(_stored(tables, group)["last_seen"]) < cutoff]
     by_service: dict[str, list[str]] = {}
     for group in unseen:
         _drop_group(tables, group)
@@ -91,12 +98,14 @@ def drop_unseen_services(tables: Tables, profiles: Mapping[str, Cell], groups: I
     """Delete the services of ``partition`` unseen for ``retention``, their ring chunks, releases and groups.
 
     Also takes them, and any name whose profile is gone (an expiry that raced a batch), off the
-    partition's registry. Must run while handling an event of ``partition``. Returns the names.
+    partition's registry. ``profiles`` may have been read before the router wrote some again: a
+    service goes only if the table's profile is unseen too. Must run while handling an event of
+    ``partition``. Returns the names.
     """
     cutoff = now - retention.total_seconds()
-    unseen = {name for name, profile in profiles.items() if last_counted(profile) < cutoff}
-    for name in unseen:
-        profile = profiles[name]
+    stored = {name: tables.service_state.get(profile_key(name)) or profile for name, profile in profiles.items()}
+    unseen = {name: profile for name, profile in stored.items() if last_counted(profile) < cutoff}
+    for name, profile in unseen.items():
         for number in range(profile.get("_ring_first", 0), profile.get("_ring_next", 0)):
             discard(tables.service_state, chunk_key(name, number))
         discard(tables.service_state, profile_key(name))
@@ -113,4 +122,4 @@ def drop_unseen_services(tables: Tables, profiles: Mapping[str, Cell], groups: I
             tables.service_state[registry_key(partition)] = {**registry, "services": kept}
     SERVICES_EXPIRED.inc(len(unseen))
     GROUPS_EXPIRED.inc(len(dropped))
-    return unseen
+    return set(unseen)
